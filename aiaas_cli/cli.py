@@ -1,0 +1,225 @@
+"""The `aiaas` command line: one short function per command. Heavy imports stay inside functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from aiaas_cli import __version__, console
+from aiaas_cli.errors import UserError
+
+
+class _Group(TyperGroup):
+    """Turns a UserError from any command into one line and its exit code (no traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            if console.settings.debug:
+                raise
+            console.error(exc.one_line())
+            if console.settings.json:
+                console.emit_json({"error": exc.one_line(), "exit_code": exc.exit_code})
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            console.error("interrupted")
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    help="Take a model from data to a served, tracked model: preprocess → train → evaluate.",
+)
+
+Recipe = Annotated[str, typer.Argument(help="Task recipe, e.g. image-cls (see `aiaas recipes`).", show_default=False)]
+Overrides = Annotated[
+    Optional[list[str]],
+    typer.Argument(help="Hydra overrides: key=value, group=option, +new=value, ~key.", show_default=False),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout; logs go to stderr.")]
+PrintCfg = Annotated[bool, typer.Option("--cfg", help="Print the composed config and exit.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Fail on unreadable inputs instead of skipping them.")]
+Multirun = Annotated[bool, typer.Option("--multirun", "-m", help="Sweep: a=1,2 b=x,y runs every combination.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.info(f"aiaas {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks and library logs.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    console.settings.debug = debug
+
+
+def _compose(recipe_name: str, overrides: list[str] | None, strict: bool = False):
+    from aiaas_cli import config, recipes
+
+    recipe = recipes.load(recipe_name)
+    args = list(overrides or []) + (["strict=true"] if strict else [])
+    return recipe, config.compose(recipe, args)
+
+
+def _finish(payload: dict, json_mode: bool) -> None:
+    if json_mode:
+        console.emit_json(payload)
+        return
+    for key, value in payload.items():
+        if not isinstance(value, (dict, list)):
+            console.show(f"[bold]{key}[/]: {value}")
+
+
+def _stage_command(
+    flow: Callable, recipe_name: str, overrides, json_mode: bool, print_cfg: bool, strict=False, multirun=False
+) -> None:
+    from aiaas_cli import config
+
+    console.settings.json = json_mode
+    jobs = config.sweep(list(overrides or [])) if multirun else [list(overrides or [])]
+    results = []
+    for job in jobs:
+        recipe, cfg = _compose(recipe_name, job, strict)
+        if print_cfg:
+            console.show(config.to_yaml(cfg)) if not json_mode else console.emit_json(config.to_plain(cfg))
+            return
+        if multirun:
+            console.step(f"Sweep job {len(results) + 1}/{len(jobs)}: {' '.join(job)}")
+        results.append({"overrides": job, **flow(cfg, recipe)} if multirun else flow(cfg, recipe))
+    _finish({"runs": results} if multirun else results[0], json_mode)
+
+
+@app.command()
+def recipes(json_mode: Json = False) -> None:
+    """List the available recipes (built-in and from installed plugins).
+
+    Example: aiaas recipes --json
+    """
+    from rich.table import Table
+
+    from aiaas_cli import recipes as registry
+
+    console.settings.json = json_mode
+    found = {name: registry.load(name) for name in registry.available()}
+    if json_mode:
+        rows = [{"name": n, "description": r.description, "config": r.config_name} for n, r in found.items()]
+        console.emit_json({"recipes": rows})
+        return
+    table = Table("recipe", "description", "config", title="Recipes")
+    for name, recipe in found.items():
+        table.add_row(name, recipe.description, f"{recipe.config_name}.yaml")
+    console.show(table)
+
+
+@app.command()
+def preprocess(
+    recipe: Recipe,
+    overrides: Overrides = None,
+    json_mode: Json = False,
+    print_cfg: PrintCfg = False,
+    strict: Strict = False,
+) -> None:
+    """Validate and decode the raw data once into a cached dataset dir (arrays + manifest).
+
+    Examples:
+      aiaas preprocess image-cls
+      aiaas preprocess image-cls data.root=~/photos data.image_size=64 --strict
+    """
+    from aiaas_cli import lifecycle
+
+    _stage_command(lifecycle.preprocess, recipe, overrides, json_mode, print_cfg, strict)
+
+
+@app.command()
+def train(
+    recipe: Recipe,
+    overrides: Overrides = None,
+    json_mode: Json = False,
+    print_cfg: PrintCfg = False,
+    strict: Strict = False,
+    multirun: Multirun = False,
+) -> None:
+    """Train a model (preprocessing first if needed), tracked as an MLflow run.
+
+    Examples:
+      aiaas train image-cls trainer.max_epochs=5
+      aiaas train image-cls model=resnet18 data.root=/path/to/images data.image_size=128
+      aiaas train image-cls -m optim.lr=0.001,0.003 --json
+    """
+    from aiaas_cli import lifecycle
+
+    _stage_command(lifecycle.train, recipe, overrides, json_mode, print_cfg, strict, multirun)
+
+
+@app.command()
+def evaluate(recipe: Recipe, overrides: Overrides = None, json_mode: Json = False, print_cfg: PrintCfg = False) -> None:
+    """Score a trained run on its test split: metrics.json, confusion matrix, MLflow metrics.
+
+    Examples:
+      aiaas evaluate image-cls run=<run_id>
+      aiaas evaluate image-cls --json      (the latest trained run)
+    """
+    from aiaas_cli import lifecycle
+
+    _stage_command(lifecycle.evaluate, recipe, overrides, json_mode, print_cfg)
+
+
+@app.command()
+def pipeline(
+    recipe: Recipe,
+    overrides: Overrides = None,
+    json_mode: Json = False,
+    print_cfg: PrintCfg = False,
+    strict: Strict = False,
+    multirun: Multirun = False,
+) -> None:
+    """Run every stage in one MLflow run: preprocess → train → evaluate.
+
+    Examples:
+      aiaas pipeline image-cls
+      aiaas pipeline image-cls data.root=/path/to/images trainer.max_epochs=20 --json
+    """
+    from aiaas_cli import lifecycle
+
+    _stage_command(lifecycle.pipeline, recipe, overrides, json_mode, print_cfg, strict, multirun)
+
+
+@app.command()
+def runs(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to show.")] = 10,
+    tracking_uri: Annotated[
+        Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: the workspace's).")
+    ] = None,
+    json_mode: Json = False,
+) -> None:
+    """List recent runs with their key metrics.
+
+    Examples:
+      aiaas runs
+      aiaas runs -n 3 --json
+    """
+    from aiaas_cli import run_list
+
+    console.settings.json = json_mode
+    rows = run_list.rows(tracking_uri, limit)
+    if json_mode:
+        console.emit_json({"run_id": rows[0]["run_id"] if rows else None, "runs": rows})
+    else:
+        console.show(run_list.table(rows))
+
+
+def main() -> None:
+    app()

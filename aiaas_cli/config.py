@@ -1,0 +1,131 @@
+"""Build a recipe's config with Hydra's compose API, and turn Hydra's errors into one clear line."""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from typing import Any
+
+from aiaas_cli.errors import ConfigError
+from aiaas_cli.recipe_api import Recipe
+
+_TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _parse(overrides: list[str]):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    try:
+        return OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException as exc:
+        raise ConfigError(f"cannot parse override: {str(exc).splitlines()[0]}") from None
+
+
+def _hydra_compose(recipe: Recipe, overrides: list[str]):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(recipe.config_dir), version_base="1.3", job_name="aiaas"):
+        return compose(config_name=recipe.config_name, overrides=overrides)
+
+
+def leaf_keys(cfg: Any) -> dict[str, Any]:
+    """Flatten a config to {'a.b': value, 'a.b.c': value}; dict nodes are kept as keys too."""
+    from omegaconf import OmegaConf
+
+    return _flatten(OmegaConf.to_container(cfg, resolve=False))
+
+
+def _flatten(node: dict, prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in node.items():
+        flat[f"{prefix}{key}"] = value
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+    return flat
+
+
+def _explain(exc: Exception, recipe: Recipe, reference) -> ConfigError:
+    """Turn a Hydra composition error into one line, with suggestions for mistyped keys."""
+    text = str(exc)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    if "Could not find" in text and "Available options" in text:
+        options = [ln.strip() for ln in text.split("Available options")[1].splitlines()[1:]]
+        options = [o for o in options if o]
+        return ConfigError(first.split(": ", 1)[-1], f"available: {', '.join(options)}")
+    if "Could not override" in text or "Key '" in text:
+        key = first.split("'")[1] if "'" in first else ""
+        close = difflib.get_close_matches(key, leaf_keys(reference), n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else "see `--cfg` for valid keys"
+        return ConfigError(f"unknown config key '{key}'", hint)
+    return ConfigError(f"invalid config: {first}")
+
+
+def _check_type(key: str, value: Any, expected: Any) -> None:
+    if expected is None or value is None or isinstance(value, str) and value.startswith("${"):
+        return
+    if isinstance(expected, bool) != isinstance(value, bool):
+        ok = False
+    elif isinstance(expected, float):
+        ok = isinstance(value, (int, float))
+    elif isinstance(expected, (int, list, dict)):
+        ok = isinstance(value, type(expected))
+    else:
+        ok = True  # strings accept any scalar, as OmegaConf does
+    if not ok:
+        name = _TYPE_NAMES.get(type(expected), type(expected).__name__)
+        raise ConfigError(f"{key} must be {name}, got {value!r}")
+
+
+def _group_names(recipe: Recipe) -> set[str]:
+    return {p.name for p in recipe.config_dir.iterdir() if p.is_dir()}
+
+
+def compose(recipe: Recipe, overrides: list[str]) -> Any:
+    """The composed, type-checked config for ``recipe`` with Hydra ``overrides`` applied."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    parsed = _parse(overrides)
+    groups = _group_names(recipe)
+    choices = [o.input_line for o in parsed if o.key_or_group in groups]
+    try:
+        reference = _hydra_compose(recipe, choices)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise _explain(exc, recipe, _hydra_compose(recipe, [])) from None
+    known = leaf_keys(reference)
+    for override in parsed:
+        key = override.key_or_group
+        if key in groups or override.is_delete() or override.is_add():
+            continue
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+            hint = f"did you mean {', '.join(close)}?" if close else "see `--cfg`; add new keys with +key=value"
+            raise ConfigError(f"unknown config key '{key}'", hint)
+        _check_type(key, override.value(), known[key])
+    try:
+        return _hydra_compose(recipe, overrides)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise _explain(exc, recipe, reference) from None
+
+
+def sweep(overrides: list[str]) -> list[list[str]]:
+    """Expand Hydra sweep syntax (a=1,2 b=range(3)) into one override list per job."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    batches = BasicSweeper.split_arguments(_parse(overrides), max_batch_size=None)
+    return list(itertools.chain.from_iterable(batches))
+
+
+def to_yaml(cfg: Any) -> str:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(cfg, resolve=True)
+
+
+def to_plain(cfg: Any) -> dict:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(cfg, resolve=True)

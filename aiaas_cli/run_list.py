@@ -1,0 +1,39 @@
+"""`aiaas runs`: recent MLflow runs as rows and as a rich table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from rich.table import Table
+
+from aiaas_cli import tracking
+
+METRICS = ("val_acc", "test_accuracy", "test_macro_f1")
+
+
+def rows(tracking_uri: str | None, limit: int) -> list[dict]:
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create({"tracking": {"uri": tracking_uri}})
+    found = []
+    for run in tracking.recent_runs(cfg, limit):
+        tags = run.data.tags
+        stages = sorted(k.removeprefix("aiaas.stage.") for k in tags if k.startswith("aiaas.stage."))
+        started = datetime.fromtimestamp(run.info.start_time / 1000, tz=timezone.utc)
+        found.append({
+            "run_id": run.info.run_id,
+            "recipe": tags.get("aiaas.recipe", ""),
+            "status": run.info.status,
+            "started": started.isoformat(timespec="seconds"),
+            "stages": stages,
+            "metrics": {k: run.data.metrics[k] for k in METRICS if k in run.data.metrics},
+        })  # fmt: skip
+    return found
+
+
+def table(found: list[dict]) -> Table:
+    out = Table("run_id", "recipe", "status", "started (UTC)", "stages", *METRICS, title="Recent runs")
+    for row in found:
+        metrics = [f"{row['metrics'][k]:.4f}" if k in row["metrics"] else "-" for k in METRICS]
+        out.add_row(row["run_id"], row["recipe"], row["status"], row["started"][:19], ",".join(row["stages"]), *metrics)
+    return out

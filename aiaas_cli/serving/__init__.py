@@ -1,0 +1,1 @@
+"""Torch-free serving: ONNX Runtime session, the BentoML service, input limits."""

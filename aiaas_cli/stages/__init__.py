@@ -1,0 +1,1 @@
+"""Lifecycle stages: each takes the config and the previous artifact and returns its own."""

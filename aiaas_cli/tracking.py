@@ -1,0 +1,169 @@
+"""The only module that talks to MLflow: runs, params, metrics, artifacts and run look-ups."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from aiaas_cli import workspace
+from aiaas_cli.errors import ConfigError, UserError
+
+RUN_ENV = "AIAAS_RUN_ID"  # hands the run to processes that Lightning launches for DDP
+
+
+def is_rank_zero() -> bool:
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+def tracking_uri(cfg: Any) -> str:
+    uri = cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
+    return str(uri) if uri else f"sqlite:///{workspace.home() / 'mlflow.db'}"
+
+
+def _check_reachable(uri: str) -> None:
+    import requests
+
+    try:
+        requests.get(uri.rstrip("/") + "/health", timeout=5)
+    except requests.RequestException:
+        raise UserError(
+            f"MLflow tracking server {uri} is unreachable",
+            "start it, or point tracking.uri / MLFLOW_TRACKING_URI at a running server",
+        ) from None
+
+
+def configure(cfg: Any) -> str:
+    """Point MLflow at the configured store (a local SQLite file unless told otherwise)."""
+    import mlflow
+
+    for name in ("alembic", "mlflow"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    uri = tracking_uri(cfg)
+    if uri.startswith(("http://", "https://")):
+        _check_reachable(uri)
+    else:
+        workspace.home().mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def _experiment_id(name: str, uri: str) -> str:
+    import mlflow
+
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None if uri.startswith("http") else (workspace.home() / "artifacts").as_uri()
+    return mlflow.create_experiment(name, artifact_location=location)
+
+
+def get_run(run_id: str):
+    """The MLflow run ``run_id``, or a clear error if there is none."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    try:
+        return MlflowClient().get_run(run_id)
+    except MlflowException:
+        raise ConfigError(f"run '{run_id}' does not exist", "see `aiaas runs` for run ids") from None
+
+
+@contextmanager
+def run(cfg: Any, stage: str) -> Iterator[str]:
+    """Open (or continue, with run=<id>) the MLflow run that this stage logs to."""
+    run_id = cfg.run or os.environ.get(RUN_ENV)
+    if not is_rank_zero():
+        yield run_id
+        return
+    import mlflow
+
+    uri = configure(cfg)
+    if run_id:
+        get_run(run_id)
+    experiment = None if run_id else _experiment_id(str(cfg.tracking.experiment), uri)
+    with mlflow.start_run(run_id=run_id, experiment_id=experiment) as active:
+        mlflow.set_tags({"aiaas.recipe": cfg.recipe, f"aiaas.stage.{stage}": "done"})
+        yield active.info.run_id
+
+
+def log_params(params: dict[str, Any]) -> None:
+    """Log params; ones the run already has are kept (MLflow params cannot change)."""
+    import mlflow
+
+    if not is_rank_zero():
+        return
+    existing = mlflow.get_run(mlflow.active_run().info.run_id).data.params
+    fresh = {k: str(v)[:6000] for k, v in params.items() if k not in existing}
+    items = list(fresh.items())
+    for start in range(0, len(items), 100):
+        mlflow.log_params(dict(items[start : start + 100]))
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+    import mlflow
+
+    if is_rank_zero():
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+
+
+def set_tags(tags: dict[str, Any]) -> None:
+    import mlflow
+
+    if is_rank_zero():
+        mlflow.set_tags({k: str(v) for k, v in tags.items()})
+
+
+def log_artifact(path: Path, artifact_path: str | None = None) -> None:
+    import mlflow
+
+    if not is_rank_zero():
+        return
+    if Path(path).is_dir():
+        mlflow.log_artifacts(str(path), artifact_path)
+    else:
+        mlflow.log_artifact(str(path), artifact_path)
+
+
+def download(run_id: str, artifact_path: str) -> Path:
+    """A local copy of one artifact of a run."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path))
+    except (MlflowException, OSError):
+        raise UserError(f"run '{run_id}' has no artifact '{artifact_path}'") from None
+
+
+def latest_run_with(cfg: Any, tag: str) -> str:
+    """The newest run of this recipe's experiment that has ``tag`` (e.g. a checkpoint)."""
+    from mlflow.tracking import MlflowClient
+
+    configure(cfg)
+    experiment = MlflowClient().get_experiment_by_name(str(cfg.tracking.experiment))
+    runs = []
+    if experiment is not None:
+        runs = MlflowClient().search_runs(
+            [experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=50
+        )
+    for found in runs:
+        if tag in found.data.tags:
+            return found.info.run_id
+    raise ConfigError(f"no {cfg.recipe} run has {tag.removeprefix('aiaas.')} yet", "train one first, or pass run=<id>")
+
+
+def recent_runs(cfg: Any, limit: int) -> list:
+    """The newest runs across all experiments of this store."""
+    from mlflow.entities import ViewType
+    from mlflow.tracking import MlflowClient
+
+    configure(cfg)
+    client = MlflowClient()
+    ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    if not ids:
+        return []
+    return client.search_runs(ids, order_by=["attributes.start_time DESC"], max_results=limit)

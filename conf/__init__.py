@@ -1,0 +1,1 @@
+"""Hydra configs shipped with aiaas (installed as the `aiaas_conf` package)."""

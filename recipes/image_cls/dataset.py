@@ -1,0 +1,148 @@
+"""Turn a scanned image folder into the dataset dir: uint8 arrays per split plus a manifest."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from aiaas_cli import console
+from aiaas_cli.errors import ConfigError
+from aiaas_recipes.image_cls.scan import Layout
+from aiaas_recipes.image_cls.transforms import BadImage, decode
+
+SPLITS = ("train", "val", "test")
+_SERIAL_BELOW = 256  # a process pool costs more than it saves on a few images
+
+
+def _decode_file(job: tuple[str, int]) -> tuple[np.ndarray | None, str | None, str]:
+    path, size = job
+    data = Path(path).read_bytes()
+    digest = hashlib.sha1(data).hexdigest()
+    try:
+        return decode(data, size), None, digest
+    except BadImage as exc:
+        return None, str(exc), digest
+
+
+def decode_all(layout: Layout, size: int, workers: int) -> list[tuple[np.ndarray | None, str | None, str]]:
+    """Decode every item (in parallel processes), keeping their order."""
+    jobs = [(str(layout.root / item.path), size) for item in layout.items]
+    results = []
+    with console.progress("Decoding images", len(jobs)) as bar:
+        if workers <= 1 or len(jobs) < _SERIAL_BELOW:
+            for job in jobs:
+                results.append(_decode_file(job))
+                bar.advance()
+            return results
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for result in pool.map(_decode_file, jobs, chunksize=64):
+                results.append(result)
+                bar.advance()
+    return results
+
+
+def split_by_class(labels: np.ndarray, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
+    """A stratified, seeded split: each class keeps at least one training image."""
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[int]] = {name: [] for name in SPLITS}
+    for label in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == label))
+        n_test = min(int(round(len(idx) * test)), max(len(idx) - 1, 0))
+        n_val = min(int(round(len(idx) * val)), max(len(idx) - 1 - n_test, 0))
+        parts["test"] += idx[:n_test].tolist()
+        parts["val"] += idx[n_test : n_test + n_val].tolist()
+        parts["train"] += idx[n_test + n_val :].tolist()
+    return {name: np.sort(np.asarray(idx, dtype=np.int64)) for name, idx in parts.items()}
+
+
+def assign_splits(given: list[str | None], labels: np.ndarray, split_cfg) -> dict[str, np.ndarray]:
+    """Use the folder's own split where it has one; carve what is missing out of train."""
+    if given[0] is None:
+        return split_by_class(labels, split_cfg.val, split_cfg.test, split_cfg.seed)
+    given_arr = np.asarray(given)
+    parts = {name: np.flatnonzero(given_arr == name) for name in SPLITS}
+    missing = [name for name in ("val", "test") if len(parts[name]) == 0]
+    if missing:
+        console.info(f"the data has no {' or '.join(missing)} split: taking it from train")
+        train = parts["train"]
+        fractions = {name: getattr(split_cfg, name) if name in missing else 0.0 for name in ("val", "test")}
+        carved = split_by_class(labels[train], fractions["val"], fractions["test"], split_cfg.seed)
+        for name in ("train", *missing):
+            parts[name] = train[carved[name]]
+    return parts
+
+
+def find_duplicates(digests: list[str], split_of: list[str], files: list[str]) -> dict:
+    """Exact duplicate files; the ones that cross splits inflate test accuracy."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, digest in enumerate(digests):
+        groups[digest].append(i)
+    dup_groups = [g for g in groups.values() if len(g) > 1]
+    crossing = [g for g in dup_groups if len({split_of[i] for i in g}) > 1]
+    return {
+        "duplicate_groups": len(dup_groups),
+        "cross_split_groups": len(crossing),
+        "cross_split_examples": [[files[i] for i in g] for g in crossing[:10]],
+    }
+
+
+def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std in [0, 1] units, computed in chunks to bound memory."""
+    total = np.zeros(3)
+    squares = np.zeros(3)
+    for start in range(0, len(images), 1024):
+        chunk = images[start : start + 1024].reshape(-1, 3).astype(np.float64) / 255.0
+        total += chunk.sum(axis=0)
+        squares += (chunk**2).sum(axis=0)
+    count = max(len(images) * images.shape[1] * images.shape[2], 1)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 1e-12))
+    return mean.round(6).tolist(), std.round(6).tolist()
+
+
+def _check_classes(layout: Layout, labels: list[str]) -> None:
+    counts = Counter(labels)
+    empty = [name for name in layout.classes if counts[name] == 0]
+    if empty:
+        raise ConfigError(
+            f"class folder(s) with no readable images: {', '.join(empty)}",
+            "add images or remove the folder",
+        )
+
+
+def build(layout: Layout, out_dir: Path, data_cfg) -> dict:
+    """Decode, split and write ``{split}_x.npy``/``{split}_y.npy``; return the manifest."""
+    decoded = decode_all(layout, data_cfg.image_size, data_cfg.preprocess_workers)
+    skipped = [{"file": it.path, "reason": err} for it, (_, err, _) in zip(layout.items, decoded) if err]
+    keep = [i for i, (arr, _, _) in enumerate(decoded) if arr is not None]
+    items = [layout.items[i] for i in keep]
+    _check_classes(layout, [it.label for it in items])
+    class_index = {name: i for i, name in enumerate(layout.classes)}
+    labels = np.asarray([class_index[it.label] for it in items], dtype=np.int64)
+    images = np.stack([decoded[i][0] for i in keep])
+    parts = assign_splits([it.split for it in items], labels, data_cfg.split)
+    split_of = [""] * len(items)
+    for name, idx in parts.items():
+        np.save(out_dir / f"{name}_x.npy", images[idx])
+        np.save(out_dir / f"{name}_y.npy", labels[idx])
+        (out_dir / f"{name}_files.txt").write_text("".join(items[i].path + "\n" for i in idx))
+        for i in idx:
+            split_of[i] = name
+    mean, std = channel_stats(images[parts["train"]])
+    counts = {
+        name: {c: int((labels[idx] == class_index[c]).sum()) for c in layout.classes} for name, idx in parts.items()
+    }
+    return {
+        "classes": layout.classes,
+        "counts": counts,
+        "image_size": data_cfg.image_size,
+        "mean": mean,
+        "std": std,
+        "presplit": layout.presplit,
+        "skipped": skipped,
+        "duplicates": find_duplicates([decoded[i][2] for i in keep], split_of, [it.path for it in items]),
+    }

@@ -1,0 +1,45 @@
+"""The LightningModule: a network, cross-entropy, and the optimiser/scheduler from config."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch.nn import functional as F
+
+
+class Classifier(pl.LightningModule):
+    """Wraps any network that maps a batch to class logits."""
+
+    def __init__(self, net: torch.nn.Module, optimizer, scheduler, label_smoothing: float, meta: dict):
+        super().__init__()
+        self.net = net
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.label_smoothing = label_smoothing
+        self.meta = meta  # written into every checkpoint, so later stages need no config
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = F.cross_entropy(self.net(x), y, label_smoothing=self.label_smoothing)
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(y))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self.net(x)
+        self.log("val_loss", F.cross_entropy(logits, y), prog_bar=True, batch_size=len(y))
+        self.log("val_acc", (logits.argmax(-1) == y).float().mean(), prog_bar=True, batch_size=len(y))
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["aiaas"] = self.meta

@@ -1,0 +1,94 @@
+"""The image-cls recipe: what the registry sees. Light at import time; heavy parts load on use."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from aiaas_cli.recipe_api import Recipe
+
+
+class ImageClassification(Recipe):
+    name = "image-cls"
+    description = "Image classification from class folders (built-in: digits)"
+    config_name = "image-cls"
+
+    def data_root(self, cfg: Any) -> Path:
+        from aiaas_recipes.image_cls import builtin
+
+        if cfg.data.root:
+            return Path(str(cfg.data.root)).expanduser().resolve()
+        return builtin.materialize(cfg.data.builtin)
+
+    def fingerprint(self, cfg: Any) -> str:
+        from aiaas_recipes.image_cls.scan import scan, visible_files
+
+        layout = scan(self.data_root(cfg))
+        digest = hashlib.sha256()
+        for path in visible_files(layout.root):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(layout.root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        settings = {"size": cfg.data.image_size, "split": dict(cfg.data.split), "v": 1}
+        digest.update(json.dumps(settings, sort_keys=True).encode())
+        return digest.hexdigest()
+
+    def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.image_cls import dataset
+        from aiaas_recipes.image_cls.scan import scan
+
+        layout = scan(self.data_root(cfg))
+        manifest = dataset.build(layout, out_dir, cfg.data)
+        return {"source": str(layout.root), **manifest}
+
+    def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        from aiaas_recipes.image_cls.datamodule import ImageDataModule
+
+        return ImageDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
+
+    def model(self, cfg: Any, manifest: dict) -> Any:
+        from hydra.utils import instantiate
+        from omegaconf import OmegaConf
+
+        from aiaas_recipes.image_cls.module import Classifier
+
+        net = instantiate(cfg.model, num_classes=len(manifest["classes"]))
+        optimizer = instantiate(cfg.optim)
+        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+        if "pretrained" in model_cfg:
+            model_cfg["pretrained"] = False  # the checkpoint carries the weights
+        meta = {
+            "recipe": self.name,
+            "classes": manifest["classes"],
+            "image_size": manifest["image_size"],
+            "mean": manifest["mean"],
+            "std": manifest["std"],
+            "model": model_cfg,
+        }
+        return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
+
+    def load_model(self, checkpoint: dict) -> Any:
+        from hydra.utils import instantiate
+
+        meta = checkpoint["aiaas"]
+        net = instantiate(meta["model"], num_classes=len(meta["classes"]))
+        state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        net.load_state_dict(state)
+        return net.eval()
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        from aiaas_recipes.image_cls.evaluation import evaluate_split
+
+        return evaluate_split(network, dataset_dir, manifest, split)
+
+    def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
+        from aiaas_recipes.image_cls.metrics import plot_confusion
+
+        path = out_dir / "confusion_matrix.png"
+        plot_confusion(report, path)
+        return [path]
+
+
+recipe = ImageClassification()
