@@ -32,7 +32,10 @@ def rows(tracking_uri: str | None, limit: int) -> list[dict]:
 
 
 def table(found: list[dict]) -> Table:
-    out = Table("run_id", "recipe", "status", "started (UTC)", "stages", *METRICS, title="Recent runs")
+    out = Table(title="Recent runs")
+    out.add_column("run_id", no_wrap=True, min_width=32)
+    for column in ("recipe", "status", "started (UTC)", "stages", *METRICS):
+        out.add_column(column)
     for row in found:
         metrics = [f"{row['metrics'][k]:.4f}" if k in row["metrics"] else "-" for k in METRICS]
         out.add_row(row["run_id"], row["recipe"], row["status"], row["started"][:19], ",".join(row["stages"]), *metrics)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -76,18 +77,31 @@ def get_run(run_id: str):
 def run(cfg: Any, stage: str) -> Iterator[str]:
     """Open (or continue, with run=<id>) the MLflow run that this stage logs to."""
     run_id = cfg.run or os.environ.get(RUN_ENV)
+    uri = configure(cfg)
     if not is_rank_zero():
         yield run_id
         return
     import mlflow
 
-    uri = configure(cfg)
     if run_id:
         get_run(run_id)
     experiment = None if run_id else _experiment_id(str(cfg.tracking.experiment), uri)
-    with mlflow.start_run(run_id=run_id, experiment_id=experiment) as active:
+    active = mlflow.start_run(run_id=run_id, experiment_id=experiment)
+    status = "FAILED"
+    try:
         mlflow.set_tags({"aiaas.recipe": cfg.recipe, f"aiaas.stage.{stage}": "done"})
         yield active.info.run_id
+        status = "FINISHED"
+    finally:
+        with quiet_stdout():
+            mlflow.end_run(status)
+
+
+@contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """MLflow writes "View run ..." links to stdout, which belongs to --json; send them to stderr."""
+    with redirect_stdout(sys.stderr):
+        yield
 
 
 def log_params(params: dict[str, Any]) -> None:
@@ -167,3 +181,21 @@ def recent_runs(cfg: Any, limit: int) -> list:
     if not ids:
         return []
     return client.search_runs(ids, order_by=["attributes.start_time DESC"], max_results=limit)
+
+
+def register_onnx(path: Path, name: str, example: tuple[Any, Any]) -> str | None:
+    """Log ``path`` as an MLflow ONNX model of the active run and register it as ``name``; the new version."""
+    import mlflow
+    import onnx
+    from mlflow.models import infer_signature
+
+    if not is_rank_zero():
+        return None
+    info = mlflow.onnx.log_model(
+        onnx.load(str(path)),
+        name="onnx",
+        registered_model_name=name,
+        signature=infer_signature(*example),
+        save_as_external_data=False,
+    )
+    return str(info.registered_model_version) if info.registered_model_version is not None else None

@@ -27,13 +27,15 @@ def build(cfg: Any, recipe: Recipe) -> Dataset:
     cached = manifest_path.exists()
     if cached:
         console.step(f"Dataset unchanged, using cache {target}")
-    else:
-        console.step(f"Preprocessing into {target}")
-        with workspace.atomic_dir(target) as temp:
-            manifest = {"recipe": recipe.name, "fingerprint": key, **recipe.build_dataset(cfg, temp)}
-            workspace.write_json(temp / "manifest.json", manifest)
-    dataset = Dataset(target, workspace.read_json(manifest_path), cached)
-    _report_problems(dataset, strict=bool(cfg.strict))
+        dataset = Dataset(target, workspace.read_json(manifest_path), cached)
+        _report_problems(dataset, strict=bool(cfg.strict))
+        return dataset
+    console.step(f"Preprocessing into {target}")
+    with workspace.atomic_dir(target) as temp:
+        manifest = {"recipe": recipe.name, "fingerprint": key, **recipe.build_dataset(cfg, temp)}
+        dataset = Dataset(target, manifest, cached)
+        _report_problems(dataset, strict=bool(cfg.strict))  # before the rename: a strict failure leaves nothing
+        workspace.write_json(temp / "manifest.json", manifest)
     return dataset
 
 
@@ -43,9 +45,7 @@ def _report_problems(dataset: Dataset, strict: bool) -> None:
         first = skipped[0]
         message = f"skipped {len(skipped)} unreadable file(s), e.g. {first['file']}: {first['reason']}"
         if strict:
-            raise UserError(
-                message, f"fix or remove them (--strict); the full list is in {dataset.dir / 'manifest.json'}"
-            )
+            raise UserError(message, "fix or remove them (--strict), or drop --strict to skip them")
         console.warn(f"{message} (full list in {dataset.dir / 'manifest.json'})")
     crossing = dataset.manifest.get("duplicates", {}).get("cross_split_groups", 0)
     if crossing:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter, defaultdict
+import warnings
+from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -20,10 +21,15 @@ _SERIAL_BELOW = 256  # a process pool costs more than it saves on a few images
 
 def _decode_file(job: tuple[str, int]) -> tuple[np.ndarray | None, str | None, str]:
     path, size = job
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:  # permissions, a file removed mid-run, an I/O error: skip it like a bad image
+        return None, f"cannot read file: {exc.strerror or exc}", ""
     digest = hashlib.sha1(data).hexdigest()
     try:
-        return decode(data, size), None, digest
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about damaged metadata; the report covers it
+            return decode(data, size), None, digest
     except BadImage as exc:
         return None, str(exc), digest
 
@@ -104,45 +110,71 @@ def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
     return mean.round(6).tolist(), std.round(6).tolist()
 
 
-def _check_classes(layout: Layout, labels: list[str]) -> None:
-    counts = Counter(labels)
-    empty = [name for name in layout.classes if counts[name] == 0]
+def _check_classes(classes: list[str], labels: np.ndarray, where: str = "") -> None:
+    """Every class needs readable images (``where``: only those of one split counted)."""
+    counts = np.bincount(labels, minlength=len(classes))
+    empty = [name for i, name in enumerate(classes) if counts[i] == 0]
     if empty:
         raise ConfigError(
-            f"class folder(s) with no readable images: {', '.join(empty)}",
-            "add images or remove the folder",
+            f"class folder(s) with no readable images{where}: {', '.join(empty)}", "add images or remove the folder"
+        )
+
+
+def _write_splits(out_dir: Path, images: np.ndarray, labels: np.ndarray, files: list[str], parts: dict) -> list[str]:
+    """Write each split's arrays and file list; return the split of every image."""
+    split_of = [""] * len(files)
+    for name, idx in parts.items():
+        np.save(out_dir / f"{name}_x.npy", images[idx])
+        np.save(out_dir / f"{name}_y.npy", labels[idx])
+        (out_dir / f"{name}_files.txt").write_text("".join(files[i] + "\n" for i in idx))
+        for i in idx:
+            split_of[i] = name
+    return split_of
+
+
+def check_settings(data_cfg) -> None:
+    """Reject sizes and split fractions that would give empty images or overlapping splits."""
+    size, val, test = data_cfg.image_size, data_cfg.split.val, data_cfg.split.test
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ConfigError(f"data.image_size={size} is not a positive number of pixels", "e.g. data.image_size=64")
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise ConfigError(
+            f"data.split.val={val} and data.split.test={test} must be fractions in [0, 1) that sum to less than 1",
+            "e.g. data.split.val=0.15 data.split.test=0.15",
         )
 
 
 def build(layout: Layout, out_dir: Path, data_cfg) -> dict:
     """Decode, split and write ``{split}_x.npy``/``{split}_y.npy``; return the manifest."""
+    check_settings(data_cfg)
     decoded = decode_all(layout, data_cfg.image_size, data_cfg.preprocess_workers)
     skipped = [{"file": it.path, "reason": err} for it, (_, err, _) in zip(layout.items, decoded) if err]
     keep = [i for i, (arr, _, _) in enumerate(decoded) if arr is not None]
     items = [layout.items[i] for i in keep]
-    _check_classes(layout, [it.label for it in items])
     class_index = {name: i for i, name in enumerate(layout.classes)}
     labels = np.asarray([class_index[it.label] for it in items], dtype=np.int64)
-    images = np.stack([decoded[i][0] for i in keep])
+    _check_classes(layout.classes, labels)
     parts = assign_splits([it.split for it in items], labels, data_cfg.split)
-    split_of = [""] * len(items)
-    for name, idx in parts.items():
-        np.save(out_dir / f"{name}_x.npy", images[idx])
-        np.save(out_dir / f"{name}_y.npy", labels[idx])
-        (out_dir / f"{name}_files.txt").write_text("".join(items[i].path + "\n" for i in idx))
-        for i in idx:
-            split_of[i] = name
+    _check_classes(layout.classes, labels[parts["train"]], " in train/")  # a given split may lack a class
+    images = np.stack([decoded[i][0] for i in keep])
+    files = [it.path for it in items]
+    split_of = _write_splits(out_dir, images, labels, files, parts)
     mean, std = channel_stats(images[parts["train"]])
-    counts = {
-        name: {c: int((labels[idx] == class_index[c]).sum()) for c in layout.classes} for name, idx in parts.items()
-    }
     return {
         "classes": layout.classes,
-        "counts": counts,
+        "counts": _counts(labels, parts, layout.classes),
         "image_size": data_cfg.image_size,
         "mean": mean,
         "std": std,
         "presplit": layout.presplit,
         "skipped": skipped,
-        "duplicates": find_duplicates([decoded[i][2] for i in keep], split_of, [it.path for it in items]),
+        "duplicates": find_duplicates([decoded[i][2] for i in keep], split_of, files),
+    }
+
+
+def _counts(labels: np.ndarray, parts: dict[str, np.ndarray], classes: list[str]) -> dict[str, dict[str, int]]:
+    """Images per split per class."""
+    return {
+        name: dict(zip(classes, np.bincount(labels[idx], minlength=len(classes)).tolist()))
+        for name, idx in parts.items()
     }

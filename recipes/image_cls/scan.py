@@ -81,14 +81,51 @@ def _scan_presplit(root: Path, split_dirs: dict[str, Path]) -> Layout:
     return Layout(root, items, sorted(train), presplit=True)
 
 
-def scan(root: Path) -> Layout:
-    """List the images under ``root`` (one folder per class, or train/ val/ test/ splits)."""
+def _split_dirs(top: list[Path]) -> dict[str, Path]:
+    """The split folders among ``top``; two folders for one split (val/ and valid/) are ambiguous."""
+    found: dict[str, Path] = {}
+    for folder in top:
+        split = SPLIT_NAMES.get(folder.name.lower())
+        if split and split in found:
+            raise ConfigError(
+                f"folders '{found[split].name}' and '{folder.name}' in {folder.parent} are both a {split} split",
+                "keep one of them",
+            )
+        if split:
+            found[split] = folder
+    return found
+
+
+def _check_mixed(root: Path, top: list[Path], split_dirs: dict[str, Path]) -> None:
+    """train/ and val/ next to other folders is a mix-up (one split name alone may be a class: valid/invalid)."""
+    others = sorted(d.name for d in top if d not in split_dirs.values())
+    if len(split_dirs) >= 2 and others:
+        names = sorted(d.name for d in split_dirs.values())
+        raise ConfigError(
+            f"data root {root} mixes split folders ({', '.join(names)}) with other folders ({', '.join(others)})",
+            "move the other folders out, or put the class folders inside the split folders",
+        )
+
+
+def _check_root(root: Path) -> None:
     if not root.exists():
         raise ConfigError(f"data root {root} does not exist", "set data.root=/path/to/images")
     if not root.is_dir():
-        raise ConfigError(f"data root {root} is not a directory")
+        raise ConfigError(f"data root {root} is not a directory", "set data.root to the folder that holds the images")
+    try:
+        entries = list(root.iterdir())
+    except OSError as exc:
+        raise ConfigError(f"cannot read data root {root}: {exc.strerror or exc}", "check its permissions") from None
+    if all(is_hidden(p) for p in entries):
+        raise ConfigError(f"data root {root} is empty", "put each class's images in its own sub-folder")
+
+
+def scan(root: Path) -> Layout:
+    """List the images under ``root`` (one folder per class, or train/ val/ test/ splits)."""
+    _check_root(root)
     top = visible_dirs(root)
-    split_dirs = {SPLIT_NAMES[d.name.lower()]: d for d in top if d.name.lower() in SPLIT_NAMES}
+    split_dirs = _split_dirs(top)
+    _check_mixed(root, top, split_dirs)
     if top and len(split_dirs) == len(top):
         layout = _scan_presplit(root, split_dirs)
     else:

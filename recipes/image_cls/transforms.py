@@ -6,6 +6,7 @@ One decode function for every path, so that training data and served requests se
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,37 @@ class BadImage(ValueError):
     """The input is not a decodable image (or breaks a limit); the message says why."""
 
 
+# Leading bytes of the formats people actually have, to tell a damaged image from a non-image.
+SIGNATURES = {
+    b"\x89PNG": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+
+
+def _peak(image: Image.Image, array: np.ndarray) -> float:
+    """The white level of a high-bit-depth image."""
+    if image.mode.startswith("I;16"):
+        return 65535.0  # the mode says 16 bits: a dark image must stay dark
+    top = float(array.max()) if array.size else 0.0
+    if image.mode == "F" and top <= 1.0:
+        return 1.0  # float images are usually in [0, 1]
+    # "I" (32-bit) and "F" carry no bit depth: guess 8 or 16 bits from the data
+    return 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
+
+
+def _to_eight_bit(image: Image.Image) -> Image.Image:
+    array = np.asarray(image, dtype=np.float64)
+    array = np.clip(array / _peak(image, array) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(array, mode="L")
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if array.max() > 255 else 255.0
-        array = np.clip(array / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        image = Image.fromarray(array, mode="L")
+        image = _to_eight_bit(image)
     if image.mode in ("P", "PA", "LA", "RGBA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -31,31 +57,48 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _open(source: bytes | str | Path) -> Image.Image:
+def _read(source: bytes | str | Path) -> bytes:
     if isinstance(source, (bytes, bytearray)):
-        if not source:
-            raise BadImage("empty file")
-        return Image.open(io.BytesIO(source))
-    if Path(source).stat().st_size == 0:
-        raise BadImage("empty file")
-    return Image.open(source)
+        return bytes(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise BadImage(f"cannot read file: {exc.strerror or exc}") from None
+
+
+def _not_an_image(data: bytes) -> BadImage:
+    """Name the format when the data starts like one: a damaged image is not a stray text file."""
+    claimed = next((fmt for magic, fmt in SIGNATURES.items() if data.startswith(magic)), None)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        claimed = "WebP"
+    if claimed:
+        return BadImage(f"damaged {claimed} image (its header cannot be read)")
+    return BadImage("not an image (unrecognised format)")
+
+
+def _fit(image: Image.Image, size: int, max_pixels: int) -> np.ndarray:
+    if image.width * image.height > max_pixels:
+        raise BadImage(f"image has {image.width}x{image.height} pixels, above the limit of {max_pixels}")
+    image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+    image = ImageOps.exif_transpose(image)
+    fitted = ImageOps.fit(_to_rgb(image), (size, size), Image.Resampling.BILINEAR)
+    return np.asarray(fitted, dtype=np.uint8)
 
 
 def decode(source: bytes | str | Path, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode an image to a (size, size, 3) uint8 RGB array: EXIF-rotated, center-cropped, resized."""
+    data = _read(source)
+    if not data:
+        raise BadImage("empty file")
     try:
-        with _open(source) as image:
-            if image.width * image.height > max_pixels:
-                raise BadImage(f"image has {image.width}x{image.height} pixels, above the limit of {max_pixels}")
-            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
-            image = ImageOps.exif_transpose(image)
-            fitted = ImageOps.fit(_to_rgb(image), (size, size), Image.Resampling.BILINEAR)
-            return np.asarray(fitted, dtype=np.uint8)
+        with Image.open(io.BytesIO(data)) as image:
+            return _fit(image, size, max_pixels)
     except BadImage:
         raise
     except UnidentifiedImageError:
-        raise BadImage("not an image (unrecognised format)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise _not_an_image(data) from None
+    # A damaged file can make a decoder fail in many ways; none of them is a bug of ours.
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, Image.DecompressionBombError) as exc:
         raise BadImage(f"unreadable image: {exc}") from None
 
 

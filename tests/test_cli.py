@@ -1,0 +1,107 @@
+"""The command line as a user meets it: help, JSON output, --cfg, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+AIAAS = str(Path(sys.executable).with_name("aiaas"))
+
+
+def test_help_lists_every_command(cli):
+    out = cli("--help").stdout
+    for command in ("recipes", "preprocess", "train", "evaluate", "pipeline", "runs"):
+        assert command in out
+
+
+def test_command_help_ends_with_examples(cli):
+    out = cli("train", "--help").stdout
+    assert "aiaas train image-cls trainer.max_epochs=5" in out
+
+
+def test_recipes_json_lists_image_cls(cli):
+    names = [r["name"] for r in cli.json("recipes")["recipes"]]
+    assert "image-cls" in names
+
+
+def test_cfg_prints_composed_config_with_overrides(cli):
+    out = cli("train", "image-cls", "model=resnet18", "trainer.max_epochs=7", "--cfg").stdout
+    assert "name: resnet18" in out
+    assert "max_epochs: 7" in out
+    assert "T_max: 7" in out  # interpolations are resolved
+
+
+def test_cfg_json_is_one_object(cli):
+    cfg = cli.json("preprocess", "image-cls", "data.image_size=48", "--cfg")
+    assert cfg["data"]["image_size"] == 48
+
+
+def _error_line(result) -> str:
+    assert "Traceback" not in result.output
+    return result.stderr.strip()
+
+
+def test_unknown_recipe_is_a_usage_error(cli):
+    result = cli("train", "image-clz", expect=2)
+    assert "unknown recipe 'image-clz'" in _error_line(result)
+    assert "did you mean image-cls" in result.stderr
+
+
+def test_mistyped_key_suggests_the_closest(cli):
+    result = cli("train", "image-cls", "trainer.max_epoch=3", expect=2)
+    line = _error_line(result)
+    assert "unknown config key 'trainer.max_epoch'" in line
+    assert "trainer.max_epochs" in line
+
+
+def test_wrongly_typed_value(cli):
+    result = cli("train", "image-cls", "trainer.max_epochs=many", expect=2)
+    assert "trainer.max_epochs must be an integer" in _error_line(result)
+
+
+def test_unknown_group_option_lists_available(cli):
+    result = cli("train", "image-cls", "model=resnet19", expect=2)
+    line = _error_line(result)
+    assert "resnet19" in line and "resnet18" in line and "small_cnn" in line
+
+
+def test_unparseable_override(cli):
+    result = cli("train", "image-cls", "trainer.max_epochs=[1,", expect=2)
+    assert "cannot parse override" in _error_line(result)
+
+
+def test_error_in_json_mode_is_one_object(cli):
+    result = cli("train", "nope", "--json", expect=2)
+    payload = json.loads(result.stdout)
+    assert payload["exit_code"] == 2 and "unknown recipe" in payload["error"]
+
+
+def test_missing_run_id(cli):
+    result = cli("evaluate", "image-cls", "run=0123456789abcdef", expect=2)
+    assert "run '0123456789abcdef' does not exist" in _error_line(result)
+
+
+def test_unreachable_mlflow_server(cli):
+    result = cli("preprocess", "image-cls", "tracking.uri=http://127.0.0.1:9", expect=1)
+    assert "MLflow tracking server http://127.0.0.1:9 is unreachable" in _error_line(result)
+
+
+def test_debug_shows_the_traceback(cli):
+    result = cli("--debug", "train", "image-clz", expect=None)
+    assert result.exit_code != 0
+    assert result.exception is not None and "unknown recipe" in str(result.exception)
+
+
+def test_real_subprocess_error_is_one_line(tmp_path):
+    proc = subprocess.run(
+        [AIAAS, "preprocess", "image-cls", f"data.root={tmp_path / 'missing'}"],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "AIAAS_HOME": str(tmp_path / "home")},
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "does not exist" in lines[0]
