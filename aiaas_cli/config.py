@@ -6,7 +6,7 @@ import difflib
 import itertools
 from typing import Any
 
-from aiaas_cli.errors import ConfigError
+from aiaas_cli.errors import ConfigError, UserError
 from aiaas_cli.recipe_api import Recipe
 
 _TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
@@ -129,3 +129,18 @@ def to_plain(cfg: Any) -> dict:
     from omegaconf import OmegaConf
 
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def instantiate(node: Any, **kwargs: Any) -> Any:
+    """Hydra's instantiate, with our own errors unwrapped and a bad _target_ reported as a config error."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate as hydra_instantiate
+
+    try:
+        return hydra_instantiate(node, **kwargs)
+    except InstantiationException as exc:
+        cause = exc.__cause__
+        if isinstance(cause, UserError):
+            raise cause from None
+        target = node.get("_target_") if hasattr(node, "get") else None
+        raise ConfigError(f"cannot build {target}: {str(exc).splitlines()[-1]}") from None

@@ -5,6 +5,7 @@ A recipe module must stay light at import time (no torch): `aiaas recipes` impor
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,24 @@ def bundled_conf_dir() -> Path:
     return Path(aiaas_conf.__file__).resolve().parent
 
 
+@dataclass
+class ExportSpec:
+    """How to trace a recipe's network to ONNX, and what the served model needs to know."""
+
+    example_inputs: tuple  # torch tensors; a batch of 2+ so the batch axis stays symbolic
+    input_names: list[str]
+    output_names: list[str]
+    dynamic_axes: dict[str, dict[int, str]]  # e.g. {"image": {0: "batch"}, "logits": {0: "batch"}}
+    metadata: dict[str, Any] = field(default_factory=dict)  # JSON-able: labels, input size, normalisation
+
+
 class Recipe:
     """Base class for a task. Subclasses fill in the names and the stage hooks they support."""
 
     name: str = ""
     description: str = ""
     config_name: str = ""  # the primary Hydra config, e.g. "image-cls"
+    serving_module: str = ""  # torch-free module with build_adapter(metadata); see aiaas_cli.serving.runtime
 
     @property
     def config_dir(self) -> Path:
@@ -55,3 +68,19 @@ class Recipe:
     def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
         """Write evaluation plots for ``report`` into ``out_dir``; return their paths."""
         return []
+
+    # export: network -> model.onnx, checked against torch on held-out samples
+    def export_spec(self, network: Any, checkpoint: dict) -> ExportSpec:
+        """Example input, ONNX input/output names, dynamic axes and serving metadata for ``network``."""
+        raise NotImplementedError
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[Any, Any]:
+        """Up to ``limit`` model-ready inputs (a numpy batch) and their labels from ``split``.
+
+        Export uses the test split for the parity check and the train split to calibrate int8 quantization.
+        """
+        raise NotImplementedError
+
+    def score_outputs(self, outputs: Any, labels: Any) -> float:
+        """The headline metric (0..1, higher is better) of raw model outputs; judges int8 quantization."""
+        raise NotImplementedError

@@ -18,7 +18,11 @@ def rows(tracking_uri: str | None, limit: int) -> list[dict]:
     found = []
     for run in tracking.recent_runs(cfg, limit):
         tags = run.data.tags
-        stages = sorted(k.removeprefix("aiaas.stage.") for k in tags if k.startswith("aiaas.stage."))
+        stages = sorted(  # a stage that failed is shown with a "!"
+            k.removeprefix("aiaas.stage.") + ("" if v == "done" else "!")
+            for k, v in tags.items()
+            if k.startswith("aiaas.stage.")
+        )
         started = datetime.fromtimestamp(run.info.start_time / 1000, tz=timezone.utc)
         found.append({
             "run_id": run.info.run_id,

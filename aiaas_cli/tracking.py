@@ -83,14 +83,15 @@ def run(cfg: Any, stage: str) -> Iterator[str]:
         return
     import mlflow
 
-    if run_id:
-        get_run(run_id)
+    # A later stage that fails leaves a finished run finished; it only marks its own stage as failed.
+    status_on_failure = get_run(run_id).info.status if run_id else "FAILED"
     experiment = None if run_id else _experiment_id(str(cfg.tracking.experiment), uri)
     active = mlflow.start_run(run_id=run_id, experiment_id=experiment)
-    status = "FAILED"
+    status = status_on_failure if status_on_failure != "RUNNING" else "FAILED"
     try:
-        mlflow.set_tags({"aiaas.recipe": cfg.recipe, f"aiaas.stage.{stage}": "done"})
+        mlflow.set_tags({"aiaas.recipe": cfg.recipe, f"aiaas.stage.{stage}": "failed"})
         yield active.info.run_id
+        mlflow.set_tag(f"aiaas.stage.{stage}", "done")
         status = "FINISHED"
     finally:
         with quiet_stdout():

@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli.recipe_api import Recipe
+from aiaas_cli.recipe_api import ExportSpec, Recipe
 
 
 class ImageClassification(Recipe):
     name = "image-cls"
     description = "Image classification from class folders (built-in: digits)"
     config_name = "image-cls"
+    serving_module = "aiaas_recipes.image_cls.serving"
 
     def data_root(self, cfg: Any) -> Path:
         from aiaas_recipes.image_cls import builtin
@@ -23,14 +24,16 @@ class ImageClassification(Recipe):
         return builtin.materialize(cfg.data.builtin)
 
     def fingerprint(self, cfg: Any) -> str:
+        from aiaas_recipes.image_cls.dataset import check_settings
         from aiaas_recipes.image_cls.scan import scan, visible_files
 
+        check_settings(cfg.data)
         layout = scan(self.data_root(cfg))
         digest = hashlib.sha256()
         for path in visible_files(layout.root):
             stat = path.stat()
             digest.update(f"{path.relative_to(layout.root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        settings = {"size": cfg.data.image_size, "split": dict(cfg.data.split), "v": 1}
+        settings = {"root": str(layout.root), "size": cfg.data.image_size, "split": dict(cfg.data.split), "v": 2}
         digest.update(json.dumps(settings, sort_keys=True).encode())
         return digest.hexdigest()
 
@@ -48,9 +51,9 @@ class ImageClassification(Recipe):
         return ImageDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
     def model(self, cfg: Any, manifest: dict) -> Any:
-        from hydra.utils import instantiate
         from omegaconf import OmegaConf
 
+        from aiaas_cli.config import instantiate
         from aiaas_recipes.image_cls.module import Classifier
 
         net = instantiate(cfg.model, num_classes=len(manifest["classes"]))
@@ -70,7 +73,7 @@ class ImageClassification(Recipe):
         return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
 
     def load_model(self, checkpoint: dict) -> Any:
-        from hydra.utils import instantiate
+        from aiaas_cli.config import instantiate
 
         meta = checkpoint["aiaas"]
         net = instantiate(meta["model"], num_classes=len(meta["classes"]))
@@ -89,6 +92,21 @@ class ImageClassification(Recipe):
         path = out_dir / "confusion_matrix.png"
         plot_confusion(report, path)
         return [path]
+
+    def export_spec(self, network: Any, checkpoint: dict) -> ExportSpec:
+        from aiaas_recipes.image_cls.export import export_spec
+
+        return export_spec(network, checkpoint)
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[Any, Any]:
+        from aiaas_recipes.image_cls.export import samples
+
+        return samples(dataset_dir, manifest, split, limit)
+
+    def score_outputs(self, outputs: Any, labels: Any) -> float:
+        from aiaas_recipes.image_cls.export import accuracy
+
+        return accuracy(outputs, labels)
 
 
 recipe = ImageClassification()
