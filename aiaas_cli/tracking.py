@@ -16,8 +16,12 @@ from aiaas_cli.errors import ConfigError, UserError
 RUN_ENV = "AIAAS_RUN_ID"  # hands the run to processes that Lightning launches for DDP
 
 
+RANK_VARS = ("LOCAL_RANK", "RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")  # Lightning, torchrun, SLURM
+
+
 def is_rank_zero() -> bool:
-    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+    """True in the one process that tracks and reports (every process when not distributed)."""
+    return all(os.environ.get(var, "0") == "0" for var in RANK_VARS)
 
 
 def tracking_uri(cfg: Any) -> str:
@@ -48,7 +52,13 @@ def configure(cfg: Any) -> str:
         _check_reachable(uri)
     else:
         workspace.home().mkdir(parents=True, exist_ok=True)
+    users_env = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
+    # set_tracking_uri also exports the URI; a config override must not outlive this command.
+    if users_env is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = users_env
     return uri
 
 
@@ -79,7 +89,7 @@ def run(cfg: Any, stage: str) -> Iterator[str]:
     run_id = cfg.run or os.environ.get(RUN_ENV)
     uri = configure(cfg)
     if not is_rank_zero():
-        yield run_id
+        yield run_id or "worker"  # worker ranks never log; rank zero owns the run
         return
     import mlflow
 

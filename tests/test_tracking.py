@@ -72,10 +72,10 @@ def test_pipeline_logs_everything_to_a_server(cli, mlflow_server, tmp_path, monk
 
 
 def test_runs_lists_recent_runs_with_metrics(cli, trained_run):
-    rows = cli.json("runs", "-n", "50")["runs"]
+    rows = cli.json("runs", "-n", "1000")["runs"]
     row = next(r for r in rows if r["run_id"] == trained_run["run_id"])
     assert row["recipe"] == "image-cls"
     assert row["metrics"]["test_accuracy"] == pytest.approx(trained_run["metrics"]["accuracy"])
     assert {"pipeline", "evaluate"} & set(row["stages"])
-    table = cli("runs").stdout
+    table = cli("runs", "-n", "1000").stdout
     assert trained_run["run_id"] in table
