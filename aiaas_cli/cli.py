@@ -178,6 +178,115 @@ def evaluate(recipe: Recipe, overrides: Overrides = None, json_mode: Json = Fals
 
 
 @app.command()
+def export(recipe: Recipe, overrides: Overrides = None, json_mode: Json = False, print_cfg: PrintCfg = False) -> None:
+    """Export a trained run to ONNX (metadata embedded), check it against torch, register it in MLflow.
+
+    Examples:
+      aiaas export image-cls run=<run_id>
+      aiaas export image-cls export.quantize=int8 --json      (the latest trained run)
+      aiaas export image-cls run=<run_id> export.register=false export.opset=17
+    """
+    from aiaas_cli import lifecycle
+
+    _stage_command(lifecycle.export, recipe, overrides, json_mode, print_cfg)
+
+
+@app.command()
+def predict(
+    recipe: Recipe,
+    inputs: Annotated[list[str], typer.Argument(help="Files or folders (searched recursively).", show_default=False)],
+    model: Annotated[
+        Optional[str], typer.Option("--model", help="run=<id> (its exported model) or path/to/model.onnx.")
+    ] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="Send the inputs to a running service instead.")] = None,
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", help="Write .jsonl or .csv here instead of JSONL on stdout.")
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many labels per input.")] = 5,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Inputs per ONNX Runtime call.")] = 32,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="ONNX Runtime threads.")] = None,
+) -> None:
+    """Predict with an exported model (ONNX Runtime, no torch) or a running service: one JSON line per input.
+
+    Examples:
+      aiaas predict image-cls photos/ --model run=<run_id>
+      aiaas predict image-cls a.png b.jpg --model model.onnx --top-k 3 --output preds.csv
+      aiaas predict image-cls photos/ --url http://127.0.0.1:3000
+      aiaas predict text-cls reviews.csv notes.txt --model run=<run_id>   (a text per row / per line)
+    """
+    from aiaas_cli.stages import predict as predict_stage
+
+    console.settings.json = False  # stdout carries the JSON lines themselves
+    request = predict_stage.Request(recipe, inputs, model, url, output, top_k, batch_size, threads)
+    predict_stage.predict(request)
+
+
+@app.command()
+def package(
+    recipe: Recipe,
+    overrides: Overrides = None,
+    containerize: Annotated[
+        bool, typer.Option("--containerize", help="Also build an OCI image (needs docker, podman, buildah...).")
+    ] = False,
+    json_mode: Json = False,
+    print_cfg: PrintCfg = False,
+) -> None:
+    """Package an exported run as a Bento: ONNX Runtime service with adaptive batching, no torch.
+
+    Examples:
+      aiaas package image-cls run=<run_id>
+      aiaas package image-cls serve.top_k=3 serve.max_batch_size=64 --json      (the latest exported run)
+      aiaas package image-cls run=<run_id> --containerize
+    """
+    from functools import partial
+
+    from aiaas_cli import lifecycle
+
+    _stage_command(partial(lifecycle.package, containerize=containerize), recipe, overrides, json_mode, print_cfg)
+
+
+@app.command()
+def push(
+    bento: Annotated[str, typer.Argument(help="Bento tag, e.g. aiaas-image-cls:latest.", show_default=False)],
+    target: Annotated[
+        str, typer.Option("--target", "-t", help="local, a directory, an fsspec URL, s3://bucket/key, or bentocloud.")
+    ] = "local",
+    json_mode: Json = False,
+) -> None:
+    """Send a Bento to a store: the local one, a directory or URL (S3 with AWS_ENDPOINT_URL), or BentoCloud.
+
+    Examples:
+      aiaas push aiaas-image-cls:latest
+      aiaas push aiaas-image-cls:latest --target s3://models/bentos/ --json
+      BENTO_CLOUD_API_KEY=... aiaas push aiaas-image-cls:latest --target bentocloud
+    """
+    from aiaas_cli.stages import push as push_stage
+
+    console.settings.json = json_mode
+    _finish(push_stage.push(bento, target), json_mode)
+
+
+@app.command()
+def serve(
+    bento: Annotated[
+        str, typer.Argument(help="Bento tag, Bento directory, .bento archive or s3:// URL.", show_default=False)
+    ],
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 3000,
+    host: Annotated[str, typer.Option("--host", help="Address to bind (0.0.0.0: every interface).")] = "127.0.0.1",
+) -> None:
+    """Serve a Bento over HTTP with BentoML: POST /predict, /predict_batch; GET /readyz, /docs.json.
+
+    Examples:
+      aiaas serve aiaas-image-cls:latest
+      aiaas serve aiaas-image-cls:latest --port 8080 --host 0.0.0.0
+      aiaas serve s3://models/bentos/aiaas-image-cls-<version>.bento
+    """
+    from aiaas_cli.stages import serve as serve_stage
+
+    serve_stage.serve(bento, host, port)
+
+
+@app.command()
 def pipeline(
     recipe: Recipe,
     overrides: Overrides = None,

@@ -70,6 +70,35 @@ def evaluate(cfg: Any, recipe: Recipe) -> dict:
         return {"run_id": run_id, **_evaluate_in_run(recipe, run_id)}
 
 
+def export(cfg: Any, recipe: Recipe) -> dict:
+    from aiaas_cli.stages import export as export_stage
+
+    if not cfg.run:
+        cfg.run = tracking.latest_run_with(cfg, "aiaas.checkpoint")
+        console.step(f"Exporting the latest trained run {cfg.run}")
+    with tracking.run(cfg, "export") as run_id:
+        exported = export_stage.export(cfg, recipe, run_id)
+        export_stage.log(cfg, exported)
+        return exported.summary()
+
+
+def package(cfg: Any, recipe: Recipe, containerize: bool = False) -> dict:
+    from aiaas_cli.stages import package as package_stage
+
+    if not cfg.run:
+        cfg.run = tracking.latest_run_with(cfg, "aiaas.onnx")
+        console.step(f"Packaging the latest exported run {cfg.run}")
+    tracking.configure(cfg)
+    package_stage.onnx_path(cfg.run)  # fail before the run is reopened (and marked failed)
+    with tracking.run(cfg, "package") as run_id:
+        built = package_stage.build(cfg, run_id)
+        tracking.set_tags({"aiaas.bento": built["bento_tag"]})
+    result = {"run_id": run_id, **built}
+    if containerize:
+        result["image"] = package_stage.containerize(built["bento_tag"])
+    return result
+
+
 def pipeline(cfg: Any, recipe: Recipe) -> dict:
     with tracking.run(cfg, "pipeline") as run_id:
         trained = _train_in_run(cfg, recipe, run_id)

@@ -46,15 +46,22 @@ class Recipe:
         raise NotImplementedError
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
-        """Write arrays and return the manifest (a JSON-able dict) for ``out_dir``."""
+        """Write arrays and return the manifest (a JSON-able dict) for ``out_dir``.
+
+        The manifest needs "classes" and "counts" ({split: {class: n}}); it may list "skipped" inputs
+        ({"file", "reason"}; "skipped_what" names them, default "unreadable file(s)") and "duplicates".
+        """
         raise NotImplementedError
 
     # train: dataset dir -> LightningDataModule + LightningModule
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         raise NotImplementedError
 
-    def model(self, cfg: Any, manifest: dict) -> Any:
-        """The LightningModule, built from the config (its `aiaas` checkpoint metadata included)."""
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path | None = None) -> Any:
+        """The LightningModule, built from the config (its `aiaas` checkpoint metadata included).
+
+        ``dataset_dir`` holds files the network is sized from or must carry into its checkpoint (a tokenizer).
+        """
         raise NotImplementedError
 
     def load_model(self, checkpoint: dict) -> Any:

@@ -13,6 +13,7 @@ from aiaas_cli.recipe_api import Recipe
 GROUP = "aiaas.recipes"
 BUILTIN = {
     "image-cls": "aiaas_recipes.image_cls.recipe:recipe",
+    "text-cls": "aiaas_recipes.text_cls.recipe:recipe",
 }
 
 

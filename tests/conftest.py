@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+import requests
 from typer.testing import CliRunner
 
 from aiaas_cli.cli import app
@@ -20,6 +27,7 @@ def session_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("aiaas-home")
     os.environ.pop("MLFLOW_TRACKING_URI", None)
     os.environ["AIAAS_HOME"] = str(home)
+    os.environ["BENTOML_HOME"] = str(home / "bentoml")  # Bentos and models too (bentoml is imported lazily)
     return home
 
 
@@ -60,3 +68,81 @@ def cli() -> Cli:
 def trained_run(cli, session_home) -> dict:
     """One digits pipeline run (preprocess → train → evaluate) shared by the tests that need a model."""
     return cli.json("pipeline", "image-cls", *FAST_TRAIN)
+
+
+# Serving: an exported run, its Bento (with small limits, so the limit tests stay small), and its server.
+SERVE_LIMITS = ["serve.max_pixels=1000000", "serve.max_body_mb=1"]
+
+
+@pytest.fixture(scope="session")
+def exported_run(cli, trained_run) -> str:
+    """The shared run, exported to ONNX once."""
+    run_id = trained_run["run_id"]
+    cli.json("export", "image-cls", f"run={run_id}")
+    return run_id
+
+
+@pytest.fixture(scope="session")
+def bento(cli, exported_run) -> dict:
+    """The exported run packaged as a Bento (pixel limit 1 MP, body limit 1 MiB)."""
+    return cli.json("package", "image-cls", f"run={exported_run}", *SERVE_LIMITS)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """`aiaas serve REF` as a real subprocess on a free 127.0.0.1 port, in a process group of its own."""
+
+    def __init__(self, ref: str, log_path, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        command = [str(Path(sys.executable).with_name("aiaas")), "serve", ref, "--port", str(self.port)]
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, start_new_session=True
+            )
+
+    def wait_ready(self, timeout: float = 120) -> Server:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited {self.process.returncode}:\n{Path(self.log_path).read_text()}")
+            try:
+                if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise AssertionError(f"server not ready after {timeout}s:\n{Path(self.log_path).read_text()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(bento, tmp_path_factory):
+    """The packaged Bento served over HTTP, shared by the HTTP and fuzz tests."""
+    running = Server(bento["bento_tag"], tmp_path_factory.mktemp("serve") / "server.log").wait_ready()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def held_out_images(trained_run) -> list[tuple[Path, str]]:
+    """The shared run's test-split image files with their true labels (the class folder)."""
+    dataset = Path(trained_run["dataset_dir"])
+    root = Path(json.loads((dataset / "manifest.json").read_text())["source"])
+    names = (dataset / "test_files.txt").read_text().split()
+    return [(root / name, Path(name).parts[0]) for name in names]

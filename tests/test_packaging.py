@@ -31,6 +31,8 @@ def test_wheel_ships_configs_and_recipes_under_aiaas_names(wheel):
     assert "aiaas_conf/image-cls.yaml" in names
     assert "aiaas_conf/model/resnet18.yaml" in names
     assert "aiaas_recipes/image_cls/recipe.py" in names
+    text = {"aiaas_conf/text-cls.yaml", "aiaas_recipes/text_cls/serving.py", "aiaas_recipes/common/scores.py"}
+    assert text <= set(names)
     tops = {n.split("/")[0] for n in names}
     assert not tops & {"recipes", "conf", "tests"}, tops  # no generic top-level names in site-packages
 
@@ -46,10 +48,14 @@ def test_installed_wheel_runs(wheel, tmp_path):
     Path(site.decode().strip(), "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
     run_env = {**os.environ, "AIAAS_HOME": str(tmp_path / "home")}
-    where = subprocess.check_output([python, "-c", "import aiaas_cli, aiaas_conf; print(aiaas_cli.__file__)"], cwd=tmp_path)
+    where = subprocess.check_output(
+        [python, "-c", "import aiaas_cli, aiaas_conf; print(aiaas_cli.__file__)"], cwd=tmp_path
+    )
     assert str(env_dir) in where.decode()
     aiaas = str(env_dir / "bin" / "aiaas")
     listed = json.loads(subprocess.check_output([aiaas, "recipes", "--json"], cwd=tmp_path, env=run_env))
     assert "image-cls" in [r["name"] for r in listed["recipes"]]
-    cfg = json.loads(subprocess.check_output([aiaas, "train", "image-cls", "--cfg", "--json"], cwd=tmp_path, env=run_env))
+    cfg = json.loads(
+        subprocess.check_output([aiaas, "train", "image-cls", "--cfg", "--json"], cwd=tmp_path, env=run_env)
+    )
     assert cfg["model"]["_target_"] == "aiaas_recipes.image_cls.model.SmallCNN"

@@ -6,13 +6,19 @@ a served model must not need it.
 An exported model carries a JSON string under the ONNX metadata key "aiaas" (recipe, labels,
 input_size, mean, std, run_id, serving_module, input_name, output_name, opset, ...). The
 "serving_module" names a torch-free module whose ``build_adapter(metadata, **options)`` returns an
-adapter with ``input_kind``, ``decode(bytes)``, ``batch(items)`` and ``postprocess(logits, k)``.
+adapter with ``input_kind``, ``decode(payload)``, ``batch(items)`` and ``postprocess(logits, k)``, and
+optionally ``extras(item)`` (fields reported with a prediction, e.g. {"truncated": true}). The payload is
+what one HTTP request carries: bytes for an "image" upload, a str for "text" (JSON {"text": ...}).
+
+The module may also define ``INPUT_KIND`` and ``read_inputs(paths)`` -> (name, payload) pairs, for inputs
+that are not one file each (a CSV of texts); without it every file is one payload of bytes (``read_files``).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,18 +32,17 @@ DEFAULT_MAX_PIXELS = 64_000_000
 
 
 class BadInput(ValueError):
-    """One request item cannot be used (empty, not an image, truncated, too large); the message says why."""
+    """One request item cannot be used (empty, not an image or text, truncated, too large); the message says why."""
 
 
 class Adapter(Protocol):
-    """What a recipe's serving module provides: bytes in, model input out, logits to labels."""
+    """What a recipe's serving module provides: a request payload in, model input out, logits to labels."""
 
-    input_kind: str
-    max_pixels: int
+    input_kind: str  # "image" (bytes) or "text" (str): what one request carries
 
-    def decode(self, payload: bytes) -> np.ndarray: ...
+    def decode(self, payload: Any) -> Any: ...
 
-    def batch(self, items: list[np.ndarray]) -> np.ndarray: ...
+    def batch(self, items: list[Any]) -> np.ndarray: ...
 
     def postprocess(self, logits: np.ndarray, k: int) -> list[list[dict]]: ...
 
@@ -93,16 +98,48 @@ def read_metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
     return json.loads(raw)
 
 
-def load_adapter(metadata: dict[str, Any], **options: Any) -> Adapter:
-    """The recipe's torch-free adapter named by ``metadata["serving_module"]`` (options: max_pixels)."""
-    name = metadata.get("serving_module")
+def serving_module(name: str | None) -> Any:
+    """The recipe's torch-free serving module."""
     if not name:
         raise UserError("the model's metadata names no serving_module", "export it again with this aiaas version")
     try:
-        module = importlib.import_module(name)
+        return importlib.import_module(name)
     except ImportError as exc:
         raise UserError(f"cannot import serving module '{name}': {exc}", "install the recipe's package") from None
-    return module.build_adapter(metadata, **options)
+
+
+def load_adapter(metadata: dict[str, Any], **options: Any) -> Adapter:
+    """The recipe's torch-free adapter named by ``metadata["serving_module"]`` (options: max_pixels)."""
+    return serving_module(metadata.get("serving_module")).build_adapter(metadata, **options)
+
+
+def read_files(paths: list[Path]) -> Iterator[tuple[str, bytes | OSError]]:
+    """(name, bytes) per file; (name, OSError) for a file that cannot be read, so the others still run."""
+    for path in paths:
+        try:
+            yield str(path), Path(path).read_bytes()
+        except FileNotFoundError:
+            yield str(path), OSError("no such file")
+        except OSError as exc:
+            yield str(path), OSError(f"cannot read file: {exc.strerror or exc}")
+
+
+def read_inputs(module_name: str, paths: list[Path]) -> tuple[Iterator[tuple[str, Any]], int]:
+    """The serving module's (name, payload) pairs for ``paths`` (payload an exception when unusable), and how many.
+
+    One file per input (images) is read lazily: a folder of photos need not fit in memory. A module's own
+    ``read_inputs`` (rows of a table) is read up front, to count its inputs.
+    """
+    module = serving_module(module_name)
+    if not hasattr(module, "read_inputs"):
+        return read_files(paths), len(paths)
+    inputs = list(module.read_inputs(paths))
+    return iter(inputs), len(inputs)
+
+
+def input_kind(module_name: str) -> str:
+    """What one request to the model's service carries ("image" unless the module says otherwise)."""
+    return getattr(serving_module(module_name), "INPUT_KIND", "image")
 
 
 class Predictor:
@@ -113,16 +150,21 @@ class Predictor:
         self.metadata = self.model.metadata
         self.adapter = load_adapter(self.metadata, max_pixels=max_pixels)
 
-    def decode(self, payload: bytes) -> np.ndarray:
+    def decode(self, payload: Any) -> Any:
         """One item ready to batch; raises BadInput."""
         return self.adapter.decode(payload)
 
-    def predict_decoded(self, items: list[np.ndarray], k: int = 5) -> list[list[dict]]:
+    def extras(self, item: Any) -> dict[str, Any]:
+        """The adapter's extra fields for one decoded item (none for most adapters)."""
+        extras = getattr(self.adapter, "extras", None)
+        return extras(item) if extras else {}
+
+    def predict_decoded(self, items: list[Any], k: int = 5) -> list[list[dict]]:
         """Top-k predictions for items already decoded with ``decode``."""
         if not items:
             return []
         return self.adapter.postprocess(self.model.run(self.adapter.batch(items)), k)
 
-    def predict(self, payloads: list[bytes], k: int = 5) -> list[list[dict]]:
+    def predict(self, payloads: list[Any], k: int = 5) -> list[list[dict]]:
         """Top-k ``{"label", "score"}`` per payload, best first; raises BadInput for a bad item."""
         return self.predict_decoded([self.decode(p) for p in payloads], k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 
 import pytorch_lightning as pl
@@ -10,27 +11,33 @@ from aiaas_cli import console
 
 
 class Throughput(pl.Callback):
-    """Training samples per second, per epoch; the first epoch (warm-up) is left out when possible."""
+    """Training samples per second, per epoch; the first epoch (warm-up) is left out when possible.
+
+    An epoch is timed from its start to the end of its last training batch: the validation and checkpoint saving
+    that Lightning runs before ``on_train_epoch_end`` are not training.
+    """
 
     def __init__(self):
         self.rates: list[float] = []
-        self._start, self._samples = 0.0, 0
+        self._start, self._end, self._samples = 0.0, 0.0, 0
 
     def on_train_epoch_start(self, trainer, pl_module):
         self._start, self._samples = time.perf_counter(), 0
+        self._end = self._start
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._samples += len(batch[1])
+        self._end = time.perf_counter()
 
     def on_train_epoch_end(self, trainer, pl_module):
-        rate = self._samples / max(time.perf_counter() - self._start, 1e-9)
+        rate = self._samples / max(self._end - self._start, 1e-9)
         self.rates.append(rate)
-        pl_module.log("train_samples_per_sec", rate)
+        pl_module.log("train_samples_per_sec", rate, sync_dist=True)
 
     @property
     def samples_per_sec(self) -> float:
         steady = self.rates[1:] or self.rates
-        return sorted(steady)[len(steady) // 2] if steady else 0.0
+        return statistics.median(steady) if steady else 0.0  # not the upper middle: 2 epochs would give the max
 
 
 class EpochLines(pl.Callback):

@@ -1,6 +1,7 @@
 """predict: files -> one JSON line (or CSV row) per input, from an exported model or a running service.
 
-Torch-free: the model runs in ONNX Runtime through the recipe's serving adapter, as in the Bento.
+Torch-free: the model runs in ONNX Runtime through the recipe's serving adapter, as in the Bento. What an
+input is comes from the recipe's serving module: a whole file (an image), or a row or line of one (a text).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import IO, Any
 from aiaas_cli import console, tracking, workspace
 from aiaas_cli.errors import ConfigError, UserError
 
-CSV_FIELDS = ("input", "label", "score", "topk", "error")
+CSV_FIELDS = ("input", "label", "score", "topk", "error", "extras")  # extras: the adapter's fields, as JSON
 _URL_WORKERS = 4
 
 
@@ -46,7 +47,7 @@ def expand(inputs: list[str]) -> list[Path]:
             if child.is_file() and not hidden:
                 found.append(child)
     if not found:
-        raise ConfigError(f"no input files in {', '.join(inputs)}", "pass image files or folders that contain them")
+        raise ConfigError(f"no input files in {', '.join(inputs)}", "pass input files or folders that contain them")
     return found
 
 
@@ -73,19 +74,10 @@ def model_path(recipe_name: str, model: str | None) -> Path:
     return local if local.is_file() else tracking.download(run_id, f"export/{local.name}")
 
 
-def _row(name: str, topk: list[dict] | None = None, error: str | None = None) -> dict[str, Any]:
+def _row(name: str, topk: list[dict] | None = None, error: str | None = None, **extras: Any) -> dict[str, Any]:
     if error is not None:
         return {"input": name, "error": error}
-    return {"input": name, "label": topk[0]["label"], "score": topk[0]["score"], "topk": topk}
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise OSError("no such file") from None
-    except OSError as exc:
-        raise OSError(f"cannot read file: {exc.strerror or exc}") from None
+    return {"input": name, "label": topk[0]["label"], "score": topk[0]["score"], "topk": topk, **extras}
 
 
 def load_predictor(request: Request) -> Any:
@@ -99,52 +91,72 @@ def load_predictor(request: Request) -> Any:
     return predictor
 
 
-def _local_rows(request: Request, predictor: Any, paths: list[Path]) -> Iterator[dict]:
+def _chunks(inputs: Iterator[tuple[str, Any]], size: int) -> Iterator[list[tuple[str, Any]]]:
+    chunk: list[tuple[str, Any]] = []
+    for item in inputs:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _local_rows(request: Request, predictor: Any, inputs: Iterator[tuple[str, Any]]) -> Iterator[dict]:
     from aiaas_cli.serving.runtime import BadInput
 
-    for start in range(0, len(paths), request.batch_size):
-        chunk = paths[start : start + request.batch_size]
+    for chunk in _chunks(inputs, request.batch_size):
         rows: list[dict | None] = [None] * len(chunk)
         ready, items = [], []
-        for i, path in enumerate(chunk):
+        for i, (name, payload) in enumerate(chunk):
             try:
-                items.append(predictor.decode(_read(path)))
+                if isinstance(payload, Exception):
+                    raise payload
+                items.append(predictor.decode(payload))
                 ready.append(i)
             except (BadInput, OSError) as exc:
-                rows[i] = _row(str(path), error=str(exc))
-        for i, topk in zip(ready, predictor.predict_decoded(items, request.top_k)):
-            rows[i] = _row(str(chunk[i]), topk)
+                rows[i] = _row(name, error=str(exc))
+        for i, item, topk in zip(ready, items, predictor.predict_decoded(items, request.top_k)):
+            rows[i] = _row(chunk[i][0], topk, **predictor.extras(item))
         yield from rows
 
 
-def _ask_service(session: Any, url: str, path: Path, k: int) -> dict:
+# How one payload travels to the service, by the serving module's INPUT_KIND.
+_HTTP_BODY = {
+    "image": lambda name, payload, k: {"files": {"image": (Path(name).name, payload)}, "data": {"k": str(k)}},
+    "text": lambda name, payload, k: {"json": {"text": payload, "k": k}},
+}
+
+
+def _ask_service(session: Any, url: str, kind: str, item: tuple[str, Any], k: int) -> dict:
     import requests
 
+    name, payload = item
+    if isinstance(payload, Exception):
+        return _row(name, error=str(payload))
     try:
-        data = _read(path)
-    except OSError as exc:
-        return _row(str(path), error=str(exc))
-    try:
-        answer = session.post(f"{url}/predict", files={"image": (path.name, data)}, data={"k": str(k)}, timeout=60)
+        answer = session.post(f"{url}/predict", **_HTTP_BODY[kind](name, payload, k), timeout=60)
     except requests.ConnectionError:
         raise UserError(f"no service answers at {url}", "start one with `aiaas serve`, or check --url") from None
     except requests.RequestException as exc:
-        return _row(str(path), error=f"request failed: {exc}")
+        return _row(name, error=f"request failed: {exc}")
     try:
         body = answer.json()
     except ValueError:
         body = {}
     if answer.status_code != 200 or "predictions" not in body:
-        return _row(str(path), error=str(body.get("error") or f"HTTP {answer.status_code}: {answer.text[:200]}"))
-    return _row(str(path), body["predictions"][:k])
+        return _row(name, error=str(body.get("error") or f"HTTP {answer.status_code}: {answer.text[:200]}"))
+    extras = {key: value for key, value in body.items() if key != "predictions"}
+    return _row(name, body["predictions"][:k], **extras)
 
 
-def _service_rows(request: Request, paths: list[Path]) -> Iterator[dict]:
+def _service_rows(request: Request, kind: str, inputs: Iterator[tuple[str, Any]]) -> Iterator[dict]:
     import requests
 
     url = request.url.rstrip("/")
     with requests.Session() as session, ThreadPoolExecutor(_URL_WORKERS) as pool:
-        yield from pool.map(lambda p: _ask_service(session, url, p, request.top_k), paths)
+        for chunk in _chunks(inputs, request.batch_size):  # pool.map would read every input up front
+            yield from pool.map(lambda item: _ask_service(session, url, kind, item, request.top_k), chunk)
 
 
 @contextmanager
@@ -169,25 +181,38 @@ def _csv_writer(handle: IO[str]):
     writer.writeheader()
 
     def write(row: dict) -> None:
-        writer.writerow({**row, "topk": json.dumps(row["topk"]) if "topk" in row else ""})
+        extras = {key: value for key, value in row.items() if key not in CSV_FIELDS}
+        fixed = {key: value for key, value in row.items() if key in CSV_FIELDS}
+        writer.writerow({**fixed, "topk": json.dumps(row["topk"]) if "topk" in row else "",
+                         "extras": json.dumps(extras) if extras else ""})  # fmt: skip
 
     return write
 
 
 def predict(request: Request) -> dict:
     """Write one prediction per input; return counts. Unreadable inputs get an error, the rest still run."""
+    from aiaas_cli import recipes
+    from aiaas_cli.serving import runtime
+
     paths = expand(request.inputs)
-    rows = _service_rows(request, paths) if request.url else _local_rows(request, load_predictor(request), paths)
+    if request.url:
+        module = recipes.load(request.recipe).serving_module
+        inputs, total = runtime.read_inputs(module, paths)
+        rows = _service_rows(request, runtime.input_kind(module), inputs)
+    else:
+        predictor = load_predictor(request)
+        inputs, total = runtime.read_inputs(predictor.metadata["serving_module"], paths)
+        rows = _local_rows(request, predictor, inputs)
     failed = 0
-    with _writer(request.output) as write, console.progress("Predicting", len(paths)) as bar:
+    with _writer(request.output) as write, console.progress("Predicting", total) as bar:
         for row in rows:
             write(row)
             failed += "error" in row
             bar.advance()
     if failed:
-        console.warn(f'{failed} of {len(paths)} input(s) could not be used (see their "error" field)')
-    if failed == len(paths):
-        raise UserError(f"none of the {len(paths)} input(s) could be used")
+        console.warn(f'{failed} of {total} input(s) could not be used (see their "error" field)')
+    if failed == total:
+        raise UserError(f"none of the {total} input(s) could be used")
     if request.output:
-        console.step(f"Wrote {len(paths)} prediction(s) to {request.output}")
-    return {"inputs": len(paths), "failed": failed}
+        console.step(f"Wrote {total} prediction(s) to {request.output}")
+    return {"inputs": total, "failed": failed}

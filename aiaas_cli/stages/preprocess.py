@@ -43,7 +43,8 @@ def _report_problems(dataset: Dataset, strict: bool) -> None:
     skipped = dataset.manifest.get("skipped", [])
     if skipped:
         first = skipped[0]
-        message = f"skipped {len(skipped)} unreadable file(s), e.g. {first['file']}: {first['reason']}"
+        what = dataset.manifest.get("skipped_what", "unreadable file(s)")
+        message = f"skipped {len(skipped)} {what}, e.g. {first['file']}: {first['reason']}"
         if strict:
             raise UserError(message, "fix or remove them (--strict), or drop --strict to skip them")
         console.warn(f"{message} (full list in {dataset.dir / 'manifest.json'})")

@@ -35,7 +35,10 @@ def quantize_static(float_path: Path, out_path: Path, calibration: np.ndarray, i
 
     with tempfile.TemporaryDirectory(prefix="aiaas-quant-") as tmp:
         prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(float_path), str(prepared))  # shape inference + folding, as ORT recommends
+        try:
+            quant_pre_process(str(float_path), str(prepared))  # shape inference + folding, as ORT recommends
+        except Exception:  # ORT's symbolic shape inference fails on some graphs (an LSTM's): plain ONNX inference
+            quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
         quantize_static(
             str(prepared),
             str(out_path),

@@ -66,7 +66,11 @@ def _trainer(cfg: Any, run_id: str, uri: str, callbacks: list):
     from lightning_fabric.utilities.exceptions import MisconfigurationException
     from pytorch_lightning.loggers import MLFlowLogger
 
-    logger = MLFlowLogger(experiment_name=str(cfg.tracking.experiment), tracking_uri=uri, run_id=run_id)
+    # Not synchronous: a blocking write per logged step (an SQLite commit, or an HTTP call to a tracking server)
+    # stalls training; MLflow's queue is flushed when Lightning ends the fit (set_terminated).
+    logger = MLFlowLogger(
+        experiment_name=str(cfg.tracking.experiment), tracking_uri=uri, run_id=run_id, synchronous=False
+    )
     kwargs = {key: cfg.trainer[key] for key in TRAINER_KEYS}
     try:
         return pl.Trainer(
@@ -92,7 +96,7 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str) -> dict:
         torch.set_num_threads(int(cfg.trainer.threads))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = recipe.datamodule(cfg, dataset.dir, dataset.manifest)
-    module = recipe.model(cfg, dataset.manifest)
+    module = recipe.model(cfg, dataset.manifest, dataset.dir)
     params = sum(p.numel() for p in module.parameters())
     console.step(f"Building model <{cfg.model._target_}> ({params:,} parameters)")
     ckpt_dir = workspace.run_dir(run_id) / "checkpoints"
@@ -102,7 +106,7 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str) -> dict:
     callbacks, checkpoint, throughput = _callbacks(cfg, ckpt_dir, has_val)
     trainer = _trainer(cfg, run_id, tracking.tracking_uri(cfg), callbacks)
     try:
-        with _run_env(run_id):
+        with _run_env(run_id), tracking.quiet_stdout():
             trainer.fit(module, datamodule=datamodule)
     except MisconfigurationException as exc:
         raise ConfigError(f"invalid trainer settings: {str(exc).splitlines()[0]}") from None

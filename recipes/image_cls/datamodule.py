@@ -89,6 +89,8 @@ class ImageDataModule(pl.LightningDataModule):
         data = self.dataset(split)
         sampler = EpochSampler(len(data), self.seed) if shuffle else None
         workers = self.cfg.num_workers
+        # Every new iterator draws a worker base seed; without a generator of its own it comes from the global RNG,
+        # so whether sanity validation ran would shift the dropout masks of training (see benchmarks/).
         return DataLoader(
             data,
             batch_size=self.cfg.batch_size,
@@ -96,6 +98,7 @@ class ImageDataModule(pl.LightningDataModule):
             collate_fn=keep_batch,
             num_workers=workers,
             persistent_workers=workers > 0,
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -12,10 +12,10 @@ import numpy as np
 
 from aiaas_cli import console
 from aiaas_cli.errors import ConfigError
+from aiaas_recipes.common.splits import SPLITS, split_by_class
 from aiaas_recipes.image_cls.scan import Layout
 from aiaas_recipes.image_cls.transforms import BadImage, decode
 
-SPLITS = ("train", "val", "test")
 _SERIAL_BELOW = 256  # a process pool costs more than it saves on a few images
 
 
@@ -49,20 +49,6 @@ def decode_all(layout: Layout, size: int, workers: int) -> list[tuple[np.ndarray
                 results.append(result)
                 bar.advance()
     return results
-
-
-def split_by_class(labels: np.ndarray, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
-    """A stratified, seeded split: each class keeps at least one training image."""
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list[int]] = {name: [] for name in SPLITS}
-    for label in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == label))
-        n_test = min(int(round(len(idx) * test)), max(len(idx) - 1, 0))
-        n_val = min(int(round(len(idx) * val)), max(len(idx) - 1 - n_test, 0))
-        parts["test"] += idx[:n_test].tolist()
-        parts["val"] += idx[n_test : n_test + n_val].tolist()
-        parts["train"] += idx[n_test + n_val :].tolist()
-    return {name: np.sort(np.asarray(idx, dtype=np.int64)) for name, idx in parts.items()}
 
 
 def assign_splits(given: list[str | None], labels: np.ndarray, split_cfg) -> dict[str, np.ndarray]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aiaas_recipes.common.classification import classification_report
 from aiaas_recipes.image_cls.datamodule import ArrayDataset, load_split
-from aiaas_recipes.image_cls.metrics import classification_report
 
 
 @torch.inference_mode()

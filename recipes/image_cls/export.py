@@ -39,7 +39,3 @@ def samples(dataset_dir: Path, manifest: dict, split: str, limit: int, seed: int
     labels = np.load(Path(dataset_dir) / f"{split}_y.npy")
     pick = np.sort(np.random.default_rng(seed).permutation(len(labels))[:limit])
     return normalize(np.asarray(images[pick]), manifest["mean"], manifest["std"]), labels[pick]
-
-
-def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
-    return float((np.asarray(logits).argmax(-1) == np.asarray(labels)).mean()) if len(labels) else 0.0

@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli.recipe_api import ExportSpec, Recipe
+from aiaas_cli.recipe_api import ExportSpec
+from aiaas_recipes.common.recipe import ClassificationRecipe
 
 
-class ImageClassification(Recipe):
+class ImageClassification(ClassificationRecipe):
     name = "image-cls"
     description = "Image classification from class folders (built-in: digits)"
     config_name = "image-cls"
@@ -50,11 +51,11 @@ class ImageClassification(Recipe):
 
         return ImageDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
-    def model(self, cfg: Any, manifest: dict) -> Any:
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path | None = None) -> Any:
         from omegaconf import OmegaConf
 
         from aiaas_cli.config import instantiate
-        from aiaas_recipes.image_cls.module import Classifier
+        from aiaas_recipes.common.module import Classifier
 
         net = instantiate(cfg.model, num_classes=len(manifest["classes"]))
         optimizer = instantiate(cfg.optim)
@@ -72,26 +73,10 @@ class ImageClassification(Recipe):
         }
         return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
 
-    def load_model(self, checkpoint: dict) -> Any:
-        from aiaas_cli.config import instantiate
-
-        meta = checkpoint["aiaas"]
-        net = instantiate(meta["model"], num_classes=len(meta["classes"]))
-        state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
-        net.load_state_dict(state)
-        return net.eval()
-
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.image_cls.evaluation import evaluate_split
 
         return evaluate_split(network, dataset_dir, manifest, split)
-
-    def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
-        from aiaas_recipes.image_cls.metrics import plot_confusion
-
-        path = out_dir / "confusion_matrix.png"
-        plot_confusion(report, path)
-        return [path]
 
     def export_spec(self, network: Any, checkpoint: dict) -> ExportSpec:
         from aiaas_recipes.image_cls.export import export_spec
@@ -102,11 +87,6 @@ class ImageClassification(Recipe):
         from aiaas_recipes.image_cls.export import samples
 
         return samples(dataset_dir, manifest, split, limit)
-
-    def score_outputs(self, outputs: Any, labels: Any) -> float:
-        from aiaas_recipes.image_cls.export import accuracy
-
-        return accuracy(outputs, labels)
 
 
 recipe = ImageClassification()

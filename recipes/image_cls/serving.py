@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.serving.runtime import DEFAULT_MAX_PIXELS, BadInput
-from aiaas_recipes.image_cls.transforms import BadImage, decode, normalize, softmax, top_k
+from aiaas_recipes.common.scores import softmax, top_k
+from aiaas_recipes.image_cls.transforms import BadImage, decode, normalize
 
 
 class ImageAdapter:

@@ -107,16 +107,3 @@ def normalize(batch: np.ndarray, mean: list[float], std: list[float]) -> np.ndar
     x = batch.astype(np.float32) / np.float32(255.0)
     x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
-def top_k(probabilities: np.ndarray, labels: list[str], k: int) -> list[list[dict]]:
-    """Per row: the k best labels with their scores, best first."""
-    k = max(1, min(k, len(labels)))
-    order = np.argsort(-probabilities, axis=-1)[:, :k]
-    return [[{"label": labels[j], "score": float(row[j])} for j in idx] for row, idx in zip(probabilities, order)]

@@ -1,4 +1,4 @@
-"""Classification metrics and the confusion-matrix plot (scikit-learn, matplotlib)."""
+"""Classification metrics and the confusion-matrix plot (scikit-learn, matplotlib), shared by recipes."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: list[
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
         "classes": classes,
     }
+
+
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Top-1 accuracy of raw outputs (0 for no samples)."""
+    return float((np.asarray(logits).argmax(-1) == np.asarray(labels)).mean()) if len(labels) else 0.0
 
 
 def plot_confusion(report: dict, path: Path) -> None:

@@ -1,0 +1,190 @@
+"""package: a run's model.onnx -> a Bento (ONNX Runtime service, no torch) in the local Bento store.
+
+The Bento's code is the torch-free part of aiaas only: the service, the runtime, and the recipe's
+serving module with what it imports, copied into a fresh build context. Its Python packages are
+what that code imports, never the `aiaas` distribution (which needs torch).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import shutil
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from aiaas_cli import __version__, console, tracking, workspace
+from aiaas_cli.errors import UserError
+
+SERVICE = "aiaas_cli.serving.service:Classifier"
+SERVICE_MODULES = ("aiaas_cli.serving.service", "aiaas_cli.serving.limits", "aiaas_cli.serving.runtime")
+FIRST_PARTY = ("aiaas_cli", "aiaas_recipes")
+FORBIDDEN = ("torch", "torchvision", "lightning", "pytorch_lightning", "mlflow", "hydra", "aiaas_cli.cli")
+PACKAGES = ("onnxruntime", "numpy", "pillow", "pydantic")
+BUILDERS = ("docker", "podman", "buildah", "nerdctl", "buildctl")
+
+
+def onnx_path(run_id: str) -> Path:
+    """The run's exported model, or a clear error when it has none."""
+    tagged = tracking.get_run(run_id).data.tags.get("aiaas.onnx")
+    path = Path(tagged) if tagged else workspace.run_dir(run_id) / "model.onnx"
+    if not path.is_file():
+        raise UserError(f"run '{run_id}' has no ONNX model", f"export it first: aiaas export RECIPE run={run_id}")
+    return path
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(path: Path, metadata: dict[str, Any]) -> str:
+    """Put model.onnx in the BentoML model store (once per file content); return its tag."""
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    tag = f"aiaas-{metadata['recipe']}:{_file_digest(path)[:16]}"
+    try:
+        return str(bentoml.models.get(tag).tag)
+    except NotFound:
+        pass
+    labels = {"recipe": str(metadata["recipe"]), "run_id": str(metadata.get("run_id", ""))}
+    with bentoml.models.create(tag, labels=labels, metadata={"aiaas": metadata}) as model:
+        shutil.copyfile(path, model.path_of("model.onnx"))
+    return str(model.tag)
+
+
+def _imports(path: Path) -> set[str]:
+    """Absolute module names imported by one source file (``from a import b`` also yields ``a.b``)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _source(module: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
+
+
+def shipped_modules(serving_module: str) -> dict[str, Path]:
+    """Module name -> source file for the service, the runtime, the serving module and what they import."""
+    found: dict[str, Path] = {}
+    todo = [*SERVICE_MODULES, serving_module]
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))  # enclosing packages' __init__
+        source = _source(name)
+        if name in found or source is None:
+            continue
+        found[name] = source
+        for imported in _imports(source):
+            if imported.startswith(FORBIDDEN):
+                raise UserError(f"{source} imports {imported}: the Bento must not need it", "keep serving torch-free")
+            if imported.split(".")[0] in FIRST_PARTY:
+                todo.append(imported)
+    return found
+
+
+def write_build_context(serving_module: str, target: Path) -> list[str]:
+    """Copy the shipped modules under their import names into ``target``; return their relative paths."""
+    written = []
+    for name, source in sorted(shipped_modules(serving_module).items()):
+        relative = Path(*name.split("."))
+        relative = relative / "__init__.py" if source.name == "__init__.py" else relative.with_suffix(".py")
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target / relative)
+        written.append(relative.as_posix())
+    return written
+
+
+def settings(serve: Any) -> dict[str, Any]:
+    """limits.Settings fields from the `serve` config group."""
+    return {
+        "top_k": int(serve.top_k),
+        "max_pixels": int(serve.max_pixels),
+        "max_body_bytes": int(float(serve.max_body_mb) * 1024 * 1024),
+        "max_batch_size": int(serve.max_batch_size),
+        "max_latency_ms": int(serve.max_latency_ms),
+        "threads": serve.threads,
+        "workers": int(serve.workers),
+    }
+
+
+def _labels(run_id: str, metadata: dict[str, Any]) -> dict[str, str]:
+    metrics = tracking.get_run(run_id).data.metrics
+    labels = {"recipe": metadata["recipe"], "run_id": run_id, "aiaas_version": __version__}
+    labels.update({name: f"{metrics[name]:.4f}" for name in ("test_accuracy", "test_macro_f1") if name in metrics})
+    return labels
+
+
+def build_bento(path: Path, metadata: dict[str, Any], settings: dict[str, Any], labels: dict[str, str]) -> dict:
+    """Store ``path`` as a BentoML model and build its Bento; ``settings`` are limits.Settings fields."""
+    import bentoml
+
+    model_tag = save_model(path, metadata)
+    console.step(f"Model {model_tag} in the BentoML model store")
+    with tempfile.TemporaryDirectory(prefix="aiaas-bento-") as context:
+        files = write_build_context(metadata["serving_module"], Path(context))
+        console.step(f"Building the Bento from {len(files)} torch-free modules")
+        bento = bentoml.build(
+            SERVICE,
+            name=f"aiaas-{metadata['recipe']}",
+            labels={**labels, "model": model_tag},
+            description=f"aiaas {metadata['recipe']} model (run {labels.get('run_id', '-')}) served with ONNX Runtime",
+            include=files,
+            python={"packages": [f"{name}=={version(name)}" for name in PACKAGES], "lock_packages": False},
+            models=[model_tag],
+            build_ctx=context,
+            args={**settings, "model_tag": model_tag},
+        )
+    return {"bento_tag": str(bento.tag), "model_tag": model_tag, "bento_path": bento.path, "files": files}
+
+
+def build(cfg: Any, run_id: str) -> dict[str, Any]:
+    """Build the Bento for ``run_id``'s ONNX model; return its tag and what went into it."""
+    from aiaas_cli.serving.runtime import OnnxModel
+
+    path = onnx_path(run_id)
+    metadata = OnnxModel(path, threads=1).metadata
+    return build_bento(path, metadata, settings(cfg.serve), _labels(run_id, metadata))
+
+
+def available_builder() -> str | None:
+    """The first container builder that answers (docker needs its daemon, not just its CLI)."""
+    import bentoml
+
+    for backend in BUILDERS:
+        try:
+            if bentoml.container.health(backend):
+                return backend
+        except Exception:  # a CLI without its daemon raises instead of answering False
+            continue
+    return None
+
+
+def containerize(bento_tag: str) -> str | None:
+    """Build an OCI image with the first available builder; None (with a warning) when there is none."""
+    import bentoml
+
+    backend = available_builder()
+    if backend is None:
+        console.warn(f"no container builder available ({', '.join(BUILDERS)}); the Bento {bento_tag} is built")
+        return None
+    console.step(f"Containerizing {bento_tag} with {backend}")
+    bentoml.container.build(bento_tag, backend=backend)
+    return bento_tag

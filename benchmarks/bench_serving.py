@@ -1,0 +1,301 @@
+"""Serving throughput: the packaged Bento vs a naive Flask app vs the in-process ceiling, at 1, 8 and 32 clients.
+
+Two models: the digits SmallCNN (trained for two epochs and exported by `aiaas export` in a temporary workspace,
+unless --home/--run name an exported run) and a torchvision resnet18 with random weights at 224x224, exported to
+ONNX here with the same metadata. For each: the Bento that `aiaas package` builds, served by `aiaas serve`; a
+Flask app (`app.run()` defaults) doing the same decode + ONNX Runtime work per request; and the ceiling, that
+work in this process at the best batch size, without HTTP. Clients are aiohttp coroutines in this process on
+loopback, so they share the CPU with the server; every loop is bounded in requests and seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+AIAAS = str(Path(sys.executable).with_name("aiaas"))
+CONCURRENCY = (1, 8, 32)
+BATCHES = (1, 4, 8, 16, 32, 64)
+FLASK_APP = """
+import sys
+from flask import Flask, jsonify, request
+from aiaas_cli.serving.runtime import Predictor
+
+predictor = Predictor(sys.argv[1])
+app = Flask(__name__)
+
+@app.post("/predict")
+def predict():
+    return jsonify({"predictions": predictor.predict([request.files["image"].read()], k=5)[0]})
+
+app.run(host="127.0.0.1", port=int(sys.argv[2]))
+"""
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="time bound per measurement")
+    parser.add_argument("--max-requests", type=int, default=4000, help="request bound per measurement")
+    parser.add_argument("--home", help="an AIAAS_HOME that has an exported digits run (default: train one)")
+    parser.add_argument("--run", help="the exported run id in --home")
+    parser.add_argument("--serve", nargs="*", default=[], help="serve.* overrides for the Bento, e.g. threads=1")
+    parser.add_argument("--logs", help="keep the servers' logs in this folder (default: a temporary one)")
+    parser.add_argument("--models", nargs="*", default=["digits", "resnet18"], choices=["digits", "resnet18"])
+    return parser.parse_args()
+
+
+def aiaas_json(*args: str) -> dict:
+    done = subprocess.run([AIAAS, *args, "--json"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"aiaas {' '.join(args)} failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Process:
+    """A server subprocess in its own process group, ready once GET ``ready_path`` answers 200."""
+
+    def __init__(self, command: list[str], port: int, ready_path: str, log: Path):
+        import requests
+
+        self.url = f"http://127.0.0.1:{port}"
+        with log.open("wb") as out:
+            self.popen = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and self.popen.poll() is None:
+            try:
+                if requests.get(self.url + ready_path, timeout=2).status_code in (200, 405):
+                    return
+            except requests.RequestException:
+                time.sleep(0.3)
+        self.stop()
+        raise SystemExit(f"{command[:3]} did not start:\n{log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+
+
+def digits_model(args: argparse.Namespace) -> tuple[Path, list[bytes]]:
+    from aiaas_cli import workspace
+
+    run_id = args.run or aiaas_json("pipeline", "image-cls", "trainer.max_epochs=2")["run_id"]
+    exported = aiaas_json("export", "image-cls", f"run={run_id}", "export.register=false")
+    images = sorted((workspace.builtin_dir() / "digits").rglob("*.png"))[:64]
+    return Path(exported["onnx_path"]), [p.read_bytes() for p in images]
+
+
+def resnet18_model(workdir: Path) -> tuple[Path, list[bytes]]:
+    """torchvision resnet18 (random weights), exported with the aiaas metadata that serving reads."""
+    import torch
+    import torchvision
+    from PIL import Image
+
+    from aiaas_cli.stages.export import embed_metadata
+
+    torch.manual_seed(0)
+    path = workdir / "resnet18.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            torchvision.models.resnet18(weights=None).eval(),
+            (torch.randn(2, 3, 224, 224),),
+            str(path),
+            input_names=["image"],
+            output_names=["logits"],
+            opset_version=18,
+            dynamo=True,
+            external_data=False,
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            verbose=False,
+        )
+    metadata = {
+        "recipe": "image-cls",
+        "serving_module": "aiaas_recipes.image_cls.serving",
+        "labels": [f"class_{i}" for i in range(1000)],
+        "input_size": 224,
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "input_name": "image",
+        "output_name": "logits",
+        "run_id": "bench-resnet18",
+    }
+    embed_metadata(path, metadata)
+    rng = np.random.default_rng(0)
+    images = []
+    for _ in range(16):  # smooth random photos-like content, 256x256 JPEG (about 10 KB each)
+        small = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(small).resize((256, 256), Image.Resampling.BICUBIC).save(buffer, format="JPEG", quality=90)
+        images.append(buffer.getvalue())
+    return path, images
+
+
+def package(path: Path, overrides: list[str]) -> str:
+    """The Bento that `aiaas package` builds for this ONNX file (serve.* overrides applied)."""
+    from aiaas_cli import config, console, recipes
+    from aiaas_cli.serving.runtime import OnnxModel
+    from aiaas_cli.stages import package as package_stage
+
+    console.settings.json = True  # keep BentoML's and our progress lines off stdout
+    cfg = config.compose(recipes.load("image-cls"), [f"serve.{o}" for o in overrides])
+    metadata = OnnxModel(path, threads=1).metadata
+    built = package_stage.build_bento(path, metadata, package_stage.settings(cfg.serve), {"run_id": "bench"})
+    return built["bento_tag"]
+
+
+async def load(url: str, images: list[bytes], clients: int, seconds: float, max_requests: int) -> dict:
+    """``clients`` concurrent request loops; requests/s and latency percentiles (warm-up excluded)."""
+    import aiohttp
+
+    latencies: list[float] = []
+    failures = 0
+    sent = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def client(session: aiohttp.ClientSession, index: int) -> None:
+        nonlocal failures, sent
+        while time.perf_counter() < stop_at and sent < max_requests:
+            sent += 1
+            form = aiohttp.FormData()
+            form.add_field(
+                "image", images[(index + sent) % len(images)], filename="x", content_type="application/octet-stream"
+            )
+            start = time.perf_counter()
+            async with session.post(url, data=form) as response:
+                await response.read()
+                if response.status == 200:
+                    latencies.append(time.perf_counter() - start)
+                else:
+                    failures += 1
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+        await asyncio.gather(*(client(session, i) for i in range(clients)))  # warm-up: discarded below
+        latencies.clear()
+        failures, sent = 0, 0
+        stop_at = time.perf_counter() + seconds
+        began = time.perf_counter()
+        await asyncio.gather(*(client(session, i) for i in range(clients)))
+        elapsed = time.perf_counter() - began
+    ms = np.asarray(latencies) * 1000
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": float(np.percentile(ms, 50)) if len(ms) else float("nan"),
+        "p99": float(np.percentile(ms, 99)) if len(ms) else float("nan"),
+        "failures": failures,
+    }
+
+
+def measure(server_url: str, images: list[bytes], args: argparse.Namespace) -> dict[int, dict]:
+    results = {}
+    for clients in CONCURRENCY:
+        asyncio.run(load(server_url, images, clients, 1.0, 4 * clients))  # warm-up: sessions, batching stats
+        results[clients] = asyncio.run(load(server_url, images, clients, args.seconds, args.max_requests))
+    return results
+
+
+def ceiling(path: Path, images: list[bytes], seconds: float) -> tuple[float, int]:
+    """Decode + ONNX Runtime items/s in this process, at the best batch size (each timed for ``seconds`` / 3)."""
+    from aiaas_cli.serving.runtime import Predictor
+
+    predictor = Predictor(path)
+    best = (0.0, 1)
+    for size in BATCHES:
+        batch = [images[i % len(images)] for i in range(size)]
+        for _ in range(3):  # warm-up: ORT's memory arena and thread pool
+            predictor.predict(batch)
+        done, began = 0, time.perf_counter()
+        while time.perf_counter() - began < seconds / 3 or done < 3 * size:
+            predictor.predict(batch)
+            done += size
+        best = max(best, (done / (time.perf_counter() - began), size))
+    return best
+
+
+def bench_model(name: str, path: Path, images: list[bytes], args: argparse.Namespace, logs: Path) -> dict:
+    ceiling_rps, best_batch = ceiling(path, images, args.seconds)
+    tag = package(path, args.serve)
+    port = free_port()
+    bento = Process([AIAAS, "serve", tag, "--port", str(port)], port, "/readyz", logs / f"{name}-bento.log")
+    try:
+        served = measure(f"{bento.url}/predict", images, args)
+    finally:
+        bento.stop()
+    port = free_port()
+    flask_cmd = [sys.executable, "-c", FLASK_APP, str(path), str(port)]
+    flask = Process(flask_cmd, port, "/predict", logs / f"{name}-flask.log")
+    try:
+        naive = measure(f"{flask.url}/predict", images, args)
+    finally:
+        flask.stop()
+    return {"name": name, "bento": served, "flask": naive, "ceiling": ceiling_rps, "best_batch": best_batch, "tag": tag}
+
+
+def report(results: list[dict], args: argparse.Namespace) -> None:
+    print(f"CPU cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}; {args.seconds:.0f}s per measurement")
+    print(f"Bento serve overrides: {' '.join(args.serve) or '(defaults from conf/serve/default.yaml)'}")
+    header = f"{'model':<10} {'server':<7} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+    print(header)
+    for result in results:
+        for server in ("bento", "flask"):
+            for clients, row in result[server].items():
+                print(
+                    f"{result['name']:<10} {server:<7} {clients:>7} {row['rps']:>8.1f} {row['p50']:>8.1f} "
+                    f"{row['p99']:>8.1f} {row['failures']:>6}"
+                )
+        print(
+            f"{result['name']:<10} ceiling {'-':>7} {result['ceiling']:>8.1f}  in-process, batch {result['best_batch']}"
+        )
+    print()
+    for result in results:
+        bento, flask = result["bento"][32]["rps"], result["flask"][32]["rps"]
+        vs_flask, vs_ceiling = bento / flask, bento / result["ceiling"]
+        print(
+            f"{result['name']} at 32 clients: Bento/Flask {vs_flask:.2f}x (target >= 1.5x) "
+            f"{'PASS' if vs_flask >= 1.5 else 'MISS'}; Bento/ceiling {vs_ceiling:.2f}x (target >= 0.6x) "
+            f"{'PASS' if vs_ceiling >= 0.6 else 'MISS'}"
+        )
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="aiaas-bench-serving-") as tmp:
+        os.environ["AIAAS_HOME"] = args.home or str(Path(tmp) / "home")
+        os.environ.setdefault("BENTOML_HOME", str(Path(tmp) / "bentoml"))
+        if not args.home:
+            args.run = None
+        models = {"digits": lambda: digits_model(args), "resnet18": lambda: resnet18_model(Path(tmp))}
+        results = []
+        for name in args.models:
+            path, images = models[name]()
+            logs = Path(args.logs or tmp)
+            logs.mkdir(parents=True, exist_ok=True)
+            results.append(bench_model(name, path, images, args, logs))
+        report(results, args)
+
+
+if __name__ == "__main__":
+    main()

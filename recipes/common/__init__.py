@@ -1,0 +1,1 @@
+"""Code shared by recipes (classification metrics, the Lightning classifier)."""

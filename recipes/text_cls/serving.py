@@ -1,0 +1,135 @@
+"""Torch-free serving adapter for text-cls: a string -> token ids -> top-k labels.
+
+The tokenizer comes from the model's own metadata, so a served model needs nothing but model.onnx. The
+HTTP body {"text": "..."} maps onto ``decode(str)``; ``read_inputs`` turns files given to `aiaas predict`
+(CSV/TSV/JSONL with a text column, or plain text, one per line) into named texts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aiaas_cli.serving.runtime import BadInput, read_files
+from aiaas_recipes.common.scores import softmax, top_k
+from aiaas_recipes.text_cls import tokenizer
+from aiaas_recipes.text_cls.sources import lines
+
+INPUT_KIND = "text"
+DEFAULT_MAX_CHARS = 100_000  # longer inputs are refused: tokenizing them costs time and only max_length is used
+TEXT_FIELDS = ("text", "sentence", "review", "comment", "content", "body", "message")
+
+
+@dataclass
+class Text:
+    """One decoded input: its ids and whether it was cut to the model's max length."""
+
+    ids: np.ndarray
+    tokens: int
+
+    def extras(self, max_length: int) -> dict[str, Any]:
+        return {"tokens": self.tokens, "truncated": self.tokens > max_length}
+
+
+class TextAdapter:
+    """Tokenizes texts for a model exported by the text-cls recipe."""
+
+    input_kind = INPUT_KIND
+
+    def __init__(self, metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS):
+        self.labels = list(metadata["labels"])
+        self.max_length = int(metadata["max_length"])
+        self.tokenizer = tokenizer.load(metadata["tokenizer"])
+        self.max_chars = int(max_chars)
+
+    def decode(self, payload: str) -> Text:
+        """One text's ids; raises BadInput for a non-string, empty or oversized text."""
+        if isinstance(payload, (bytes, bytearray)):
+            try:
+                payload = bytes(payload).decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadInput("text is not valid UTF-8") from None
+        if not isinstance(payload, str):
+            raise BadInput(f"expected a string, got {type(payload).__name__}")
+        if not payload.strip():
+            raise BadInput("empty text")
+        if len(payload) > self.max_chars:
+            raise BadInput(f"text of {len(payload)} characters is above the limit of {self.max_chars}")
+        encoded = tokenizer.encode(self.tokenizer, [payload], self.max_length)
+        return Text(encoded.ids[0], int(encoded.full_lengths[0]))
+
+    def batch(self, items: list[Text]) -> np.ndarray:
+        """(N, max_length) int64. Always the full max_length: batches from several requests can then be
+        concatenated (the service's adaptive batching), and the models ignore padding anyway."""
+        return np.stack([item.ids for item in items])
+
+    def extras(self, item: Text) -> dict[str, Any]:
+        """Fields reported with the prediction: token count and whether the text was truncated."""
+        return item.extras(self.max_length)
+
+    def postprocess(self, logits: np.ndarray, k: int) -> list[list[dict]]:
+        return top_k(softmax(np.asarray(logits, dtype=np.float32)), self.labels, k)
+
+
+def build_adapter(metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS, **_: Any) -> TextAdapter:
+    """The adapter that `aiaas_cli.serving.runtime.load_adapter` returns (image options such as max_pixels ignored)."""
+    return TextAdapter(metadata, max_chars=max_chars)
+
+
+def _table_texts(name: str, text: str, suffix: str) -> Iterator[tuple[str, Any]]:
+    if suffix == ".jsonl":
+        for number, line in enumerate(lines(text), start=1):
+            if line.strip():
+                yield f"{name}:{number}", _json_text(line)
+        return
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
+    fields = {f.lower().strip(): f for f in reader.fieldnames or []}
+    column = next((fields[f] for f in TEXT_FIELDS if f in fields), None)
+    if column is None:
+        yield name, BadInput(f"no text column (one of {', '.join(TEXT_FIELDS)})")
+        return
+    for row in reader:
+        where = f"{name}:{reader.line_num}"
+        if None in row:  # more fields than the header: an unquoted comma would cut the text short
+            yield where, BadInput(f"{len(reader.fieldnames) + len(row[None])} fields, the header has {len(fields)}")
+        else:
+            yield where, row.get(column) or ""
+
+
+def _json_text(line: str) -> Any:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return BadInput(f"not JSON ({exc.msg})")
+    if isinstance(record, dict):
+        return record.get(next((f for f in TEXT_FIELDS if f in record), "text"), "")
+    return record  # a bare JSON string is the text itself; anything else fails in decode
+
+
+def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
+    """(name, text) per text: a row of .csv/.tsv/.jsonl, else a line of a text file. A file that cannot be read
+    or decoded yields (name, exception) instead."""
+    for name, data in read_files(paths):
+        if isinstance(data, Exception):
+            yield name, data
+            continue
+        try:
+            text = data.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            yield name, BadInput(f"line {line} is not UTF-8")
+            continue
+        suffix = Path(name).suffix.lower()
+        if suffix in (".csv", ".tsv", ".jsonl"):
+            yield from _table_texts(name, text, suffix)
+        else:
+            for number, line in enumerate(lines(text), start=1):
+                if line.strip():
+                    yield f"{name}:{number}", line

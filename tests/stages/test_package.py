@@ -1,0 +1,57 @@
+"""aiaas package: a torch-free Bento from an exported run, and its error cases."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+
+def test_package_builds_a_torch_free_bento(bento, exported_run):
+    assert bento["run_id"] == exported_run
+    assert bento["bento_tag"].startswith("aiaas-image-cls:")
+    root = Path(bento["bento_path"])
+    info = yaml.safe_load((root / "bento.yaml").read_text())
+    assert info["labels"]["run_id"] == exported_run
+    assert float(info["labels"]["test_accuracy"]) >= 0.9
+    assert [m["tag"] for m in info["models"]] == [bento["model_tag"]]
+    assert info["args"]["max_pixels"] == 1_000_000
+    requirements = (root / "env" / "python" / "requirements.txt").read_text().lower()
+    assert "onnxruntime" in requirements and "torch" not in requirements and "aiaas" not in requirements
+    shipped = {p.relative_to(root / "src").as_posix() for p in (root / "src").rglob("*.py")}
+    assert {"aiaas_cli/serving/service.py", "aiaas_recipes/image_cls/transforms.py"} <= shipped
+    assert "aiaas_recipes/image_cls/model.py" not in shipped
+
+
+def test_bento_code_imports_without_torch(bento):
+    src = str(Path(bento["bento_path"]) / "src")
+    code = (
+        "import sys; sys.modules['torch'] = None; sys.path.insert(0, sys.argv[1]); "
+        "import aiaas_cli.serving.runtime, aiaas_cli.serving.limits, aiaas_recipes.image_cls.serving; "
+        "assert aiaas_cli.serving.runtime.__file__.startswith(sys.argv[1])"
+    )
+    subprocess.run([sys.executable, "-c", code, src], check=True)
+
+
+def test_package_without_onnx_model_fails_in_one_line(cli):
+    run_id = cli.json("preprocess", "image-cls")["run_id"]
+    result = cli("package", "image-cls", f"run={run_id}", expect=1)
+    assert "has no ONNX model" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_package_unknown_run_is_a_usage_error(cli):
+    result = cli("package", "image-cls", "run=0123456789abcdef0123456789abcdef", expect=2)
+    assert "does not exist" in result.stderr
+
+
+def test_containerize_without_a_builder_still_builds(cli, exported_run, monkeypatch):
+    from aiaas_cli.stages import package
+
+    monkeypatch.setattr(package, "available_builder", lambda: None)
+    result = cli.json("package", "image-cls", f"run={exported_run}", "--containerize")
+    assert result["image"] is None and result["bento_tag"].startswith("aiaas-image-cls:")
