@@ -2,52 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperGroup
 
 from aiaas_cli import __version__, console
-from aiaas_cli.errors import UserError
-
-
-class _Group(TyperGroup):
-    """Turns a UserError from any command into one line and its exit code (no traceback)."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except UserError as exc:
-            if console.settings.debug:
-                raise
-            console.error(exc.one_line())
-            if console.settings.json:
-                console.emit_json({"error": exc.one_line(), "exit_code": exc.exit_code})
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            console.error("interrupted")
-            raise typer.Exit(130) from None
-
+from aiaas_cli.cli_common import (
+    ErrorHandlingGroup,
+    Json,
+    Multirun,
+    Overrides,
+    PrintCfg,
+    Recipe,
+    Strict,
+    finish,
+    stage_command,
+)
 
 app = typer.Typer(
-    cls=_Group,
+    cls=ErrorHandlingGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
-    help="Take a model from data to a served, tracked model: preprocess → train → evaluate.",
+    help="From data to a served, tracked model: preprocess → train → evaluate → export → package → push → serve.",
 )
-
-Recipe = Annotated[str, typer.Argument(help="Task recipe, e.g. image-cls (see `aiaas recipes`).", show_default=False)]
-Overrides = Annotated[
-    Optional[list[str]],
-    typer.Argument(help="Hydra overrides: key=value, group=option, +new=value, ~key.", show_default=False),
-]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout; logs go to stderr.")]
-PrintCfg = Annotated[bool, typer.Option("--cfg", help="Print the composed config and exit.")]
-Strict = Annotated[bool, typer.Option("--strict", help="Fail on unreadable inputs instead of skipping them.")]
-Multirun = Annotated[bool, typer.Option("--multirun", "-m", help="Sweep: a=1,2 b=x,y runs every combination.")]
 
 
 def _version(value: bool) -> None:
@@ -64,42 +43,6 @@ def main_options(
     ] = False,
 ) -> None:
     console.settings.debug = debug
-
-
-def _compose(recipe_name: str, overrides: list[str] | None, strict: bool = False):
-    from aiaas_cli import config, recipes
-
-    recipe = recipes.load(recipe_name)
-    args = list(overrides or []) + (["strict=true"] if strict else [])
-    return recipe, config.compose(recipe, args)
-
-
-def _finish(payload: dict, json_mode: bool) -> None:
-    if json_mode:
-        console.emit_json(payload)
-        return
-    for key, value in payload.items():
-        if not isinstance(value, (dict, list)):
-            console.show(f"[bold]{key}[/]: {value}")
-
-
-def _stage_command(
-    flow: Callable, recipe_name: str, overrides, json_mode: bool, print_cfg: bool, strict=False, multirun=False
-) -> None:
-    from aiaas_cli import config
-
-    console.settings.json = json_mode
-    jobs = config.sweep(list(overrides or [])) if multirun else [list(overrides or [])]
-    results = []
-    for job in jobs:
-        recipe, cfg = _compose(recipe_name, job, strict)
-        if print_cfg:
-            console.show(config.to_yaml(cfg)) if not json_mode else console.emit_json(config.to_plain(cfg))
-            return
-        if multirun:
-            console.step(f"Sweep job {len(results) + 1}/{len(jobs)}: {' '.join(job)}")
-        results.append({"overrides": job, **flow(cfg, recipe)} if multirun else flow(cfg, recipe))
-    _finish({"runs": results} if multirun else results[0], json_mode)
 
 
 @app.command()
@@ -140,7 +83,7 @@ def preprocess(
     """
     from aiaas_cli import lifecycle
 
-    _stage_command(lifecycle.preprocess, recipe, overrides, json_mode, print_cfg, strict)
+    stage_command(lifecycle.preprocess, recipe, overrides, json_mode, print_cfg, strict)
 
 
 @app.command()
@@ -161,7 +104,7 @@ def train(
     """
     from aiaas_cli import lifecycle
 
-    _stage_command(lifecycle.train, recipe, overrides, json_mode, print_cfg, strict, multirun)
+    stage_command(lifecycle.train, recipe, overrides, json_mode, print_cfg, strict, multirun)
 
 
 @app.command()
@@ -174,7 +117,7 @@ def evaluate(recipe: Recipe, overrides: Overrides = None, json_mode: Json = Fals
     """
     from aiaas_cli import lifecycle
 
-    _stage_command(lifecycle.evaluate, recipe, overrides, json_mode, print_cfg)
+    stage_command(lifecycle.evaluate, recipe, overrides, json_mode, print_cfg)
 
 
 @app.command()
@@ -188,7 +131,7 @@ def export(recipe: Recipe, overrides: Overrides = None, json_mode: Json = False,
     """
     from aiaas_cli import lifecycle
 
-    _stage_command(lifecycle.export, recipe, overrides, json_mode, print_cfg)
+    stage_command(lifecycle.export, recipe, overrides, json_mode, print_cfg)
 
 
 @app.command()
@@ -231,7 +174,7 @@ def package(
     json_mode: Json = False,
     print_cfg: PrintCfg = False,
 ) -> None:
-    """Package an exported run as a Bento: ONNX Runtime service with adaptive batching, no torch.
+    """Package an exported run as a Bento: ONNX Runtime service with request batching, no torch.
 
     Examples:
       aiaas package image-cls run=<run_id>
@@ -242,7 +185,7 @@ def package(
 
     from aiaas_cli import lifecycle
 
-    _stage_command(partial(lifecycle.package, containerize=containerize), recipe, overrides, json_mode, print_cfg)
+    stage_command(partial(lifecycle.package, containerize=containerize), recipe, overrides, json_mode, print_cfg)
 
 
 @app.command()
@@ -263,7 +206,7 @@ def push(
     from aiaas_cli.stages import push as push_stage
 
     console.settings.json = json_mode
-    _finish(push_stage.push(bento, target), json_mode)
+    finish(push_stage.push(bento, target), json_mode)
 
 
 @app.command()
@@ -295,15 +238,16 @@ def pipeline(
     strict: Strict = False,
     multirun: Multirun = False,
 ) -> None:
-    """Run every stage in one MLflow run: preprocess → train → evaluate.
+    """Run every stage in one MLflow run: preprocess → train → evaluate → export → package → push.
 
     Examples:
       aiaas pipeline image-cls
       aiaas pipeline image-cls data.root=/path/to/images trainer.max_epochs=20 --json
+      aiaas pipeline image-cls export.quantize=int8 push.target=s3://models/bentos
     """
     from aiaas_cli import lifecycle
 
-    _stage_command(lifecycle.pipeline, recipe, overrides, json_mode, print_cfg, strict, multirun)
+    stage_command(lifecycle.pipeline, recipe, overrides, json_mode, print_cfg, strict, multirun)
 
 
 @app.command()

@@ -71,15 +71,12 @@ def evaluate(cfg: Any, recipe: Recipe) -> dict:
 
 
 def export(cfg: Any, recipe: Recipe) -> dict:
-    from aiaas_cli.stages import export as export_stage
 
     if not cfg.run:
         cfg.run = tracking.latest_run_with(cfg, "aiaas.checkpoint")
         console.step(f"Exporting the latest trained run {cfg.run}")
     with tracking.run(cfg, "export") as run_id:
-        exported = export_stage.export(cfg, recipe, run_id)
-        export_stage.log(cfg, exported)
-        return exported.summary()
+        return _export_in_run(cfg, recipe, run_id)
 
 
 def package(cfg: Any, recipe: Recipe, containerize: bool = False) -> dict:
@@ -99,7 +96,46 @@ def package(cfg: Any, recipe: Recipe, containerize: bool = False) -> dict:
     return result
 
 
+def _export_in_run(cfg: Any, recipe: Recipe, run_id: str) -> dict:
+    from aiaas_cli.stages import export as export_stage
+
+    exported = export_stage.export(cfg, recipe, run_id)
+    export_stage.log(cfg, exported)
+    return exported.summary()
+
+
+def _show_samples(recipe: Recipe, run_id: str, onnx_path: str, k: int) -> list[dict]:
+    """Predict a few held-out inputs with the exported model, the way the served Bento will."""
+    from rich.table import Table
+
+    from aiaas_cli.serving.runtime import Predictor
+
+    dataset = preprocess_stage.from_run(run_id)
+    samples = recipe.sample_inputs(dataset.dir, dataset.manifest, limit=3)
+    if not samples:
+        return []
+    predictions = Predictor(onnx_path).predict([payload for _, payload in samples], k=k)
+    rows = [{"input": name, "topk": top} for (name, _), top in zip(samples, predictions)]
+    table = Table("input", "label", "score", title="Sample predictions (exported model)")
+    for row in rows:
+        table.add_row(row["input"], row["topk"][0]["label"], f"{row['topk'][0]['score']:.3f}")
+    console.show(table)
+    return rows
+
+
 def pipeline(cfg: Any, recipe: Recipe) -> dict:
+    """Every stage in one run: preprocess → train → evaluate → export → package → push."""
+    from aiaas_cli.stages import package as package_stage
+    from aiaas_cli.stages import push as push_stage
+
     with tracking.run(cfg, "pipeline") as run_id:
-        trained = _train_in_run(cfg, recipe, run_id)
-        return {"run_id": run_id, **trained, **_evaluate_in_run(recipe, run_id)}
+        result = {"run_id": run_id, **_train_in_run(cfg, recipe, run_id)}
+        result.update(_evaluate_in_run(recipe, run_id))
+        exported = _export_in_run(cfg, recipe, run_id)
+        result.update({k: exported[k] for k in ("onnx_path", "parity", "quantized") if k in exported})
+        result.update(package_stage.build(cfg, run_id))
+        tracking.set_tags({"aiaas.bento": result["bento_tag"]})
+    result["uri"] = push_stage.push(result["bento_tag"], str(cfg.push.target))["uri"]
+    result["sample_predictions"] = _show_samples(recipe, run_id, result["onnx_path"], int(cfg.serve.top_k))
+    console.step(f"Ready to serve: aiaas serve {result['bento_tag']}")
+    return result

@@ -91,3 +91,7 @@ class Recipe:
     def score_outputs(self, outputs: Any, labels: Any) -> float:
         """The headline metric (0..1, higher is better) of raw model outputs; judges int8 quantization."""
         raise NotImplementedError
+
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        """A few raw held-out inputs as (name, payload) for the served model to show off; none by default."""
+        return []

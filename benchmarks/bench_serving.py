@@ -53,6 +53,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--run", help="the exported run id in --home")
     parser.add_argument("--serve", nargs="*", default=[], help="serve.* overrides for the Bento, e.g. threads=1")
     parser.add_argument("--logs", help="keep the servers' logs in this folder (default: a temporary one)")
+    parser.add_argument("--bento-only", action="store_true", help="skip Flask (when tuning the Bento's settings)")
     parser.add_argument("--models", nargs="*", default=["digits", "resnet18"], choices=["digits", "resnet18"])
     return parser.parse_args()
 
@@ -244,6 +245,8 @@ def bench_model(name: str, path: Path, images: list[bytes], args: argparse.Names
         served = measure(f"{bento.url}/predict", images, args)
     finally:
         bento.stop()
+    if args.bento_only:
+        return {"name": name, "bento": served, "flask": {}, "ceiling": ceiling_rps, "best_batch": best_batch}
     port = free_port()
     flask_cmd = [sys.executable, "-c", FLASK_APP, str(path), str(port)]
     flask = Process(flask_cmd, port, "/predict", logs / f"{name}-flask.log")
@@ -271,6 +274,8 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         )
     print()
     for result in results:
+        if not result["flask"]:
+            continue
         bento, flask = result["bento"][32]["rps"], result["flask"][32]["rps"]
         vs_flask, vs_ceiling = bento / flask, bento / result["ceiling"]
         print(

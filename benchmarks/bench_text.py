@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from aiaas_recipes.text_cls import tokenizer
-from aiaas_recipes.text_cls.evaluation import read_texts
+from aiaas_recipes.text_cls.dataset import read_texts
 
 AIAAS = str(Path(sys.executable).with_name("aiaas"))
 ROUNDS, F1_GAP = 5, 0.03

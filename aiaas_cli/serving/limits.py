@@ -25,8 +25,8 @@ class Settings(BaseModel):
     top_k: int = Field(default=5, ge=1)
     max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1)
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
-    max_batch_size: int = Field(default=32, ge=2)
-    max_latency_ms: int = Field(default=10000, ge=1)
+    max_batch_size: int = Field(default=32, ge=1)
+    max_latency_ms: float = Field(default=0, ge=0)  # batching window (0: only what queued meanwhile)
     threads: int | None = None  # ONNX Runtime intra-op threads (None: its default)
     workers: int = Field(default=2, ge=1)
 
@@ -71,7 +71,7 @@ class RequestGuard:
             if len(body) > self.max_body_bytes:
                 return await send_error(send, 413, f"request body is above the limit of {self.max_body_bytes} bytes")
         if not body:
-            return await send_error(send, 400, "empty request body: send the image as multipart field 'image'")
+            return await send_error(send, 400, "empty request body")
         if scope["path"].rstrip("/") in self.upload_routes:
             problem = await _form_problem(scope, body)
             if problem:

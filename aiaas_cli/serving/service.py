@@ -1,28 +1,29 @@
-"""The BentoML service of a packaged model: image uploads in, top-k labels out. No torch.
+"""The BentoML services of a packaged model, one process each: requests in, top-k labels out. No torch.
 
-Two services, as BentoML composes them: `Classifier` answers HTTP (decodes uploads with the recipe's
-adapter) and calls `OnnxRunner`, whose batchable `infer` gathers concurrent requests into one ONNX
-Runtime call (adaptive batching). Settings come from the Bento's arguments (see limits.Settings).
+`ImageService` takes multipart uploads, `TextService` JSON texts; `aiaas package` ships the one that the
+model's serving module names (see stages/package.py). Both decode requests with the recipe's adapter and
+await a `MicroBatcher`, which runs concurrent requests through ONNX Runtime as one batch in this process
+(no second service, no extra hop). Settings come from the Bento's arguments (see limits.Settings).
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import aiohttp
 import bentoml
 import numpy as np
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
 from aiaas_cli.serving import runtime
+from aiaas_cli.serving.batcher import MicroBatcher
 from aiaas_cli.serving.limits import RequestGuard, Settings
 
 SETTINGS = bentoml.use_arguments(Settings)
 MODEL_FILE = "model.onnx"
 UPLOAD_ROUTES = ("/predict", "/predict_batch")
+SERVICE_OPTIONS = {"workers": SETTINGS.workers, "traffic": {"timeout": 60}}
 
 
 class Score(BaseModel):
@@ -34,31 +35,46 @@ class Prediction(BaseModel):
     predictions: list[Score]
 
 
+class TextPrediction(Prediction):
+    truncated: bool = Field(description="The text was longer than the model reads; its end was not used.")
+
+
 TopK = Annotated[int, Field(ge=1, le=1000, description="How many labels to return, best first.")]
 
 
-@bentoml.service(name="aiaas-onnx-runner", workers=1, traffic={"timeout": 60}, logging={"access": {"enabled": False}})
-class OnnxRunner:
-    """The exported model in ONNX Runtime; concurrent calls are batched."""
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class Engine:
+    """The model of this Bento, its recipe's adapter and the batcher in front of ONNX Runtime."""
 
     def __init__(self) -> None:
-        path = bentoml.models.get(SETTINGS.model_tag).path_of(MODEL_FILE)
-        self.model = runtime.OnnxModel(path, threads=SETTINGS.threads)
+        model = bentoml.models.get(SETTINGS.model_tag)
+        self.model = runtime.OnnxModel(model.path_of(MODEL_FILE), threads=SETTINGS.threads)
+        self.adapter = runtime.load_adapter(model.info.metadata["aiaas"], max_pixels=SETTINGS.max_pixels)
+        self.batcher = MicroBatcher(self.model.run, SETTINGS.max_batch_size, SETTINGS.max_latency_ms)
+        self.extras = getattr(self.adapter, "extras", lambda item: {})
 
-    @bentoml.api(batchable=True, max_batch_size=SETTINGS.max_batch_size, max_latency_ms=SETTINGS.max_latency_ms)
-    def infer(self, batch: np.ndarray) -> np.ndarray:
-        return self.model.run(batch)
+    async def classify(self, payloads: list[Any], k: int) -> list[tuple[list[dict], Any]] | JSONResponse:
+        """(top-k, decoded item) per payload, in order; a 4xx JSONResponse when an item is unusable."""
+        if not payloads:
+            return error(400, f"no {self.adapter.input_kind} in the request")
+        try:
+            # decoded right here: measured as fast as in the inference thread or a thread pool (BENCHMARKS.md)
+            items = [self.adapter.decode(payload) for payload in payloads]
+        except runtime.BadInput as exc:
+            return error(400, str(exc))
+        logits = await self.batcher.submit(self.adapter.batch(items))
+        return list(zip(self.adapter.postprocess(np.asarray(logits), k), items, strict=True))
 
 
-@bentoml.service(name="aiaas-classifier", workers=SETTINGS.workers, traffic={"timeout": 60})
-class Classifier:
-    """Decodes uploads, asks the runner for logits, answers with the top-k labels."""
-
-    runner = bentoml.depends(OnnxRunner)
+@bentoml.service(name="aiaas-image-classifier", **SERVICE_OPTIONS)
+class ImageService:
+    """Image uploads (multipart) in, top-k labels out."""
 
     def __init__(self) -> None:
-        metadata = bentoml.models.get(SETTINGS.model_tag).info.metadata["aiaas"]
-        self.adapter = runtime.load_adapter(metadata, max_pixels=SETTINGS.max_pixels)
+        self.engine = Engine()
 
     @bentoml.api(route="/predict")
     async def predict(self, image: Path, k: TopK = SETTINGS.top_k) -> Prediction:
@@ -72,25 +88,38 @@ class Classifier:
         return await self._classify(images, k)
 
     async def _classify(self, files: list[Path], k: int) -> list[Prediction] | JSONResponse:
-        if not files:
-            return JSONResponse({"error": "no image in the request"}, status_code=400)
-        try:
-            batch = self.adapter.batch([self.adapter.decode(Path(f).read_bytes()) for f in files])
-        except runtime.BadInput as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        try:
-            logits = await self._infer(batch)
-        except Exception as exc:  # the runner is overloaded or down: the client may retry, this is not a bug here
-            return JSONResponse({"error": f"model runner unavailable: {exc!r}"}, status_code=503)
-        return [Prediction(predictions=top) for top in self.adapter.postprocess(np.asarray(logits), k)]
-
-    async def _infer(self, batch: np.ndarray) -> np.ndarray:
-        # Bounded: under heavy CPU contention a runner call was seen to stall until the 60 s traffic timeout.
-        timeout = SETTINGS.max_latency_ms / 1000 + 10
-        try:
-            return await asyncio.wait_for(self.runner.to_async.infer(batch), timeout)
-        except aiohttp.ClientConnectionError:  # a pooled keep-alive connection the runner had closed: once more
-            return await asyncio.wait_for(self.runner.to_async.infer(batch), timeout)
+        answer = await self.engine.classify([Path(f).read_bytes() for f in files], k)
+        if isinstance(answer, JSONResponse):
+            return answer
+        return [Prediction(predictions=top) for top, _ in answer]
 
 
-Classifier.add_asgi_middleware(RequestGuard, upload_routes=UPLOAD_ROUTES, max_body_bytes=SETTINGS.max_body_bytes)
+@bentoml.service(name="aiaas-text-classifier", **SERVICE_OPTIONS)
+class TextService:
+    """JSON texts in, top-k labels out (and whether each text was truncated)."""
+
+    def __init__(self) -> None:
+        self.engine = Engine()
+
+    @bentoml.api(route="/predict")
+    async def predict(self, text: str, k: TopK = SETTINGS.top_k) -> TextPrediction:
+        """Top-k labels for one text (JSON `{"text": "..."}`)."""
+        answer = await self._classify([text], k)
+        return answer if isinstance(answer, JSONResponse) else answer[0]
+
+    @bentoml.api(route="/predict_batch")
+    async def predict_batch(self, texts: list[str], k: TopK = SETTINGS.top_k) -> list[TextPrediction]:
+        """Top-k labels for each text (JSON `{"texts": [...]}`), in order."""
+        return await self._classify(texts, k)
+
+    async def _classify(self, texts: list[str], k: int) -> list[TextPrediction] | JSONResponse:
+        answer = await self.engine.classify(texts, k)
+        if isinstance(answer, JSONResponse):
+            return answer
+        truncated = [bool(self.engine.extras(item).get("truncated", False)) for _, item in answer]
+        return [TextPrediction(predictions=top, truncated=cut) for (top, _), cut in zip(answer, truncated, strict=True)]
+
+
+guard = {"max_body_bytes": SETTINGS.max_body_bytes}
+ImageService.add_asgi_middleware(RequestGuard, upload_routes=UPLOAD_ROUTES, **guard)
+TextService.add_asgi_middleware(RequestGuard, upload_routes=(), **guard)

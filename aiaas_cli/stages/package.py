@@ -19,8 +19,14 @@ from typing import Any
 from aiaas_cli import __version__, console, tracking, workspace
 from aiaas_cli.errors import UserError
 
-SERVICE = "aiaas_cli.serving.service:Classifier"
-SERVICE_MODULES = ("aiaas_cli.serving.service", "aiaas_cli.serving.limits", "aiaas_cli.serving.runtime")
+# The service for what one request carries (runtime.input_kind); a serving module may name its own as SERVICE.
+SERVICES = {"image": "aiaas_cli.serving.service:ImageService", "text": "aiaas_cli.serving.service:TextService"}
+SERVICE_MODULES = (
+    "aiaas_cli.serving.service",
+    "aiaas_cli.serving.batcher",
+    "aiaas_cli.serving.limits",
+    "aiaas_cli.serving.runtime",
+)
 FIRST_PARTY = ("aiaas_cli", "aiaas_recipes")
 FORBIDDEN = ("torch", "torchvision", "lightning", "pytorch_lightning", "mlflow", "hydra", "aiaas_cli.cli")
 PACKAGES = ("onnxruntime", "numpy", "pillow", "pydantic")
@@ -83,7 +89,7 @@ def _source(module: str) -> Path | None:
 def shipped_modules(serving_module: str) -> dict[str, Path]:
     """Module name -> source file for the service, the runtime, the serving module and what they import."""
     found: dict[str, Path] = {}
-    todo = [*SERVICE_MODULES, serving_module]
+    todo = [*SERVICE_MODULES, serving_module, service_for(serving_module).split(":")[0]]
     while todo:
         name = todo.pop()
         parts = name.split(".")
@@ -98,6 +104,21 @@ def shipped_modules(serving_module: str) -> dict[str, Path]:
             if imported.split(".")[0] in FIRST_PARTY:
                 todo.append(imported)
     return found
+
+
+def requirements(serving_module: str) -> list[str]:
+    """Pinned distributions the shipped modules import (PACKAGES plus e.g. tokenizers for text), never aiaas."""
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    names = set(PACKAGES)
+    for source in shipped_modules(serving_module).values():
+        for imported in _imports(source):
+            top = imported.split(".")[0]
+            if top not in FIRST_PARTY:
+                names.update(distributions.get(top, ()))
+    names -= {"bentoml", "aiaas"}  # bentoml comes with the Bento; aiaas would pull in torch
+    return sorted(f"{name}=={version(name)}" for name in names)
 
 
 def write_build_context(serving_module: str, target: Path) -> list[str]:
@@ -119,10 +140,21 @@ def settings(serve: Any) -> dict[str, Any]:
         "max_pixels": int(serve.max_pixels),
         "max_body_bytes": int(float(serve.max_body_mb) * 1024 * 1024),
         "max_batch_size": int(serve.max_batch_size),
-        "max_latency_ms": int(serve.max_latency_ms),
+        "max_latency_ms": float(serve.max_latency_ms),
         "threads": serve.threads,
         "workers": int(serve.workers),
     }
+
+
+def service_for(serving_module: str) -> str:
+    """The "module:Class" of the BentoML service that serves models of ``serving_module``."""
+    from aiaas_cli.serving import runtime
+
+    own = getattr(runtime.serving_module(serving_module), "SERVICE", None)
+    kind = runtime.input_kind(serving_module)
+    if own is None and kind not in SERVICES:
+        raise UserError(f"no service for input kind '{kind}' of {serving_module}", "define SERVICE in that module")
+    return own or SERVICES[kind]
 
 
 def _labels(run_id: str, metadata: dict[str, Any]) -> dict[str, str]:
@@ -142,12 +174,12 @@ def build_bento(path: Path, metadata: dict[str, Any], settings: dict[str, Any], 
         files = write_build_context(metadata["serving_module"], Path(context))
         console.step(f"Building the Bento from {len(files)} torch-free modules")
         bento = bentoml.build(
-            SERVICE,
+            service_for(metadata["serving_module"]),  # ImageService, TextService or the module's own SERVICE
             name=f"aiaas-{metadata['recipe']}",
             labels={**labels, "model": model_tag},
             description=f"aiaas {metadata['recipe']} model (run {labels.get('run_id', '-')}) served with ONNX Runtime",
             include=files,
-            python={"packages": [f"{name}=={version(name)}" for name in PACKAGES], "lock_packages": False},
+            python={"packages": requirements(metadata["serving_module"]), "lock_packages": False},
             models=[model_tag],
             build_ctx=context,
             args={**settings, "model_tag": model_tag},

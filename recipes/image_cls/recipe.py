@@ -88,5 +88,10 @@ class ImageClassification(ClassificationRecipe):
 
         return samples(dataset_dir, manifest, split, limit)
 
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        files = (dataset_dir / "test_files.txt").read_text().splitlines()
+        files = files[:: max(len(files) // limit, 1)][:limit]  # spread over the sorted list: several classes
+        return [(name, (Path(manifest["source"]) / name).read_bytes()) for name in files]
+
 
 recipe = ImageClassification()

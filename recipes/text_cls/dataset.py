@@ -108,6 +108,12 @@ def _write_split(out_dir: Path, name: str, idx: np.ndarray, texts: list[str], la
         handle.writelines(json.dumps(texts[i]) + "\n" for i in idx)
 
 
+def read_texts(dataset_dir: Path, split: str) -> list[str]:
+    """The raw texts of ``split``, in the order of its arrays."""
+    lines = (Path(dataset_dir) / f"{split}_texts.jsonl").read_text(encoding="utf-8").split("\n")
+    return [json.loads(line) for line in lines if line]
+
+
 def length_percentiles(lengths: np.ndarray) -> dict[str, int]:
     """Tokens per text (before truncation) at the usual percentiles: pick data.max_length from these."""
     if len(lengths) == 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +9,10 @@ import torch
 
 from aiaas_recipes.common.classification import classification_report
 from aiaas_recipes.text_cls.datamodule import IdsDataset, load_split
+from aiaas_recipes.text_cls.dataset import read_texts
 
 EXAMPLES = 8  # misclassified texts shown in the report
 HEADLINE = ("accuracy", "macro_f1")
-
-
-def read_texts(dataset_dir: Path, split: str) -> list[str]:
-    lines = (Path(dataset_dir) / f"{split}_texts.jsonl").read_text(encoding="utf-8").split("\n")
-    return [json.loads(line) for line in lines if line]
 
 
 @torch.inference_mode()

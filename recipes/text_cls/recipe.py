@@ -103,5 +103,10 @@ class TextClassification(ClassificationRecipe):
 
         return samples(dataset_dir, split, limit)
 
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        from aiaas_recipes.text_cls.dataset import read_texts
+
+        return [(f"test_texts.jsonl:{i}", text) for i, text in enumerate(read_texts(dataset_dir, "test")[:limit], 1)]
+
 
 recipe = TextClassification()

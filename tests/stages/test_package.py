@@ -55,3 +55,29 @@ def test_containerize_without_a_builder_still_builds(cli, exported_run, monkeypa
     monkeypatch.setattr(package, "available_builder", lambda: None)
     result = cli.json("package", "image-cls", f"run={exported_run}", "--containerize")
     assert result["image"] is None and result["bento_tag"].startswith("aiaas-image-cls:")
+
+
+def test_the_service_is_the_one_the_serving_module_needs(monkeypatch):
+    import types
+
+    from aiaas_cli.errors import UserError
+    from aiaas_cli.stages import package
+
+    assert package.service_for("aiaas_recipes.image_cls.serving") == "aiaas_cli.serving.service:ImageService"
+    audio = types.ModuleType("fake_audio_serving")
+    audio.INPUT_KIND = "audio"
+    monkeypatch.setitem(sys.modules, "fake_audio_serving", audio)
+    with pytest.raises(UserError, match="no service for input kind 'audio'"):
+        package.service_for("fake_audio_serving")
+    audio.SERVICE = "fake_audio_serving:AudioService"
+    assert package.service_for("fake_audio_serving") == "fake_audio_serving:AudioService"
+
+
+def test_bento_requirements_follow_the_shipped_imports():
+    from aiaas_cli.stages.package import requirements
+
+    image = {r.split("==")[0] for r in requirements("aiaas_recipes.image_cls.serving")}
+    text = {r.split("==")[0] for r in requirements("aiaas_recipes.text_cls.serving")}
+    assert {"onnxruntime", "numpy", "pillow"} <= image
+    assert "tokenizers" in text and "tokenizers" not in image
+    assert not (image | text) & {"torch", "aiaas", "pytorch-lightning", "mlflow"}

@@ -11,6 +11,8 @@ import onnxruntime as ort
 import pytest
 from textfiles import make_rows, write_csv
 
+from aiaas_recipes.text_cls.recipe import recipe
+
 # A tiny Transformer: the generated topics are learnt in a few seconds.
 TINY = [
     "model.width=32", "model.layers=1", "model.heads=2", "model.ff=64", "data.tokenizer.vocab_size=400",
@@ -77,6 +79,9 @@ def test_manifest_counts_skipped_duplicates_and_leakage(text_run):
     assert not texts("test") & (texts("train") | texts("val"))  # no leakage left
     assert set(manifest["length_percentiles"]) == {"p50", "p90", "p95", "p99", "max"}
     assert np.load(dataset / "train_ids.npy").shape[1] == 16
+    samples = recipe.sample_inputs(dataset, manifest, limit=2)
+    assert [name for name, _ in samples] == ["test_texts.jsonl:1", "test_texts.jsonl:2"]
+    assert all(isinstance(text, str) and text for _, text in samples)
 
 
 def test_tokenizer_is_trained_on_train_only(cli, user_csv):

@@ -1,0 +1,77 @@
+"""What every command shares: one-line errors, option types, config composition and output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from aiaas_cli import console
+from aiaas_cli.errors import UserError
+
+
+class ErrorHandlingGroup(TyperGroup):
+    """Turns a UserError from any command into one line and its exit code (no traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            if console.settings.debug:
+                raise
+            console.error(exc.one_line())
+            if console.settings.json:
+                console.emit_json({"error": exc.one_line(), "exit_code": exc.exit_code})
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            console.error("interrupted")
+            raise typer.Exit(130) from None
+
+
+Recipe = Annotated[str, typer.Argument(help="Task recipe, e.g. image-cls (see `aiaas recipes`).", show_default=False)]
+Overrides = Annotated[
+    Optional[list[str]],
+    typer.Argument(help="Hydra overrides: key=value, group=option, +new=value, ~key.", show_default=False),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout; logs go to stderr.")]
+PrintCfg = Annotated[bool, typer.Option("--cfg", help="Print the composed config and exit.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Fail on unreadable inputs instead of skipping them.")]
+Multirun = Annotated[bool, typer.Option("--multirun", "-m", help="Sweep: a=1,2 b=x,y runs every combination.")]
+
+
+def compose(recipe_name: str, overrides: list[str] | None, strict: bool = False):
+    from aiaas_cli import config, recipes
+
+    recipe = recipes.load(recipe_name)
+    args = list(overrides or []) + (["strict=true"] if strict else [])
+    return recipe, config.compose(recipe, args)
+
+
+def finish(payload: dict, json_mode: bool) -> None:
+    if json_mode:
+        console.emit_json(payload)
+        return
+    for key, value in payload.items():
+        if not isinstance(value, (dict, list)):
+            console.show(f"[bold]{key}[/]: {value}")
+
+
+def stage_command(
+    flow: Callable, recipe_name: str, overrides, json_mode: bool, print_cfg: bool, strict=False, multirun=False
+) -> None:
+    from aiaas_cli import config
+
+    console.settings.json = json_mode
+    jobs = config.sweep(list(overrides or [])) if multirun else [list(overrides or [])]
+    results = []
+    for job in jobs:
+        recipe, cfg = compose(recipe_name, job, strict)
+        if print_cfg:
+            console.show(config.to_yaml(cfg)) if not json_mode else console.emit_json(config.to_plain(cfg))
+            return
+        if multirun:
+            console.step(f"Sweep job {len(results) + 1}/{len(jobs)}: {' '.join(job)}")
+        results.append({"overrides": job, **flow(cfg, recipe)} if multirun else flow(cfg, recipe))
+    finish({"runs": results} if multirun else results[0], json_mode)
