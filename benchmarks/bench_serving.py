@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -167,8 +168,22 @@ def package(path: Path, overrides: list[str]) -> str:
     return built["bento_tag"]
 
 
-async def load(url: str, images: list[bytes], clients: int, seconds: float, max_requests: int) -> dict:
-    """``clients`` concurrent request loops; requests/s and latency percentiles (warm-up excluded)."""
+def image_body(image: bytes) -> dict:
+    """The keyword arguments of one `POST /predict` with an image upload."""
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("image", image, filename="x", content_type="application/octet-stream")
+    return {"data": form}
+
+
+async def load(
+    url: str, payloads: list, clients: int, seconds: float, max_requests: int, body: Callable = image_body
+) -> dict:
+    """``clients`` concurrent request loops; requests/s and latency percentiles (warm-up excluded).
+
+    ``body(payload)`` gives the request's keyword arguments for aiohttp (an upload, a JSON body, ...).
+    """
     import aiohttp
 
     latencies: list[float] = []
@@ -180,12 +195,9 @@ async def load(url: str, images: list[bytes], clients: int, seconds: float, max_
         nonlocal failures, sent
         while time.perf_counter() < stop_at and sent < max_requests:
             sent += 1
-            form = aiohttp.FormData()
-            form.add_field(
-                "image", images[(index + sent) % len(images)], filename="x", content_type="application/octet-stream"
-            )
+            kwargs = body(payloads[(index + sent) % len(payloads)])
             start = time.perf_counter()
-            async with session.post(url, data=form) as response:
+            async with session.post(url, **kwargs) as response:
                 await response.read()
                 if response.status == 200:
                     latencies.append(time.perf_counter() - start)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serving import AIAAS, CONCURRENCY, Process, free_port  # noqa: E402
+from bench_serving import AIAAS, CONCURRENCY, Process, free_port, load  # noqa: E402
 
 FLASK_APP = """
 import sys
@@ -100,50 +100,15 @@ def package(path: Path) -> tuple[str, dict]:
     return package_stage.build_bento(path, metadata, settings, {"run_id": "bench-text"})["bento_tag"], settings
 
 
-async def load(url: str, texts: list[str], clients: int, seconds: float, max_requests: int) -> dict:
-    """bench_serving.load with a JSON body: ``clients`` request loops, requests/s and latency percentiles."""
-    import aiohttp
-
-    latencies: list[float] = []
-    failures = 0
-    sent = 0
-    stop_at = time.perf_counter() + seconds
-
-    async def client(session: aiohttp.ClientSession, index: int) -> None:
-        nonlocal failures, sent
-        while time.perf_counter() < stop_at and sent < max_requests:
-            sent += 1
-            start = time.perf_counter()
-            async with session.post(url, json={"text": texts[(index + sent) % len(texts)]}) as response:
-                await response.read()
-                if response.status == 200:
-                    latencies.append(time.perf_counter() - start)
-                else:
-                    failures += 1
-
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
-        await asyncio.gather(*(client(session, i) for i in range(clients)))  # warm-up: discarded below
-        latencies.clear()
-        failures, sent = 0, 0
-        stop_at = time.perf_counter() + seconds
-        began = time.perf_counter()
-        await asyncio.gather(*(client(session, i) for i in range(clients)))
-        elapsed = time.perf_counter() - began
-    ms = np.asarray(latencies) * 1000
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": float(np.percentile(ms, 50)) if len(ms) else float("nan"),
-        "p99": float(np.percentile(ms, 99)) if len(ms) else float("nan"),
-        "failures": failures,
-    }
+def text_body(text: str) -> dict:
+    return {"json": {"text": text}}
 
 
 def measure(url: str, texts: list[str], args: argparse.Namespace) -> dict[int, dict]:
     results = {}
     for clients in CONCURRENCY:
-        asyncio.run(load(url, texts, clients, 0.5, 4 * clients))  # warm-up: sessions, batching
-        results[clients] = asyncio.run(load(url, texts, clients, args.seconds, args.max_requests))
+        asyncio.run(load(url, texts, clients, 0.5, 4 * clients, body=text_body))  # warm-up: sessions, batching
+        results[clients] = asyncio.run(load(url, texts, clients, args.seconds, args.max_requests, body=text_body))
     return results
 
 
