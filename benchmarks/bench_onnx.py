@@ -76,7 +76,7 @@ def digits_model(args: argparse.Namespace, workdir: Path) -> tuple[torch.nn.Modu
     return network, workspace.run_dir(run_id) / "model.onnx", calibration, test
 
 
-def resnet18_model(workdir: Path) -> tuple[torch.nn.Module, Path, np.ndarray, np.ndarray]:
+def export_resnet18(workdir: Path) -> tuple[torch.nn.Module, Path]:
     """torchvision resnet18 (random weights) exported with the same exporter settings as `aiaas export`."""
     import torchvision
 
@@ -98,6 +98,12 @@ def resnet18_model(workdir: Path) -> tuple[torch.nn.Module, Path, np.ndarray, np
             dynamic_shapes=({0: batch},),
             verbose=False,
         )
+    return network, path
+
+
+def resnet18_model(workdir: Path) -> tuple[torch.nn.Module, Path, np.ndarray, np.ndarray]:
+    """The exported resnet18 plus random calibration and sample batches."""
+    network, path = export_resnet18(workdir)
     rng = np.random.default_rng(0)
     calibration = rng.standard_normal((32, 3, 224, 224), dtype=np.float32)
     return network, path, calibration, rng.standard_normal((8, 3, 224, 224), dtype=np.float32)

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -111,28 +110,12 @@ def digits_model(args: argparse.Namespace) -> tuple[Path, list[bytes]]:
 
 def resnet18_model(workdir: Path) -> tuple[Path, list[bytes]]:
     """torchvision resnet18 (random weights), exported with the aiaas metadata that serving reads."""
-    import torch
-    import torchvision
+    from bench_onnx import export_resnet18  # same exporter settings as the ONNX benchmark
     from PIL import Image
 
     from aiaas_cli.stages.export import embed_metadata
 
-    torch.manual_seed(0)
-    path = workdir / "resnet18.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            torchvision.models.resnet18(weights=None).eval(),
-            (torch.randn(2, 3, 224, 224),),
-            str(path),
-            input_names=["image"],
-            output_names=["logits"],
-            opset_version=18,
-            dynamo=True,
-            external_data=False,
-            dynamic_shapes=({0: torch.export.Dim("batch")},),
-            verbose=False,
-        )
+    _, path = export_resnet18(workdir)
     metadata = {
         "recipe": "image-cls",
         "serving_module": "aiaas_recipes.image_cls.serving",
