@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 venv: $(STAMP)
 
 # pip (not uv/poetry): it takes the torch wheels already on this machine's disk.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'

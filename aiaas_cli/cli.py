@@ -56,7 +56,7 @@ def recipes(json_mode: Json = False) -> None:
     from aiaas_cli import recipes as registry
 
     console.settings.json = json_mode
-    found = {name: registry.load(name) for name in registry.available()}
+    found = registry.load_all()
     if json_mode:
         rows = [{"name": n, "description": r.description, "config": r.config_name} for n, r in found.items()]
         console.emit_json({"recipes": rows})

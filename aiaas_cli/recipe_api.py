@@ -1,13 +1,25 @@
-"""The recipe contract: what varies per task. Stages call these methods and never ask which task.
+"""The recipe contract: everything task-shaped. Stages call these hooks and never ask which task it is.
 
-A recipe module must stay light at import time (no torch): `aiaas recipes` imports it to list it.
+A recipe module must stay light at import time (no torch): `aiaas recipes` imports it to list it. The
+registry checks a recipe when it is loaded (`check`), so a missing hook fails before any training.
+
+Torch-free serving half: ``serving_module`` names a module that needs only numpy/onnxruntime and defines
+  - ``build_adapter(metadata, **limits)`` -> an `Adapter` (decode a request item, batch, postprocess);
+  - ``SERVICE``: "module:Class" of the recipe's BentoML service (its HTTP request and response types);
+  - ``read_inputs(paths)`` -> (name, payload) pairs for `aiaas predict` (optional: one file = one payload);
+  - ``http_request(name, payload, k)`` -> keyword arguments of ``requests.post`` for `predict --url`,
+    and ``http_predictions(body)`` -> the list of per-item predictions in the service's answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+CONTRACT_VERSION = 2
+SERVING_HOOKS = ("build_adapter", "SERVICE", "http_request", "http_predictions")
 
 
 def bundled_conf_dir() -> Path:
@@ -17,24 +29,97 @@ def bundled_conf_dir() -> Path:
     return Path(aiaas_conf.__file__).resolve().parent
 
 
+@dataclass(frozen=True)
+class Metrics:
+    """What evaluation reports and what training watches.
+
+    ``names`` are scalar keys of the recipe's evaluation report: logged as ``test_<name>``, shown in --json
+    ``metrics`` (with the baseline's, when the report has one). ``headline`` is the one that judges a model
+    (int8 acceptance, sweeps); ``monitor``/``mode`` pick the best checkpoint and drive early stopping.
+    """
+
+    names: tuple[str, ...]
+    headline: str
+    higher_is_better: bool = True
+    monitor: str = "val_loss"
+    mode: str = "min"
+
+
 @dataclass
 class ExportSpec:
-    """How to trace a recipe's network to ONNX, and what the served model needs to know."""
+    """How to turn a trained network into ONNX, and what the served model needs to know."""
 
     example_inputs: tuple  # torch tensors; a batch of 2+ so the batch axis stays symbolic
     input_names: list[str]
     output_names: list[str]
     dynamic_axes: dict[str, dict[int, str]]  # e.g. {"image": {0: "batch"}, "logits": {0: "batch"}}
-    metadata: dict[str, Any] = field(default_factory=dict)  # JSON-able: labels, input size, normalisation
+    metadata: dict[str, Any] = field(default_factory=dict)  # JSON-able: labels, sizes, vocabularies
+    # a model that is not torch (scikit-learn) writes its own ONNX file: convert(path, opset)
+    convert: Callable[[Path, int], None] | None = None
+
+
+@dataclass
+class Parity:
+    """How far the ONNX model's outputs are from the trained model's, in the recipe's own terms."""
+
+    max_abs_diff: float
+    agreement: float  # share of samples whose prediction is the same (the recipe says what "same" means)
+    samples: int
+    agreement_name: str = "agreement"  # e.g. "top1_agreement"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"max_abs_diff": self.max_abs_diff, self.agreement_name: self.agreement, "samples": self.samples}
+
+
+@runtime_checkable
+class Estimator(Protocol):
+    """A model that trains itself (scikit-learn); Lightning modules are trained by the train stage."""
+
+    def fit(self, dataset_dir: Path, manifest: dict) -> dict[str, float]:
+        """Train on the train split; return validation metrics (the monitored one among them)."""
+        ...
+
+    def save(self, path: Path) -> None:
+        """Write the trained model to ``path`` (a file the recipe's ``load_model`` reads back)."""
+        ...
+
+
+class Adapter(Protocol):
+    """The torch-free half of a recipe, used by `predict`, export checks and the Bento alike."""
+
+    def decode(self, payload: Any) -> Any:
+        """One request item ready to batch; raises runtime.BadInput saying what is wrong with it."""
+        ...
+
+    def batch(self, items: list[Any]) -> dict[str, Any]:
+        """The model's feeds (ONNX input name -> numpy array) for decoded items."""
+        ...
+
+    def postprocess(self, outputs: dict[str, Any], items: list[Any], k: int) -> list[dict]:
+        """One JSON-ready prediction per item, as the service answers it; ``k``: how many alternatives."""
+        ...
+
+    def to_row(self, name: str, prediction: dict, item: Any | None) -> dict:
+        """A flat record for `aiaas predict`'s JSONL/CSV (``item`` None when the service answered)."""
+        ...
 
 
 class Recipe:
-    """Base class for a task. Subclasses fill in the names and the stage hooks they support."""
+    """Base class for a task. Subclasses fill in the names and the hooks below."""
 
     name: str = ""
     description: str = ""
     config_name: str = ""  # the primary Hydra config, e.g. "image-cls"
-    serving_module: str = ""  # torch-free module with build_adapter(metadata); see aiaas_cli.serving.runtime
+    serving_module: str = ""  # torch-free module, see the module docstring
+    metrics: Metrics | None = None
+    models: tuple[str, ...] = ()  # the `model=` options of this task (files in conf/model/)
+    bento_packages: tuple[str, ...] = ()  # pip packages the service needs beyond what its modules import
+    system_packages: tuple[str, ...] = ()  # apt packages for the Bento's container image
+
+    REQUIRED = (
+        "fingerprint", "build_dataset", "dataset_summary", "model", "load_model", "evaluate",
+        "export_spec", "export_samples", "compare_outputs", "score_outputs",
+    )  # fmt: skip
 
     @property
     def config_dir(self) -> Path:
@@ -46,52 +131,120 @@ class Recipe:
         raise NotImplementedError
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
-        """Write arrays and return the manifest (a JSON-able dict) for ``out_dir``.
+        """Write arrays into ``out_dir`` and return the manifest (JSON-able).
 
-        The manifest needs "classes" and "counts" ({split: {class: n}}); it may list "skipped" inputs
-        ({"file", "reason"}; "skipped_what" names them, default "unreadable file(s)") and "duplicates".
+        The manifest needs "splits" ({split: number of samples}); it may list "skipped" inputs
+        ({"file", "reason"}; "skipped_what" names them, default "unreadable file(s)"), "duplicates"
+        ({"cross_split_groups": n}) and "warnings" (lines to show the user).
         """
         raise NotImplementedError
 
-    # train: dataset dir -> LightningDataModule + LightningModule
+    def dataset_summary(self, manifest: dict) -> dict:
+        """Task-shaped keys for the preprocess --json payload (classes, dropped columns...)."""
+        raise NotImplementedError
+
+    # train: a LightningModule (with datamodule) or an Estimator
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        """The LightningDataModule; not called when ``model`` returns an Estimator."""
         raise NotImplementedError
 
-    def model(self, cfg: Any, manifest: dict, dataset_dir: Path | None = None) -> Any:
-        """The LightningModule, built from the config (its `aiaas` checkpoint metadata included).
-
-        ``dataset_dir`` holds files the network is sized from or must carry into its checkpoint (a tokenizer).
-        """
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        """A LightningModule whose checkpoints carry an "aiaas" dict (recipe name, model config, sizes),
+        or an `Estimator`. Built from the config."""
         raise NotImplementedError
 
-    def load_model(self, checkpoint: dict) -> Any:
-        """Rebuild the trained torch network from a checkpoint dict loaded with weights_only."""
+    def checkpoint_suffix(self, cfg: Any) -> str:
+        """The file suffix of a saved Estimator (Lightning checkpoints are always .ckpt)."""
+        return ".model"
+
+    def load_model(self, path: Path) -> tuple[Any, dict]:
+        """The trained network (eval mode) and its metadata, read safely from a checkpoint file."""
         raise NotImplementedError
 
     # evaluate: (network, dataset dir) -> report
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        """A JSON-able report with every key of ``metrics.names``; optionally "baseline" (same keys and
+        "name") and "compare" ({"title", "columns", "rows"}) for a side-by-side table."""
         raise NotImplementedError
+
+    def report_tables(self, report: dict) -> list[Any]:
+        """Rich renderables that show ``report`` (per-class table, residual summary...)."""
+        return []
 
     def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
         """Write evaluation plots for ``report`` into ``out_dir``; return their paths."""
         return []
 
-    # export: network -> model.onnx, checked against torch on held-out samples
-    def export_spec(self, network: Any, checkpoint: dict) -> ExportSpec:
+    # export: network -> model.onnx, checked against the trained model on held-out samples
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
         """Example input, ONNX input/output names, dynamic axes and serving metadata for ``network``."""
         raise NotImplementedError
 
-    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[Any, Any]:
-        """Up to ``limit`` model-ready inputs (a numpy batch) and their labels from ``split``.
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        """Up to ``limit`` model-ready inputs ({ONNX input name: numpy batch}) and their targets.
 
         Export uses the test split for the parity check and the train split to calibrate int8 quantization.
         """
         raise NotImplementedError
 
-    def score_outputs(self, outputs: Any, labels: Any) -> float:
-        """The headline metric (0..1, higher is better) of raw model outputs; judges int8 quantization."""
+    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
+        """The trained model's own outputs for ``inputs`` ({ONNX output name: numpy}), to compare with ONNX."""
+        raise NotImplementedError
+
+    def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
+        """How closely ONNX Runtime's outputs match the trained model's."""
+        raise NotImplementedError
+
+    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
+        """Why ``parity`` is not good enough to keep the ONNX model (None: it is)."""
+        if parity.max_abs_diff > float(export_cfg.tolerance):
+            return f"max |diff| {parity.max_abs_diff:.3g} is above export.tolerance={export_cfg.tolerance}"
+        return None
+
+    def score_outputs(self, outputs: dict, targets: Any) -> float:
+        """The headline metric of raw model outputs; judges int8 quantization."""
         raise NotImplementedError
 
     def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
         """A few raw held-out inputs as (name, payload) for the served model to show off; none by default."""
         return []
+
+
+def _top_level_names(module: str) -> set[str] | None:
+    """Names a module defines or imports at its top level, read from its source (importing it would load
+    onnxruntime, and `aiaas recipes` must stay light). None when the module cannot be found."""
+    import ast
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    names: set[str] = set()
+    for node in ast.parse(Path(spec.origin).read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def check(recipe: Recipe) -> list[str]:
+    """What ``recipe`` is missing: hooks left unimplemented, metrics, a serving module without its hooks."""
+    missing = [hook for hook in Recipe.REQUIRED if getattr(type(recipe), hook) is getattr(Recipe, hook)]
+    missing += [attr for attr in ("name", "config_name", "serving_module") if not getattr(recipe, attr)]
+    if not isinstance(recipe.metrics, Metrics):
+        missing.append("metrics")
+    elif recipe.metrics.headline not in recipe.metrics.names:
+        missing.append(f"metrics.headline '{recipe.metrics.headline}' among metrics.names")
+    if recipe.serving_module:
+        names = _top_level_names(recipe.serving_module)
+        if names is None:
+            return [*missing, f"serving module {recipe.serving_module} (not found)"]
+        missing += [f"{recipe.serving_module}.{hook}" for hook in SERVING_HOOKS if hook not in names]
+    return missing

@@ -1,4 +1,4 @@
-"""The recipe registry: built-in recipes plus the `aiaas.recipes` entry-point group."""
+"""The recipe registry: every recipe, built-in or third-party, comes from the `aiaas.recipes` entry points."""
 
 from __future__ import annotations
 
@@ -11,20 +11,18 @@ from aiaas_cli.errors import ConfigError
 from aiaas_cli.recipe_api import Recipe
 
 GROUP = "aiaas.recipes"
-BUILTIN = {
-    "image-cls": "aiaas_recipes.image_cls.recipe:recipe",
-    "text-cls": "aiaas_recipes.text_cls.recipe:recipe",
-}
+BUILTIN_PACKAGE = "aiaas_recipes."  # entry points into aiaas' own package are the built-in recipes
 
 
 def available() -> dict[str, str]:
     """Recipe name -> 'module:attribute', built-ins first; plugins cannot shadow a built-in."""
-    found = dict(BUILTIN)
-    for ep in entry_points(group=GROUP):
-        if ep.name in BUILTIN and ep.value != BUILTIN[ep.name]:
-            warn(f"ignoring plugin recipe '{ep.name}' ({ep.value}): the name is built in")
+    points = sorted(entry_points(group=GROUP), key=lambda ep: (not ep.value.startswith(BUILTIN_PACKAGE), ep.name))
+    found: dict[str, str] = {}
+    for ep in points:
+        if ep.name in found and found[ep.name] != ep.value:
+            warn(f"ignoring plugin recipe '{ep.name}' ({ep.value}): the name is taken by {found[ep.name]}")
             continue
-        found.setdefault(ep.name, ep.value)
+        found[ep.name] = ep.value
     return found
 
 
@@ -36,8 +34,22 @@ def load(name: str) -> Recipe:
         hint = f"did you mean {', '.join(close)}?" if close else "see `aiaas recipes`"
         raise ConfigError(f"unknown recipe '{name}'", hint)
     module_name, _, attr = targets[name].partition(":")
-    obj = getattr(importlib.import_module(module_name), attr)
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"recipe '{name}' ({targets[name]}) cannot be loaded: {exc}") from None
     recipe = obj() if isinstance(obj, type) else obj
     if not isinstance(recipe, Recipe):
         raise ConfigError(f"recipe '{name}' ({targets[name]}) is not an aiaas Recipe")
     return recipe
+
+
+def load_all() -> dict[str, Recipe]:
+    """Every recipe that loads; one warning line for each that does not."""
+    loaded = {}
+    for name in available():
+        try:
+            loaded[name] = load(name)
+        except ConfigError as exc:
+            warn(exc.one_line())
+    return loaded

@@ -90,5 +90,5 @@ def test_plugin_recipe_is_listed_and_runs(plugin, cli):
 
 
 def test_plugin_cannot_shadow_a_builtin(plugin):
-    assert recipes.available()["image-cls"] == recipes.BUILTIN["image-cls"]
+    assert recipes.available()["image-cls"] == "aiaas_recipes.image_cls.recipe:recipe"
     assert type(recipes.load("image-cls")).__name__ == "ImageClassification"
