@@ -8,7 +8,8 @@ Torch-free serving half: ``serving_module`` names a module that needs only numpy
   - ``SERVICE``: "module:Class" of the recipe's BentoML service (its HTTP request and response types);
   - ``read_inputs(paths)`` -> (name, payload) pairs for `aiaas predict` (optional: one file = one payload);
   - ``http_request(name, payload, k)`` -> keyword arguments of ``requests.post`` for `predict --url`,
-    and ``http_predictions(body)`` -> the list of per-item predictions in the service's answer.
+    and ``http_predictions(body)`` -> the list of per-item predictions in the service's answer;
+  - ``to_row(name, payload, prediction)`` -> the flat record `aiaas predict` writes for one input.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 CONTRACT_VERSION = 2
-SERVING_HOOKS = ("build_adapter", "SERVICE", "http_request", "http_predictions")
+SERVING_HOOKS = ("build_adapter", "SERVICE", "http_request", "http_predictions", "to_row")
 
 
 def bundled_conf_dir() -> Path:
@@ -43,6 +44,7 @@ class Metrics:
     higher_is_better: bool = True
     monitor: str = "val_loss"
     mode: str = "min"
+    details: tuple[str, ...] = ()  # non-scalar report keys that --json carries too (per-class figures)
 
 
 @dataclass
@@ -97,10 +99,6 @@ class Adapter(Protocol):
 
     def postprocess(self, outputs: dict[str, Any], items: list[Any], k: int) -> list[dict]:
         """One JSON-ready prediction per item, as the service answers it; ``k``: how many alternatives."""
-        ...
-
-    def to_row(self, name: str, prediction: dict, item: Any | None) -> dict:
-        """A flat record for `aiaas predict`'s JSONL/CSV (``item`` None when the service answered)."""
         ...
 
 
