@@ -71,7 +71,7 @@ def trained_run(cli, session_home) -> dict:
 
 
 # Serving: an exported run, its Bento (with small limits, so the limit tests stay small), and its server.
-SERVE_LIMITS = ["serve.max_pixels=1000000", "serve.max_body_mb=1"]
+SERVE_LIMITS = ["serve.limits.max_pixels=1000000", "serve.max_body_mb=1"]
 
 
 @pytest.fixture(scope="session")

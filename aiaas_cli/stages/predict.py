@@ -159,28 +159,43 @@ def _writer(output: str | None) -> Iterator[Any]:
     if target.suffix.lower() not in (".jsonl", ".csv"):
         raise ConfigError(f"--output must end in .jsonl or .csv, got '{target.name}'")
     with workspace.atomic_file(target) as temp, temp.open("w", newline="") as handle:
-        yield _csv_writer(handle) if target.suffix.lower() == ".csv" else _jsonl_writer(handle)
+        if target.suffix.lower() == ".jsonl":
+            yield lambda row: handle.write(json.dumps(row) + "\n")
+            return
+        table = _CsvTable(handle)
+        yield table.write
+        table.close()
 
 
-def _jsonl_writer(handle: IO[str]):
-    return lambda row: handle.write(json.dumps(row) + "\n")
+class _CsvTable:
+    """CSV columns from the first row that is not an error (error rows wait for it); fields a later row adds
+    go into "extras" as JSON."""
 
+    def __init__(self, handle: IO[str]):
+        self.handle = handle
+        self.writer: csv.DictWriter | None = None
+        self.waiting: list[dict] = []
 
-def _csv_writer(handle: IO[str]):
-    """CSV columns from the first row (plus "error"); later rows' other fields go into "extras" as JSON."""
-    writer: csv.DictWriter | None = None
+    def write(self, row: dict) -> None:
+        if self.writer is None and "error" in row:
+            self.waiting.append(row)
+            return
+        if self.writer is None:
+            self._start([*row, *(f for f in ("error", "extras") if f not in row)])
+        known = {k: _cell(v) for k, v in row.items() if k in self.writer.fieldnames}
+        extras = {k: v for k, v in row.items() if k not in self.writer.fieldnames}
+        self.writer.writerow({**known, **({"extras": json.dumps(extras)} if extras else {})})
 
-    def write(row: dict) -> None:
-        nonlocal writer
-        if writer is None:
-            fields = [*row, *(f for f in ("error", "extras") if f not in row)]
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-        known = {k: _cell(v) for k, v in row.items() if k in writer.fieldnames}
-        extras = {k: v for k, v in row.items() if k not in writer.fieldnames}
-        writer.writerow({**known, **({"extras": json.dumps(extras)} if extras else {})})
+    def _start(self, fields: list[str]) -> None:
+        self.writer = csv.DictWriter(self.handle, fieldnames=fields)
+        self.writer.writeheader()
+        waiting, self.waiting = self.waiting, []
+        for row in waiting:
+            self.write(row)
 
-    return write
+    def close(self) -> None:
+        if self.writer is None:
+            self._start(["input", "error"])
 
 
 def _cell(value: Any) -> Any:

@@ -44,3 +44,8 @@ def to_row(name: str, payload: Any, prediction: dict) -> dict:
 def one_prediction(body: dict) -> list[dict]:
     """A service answer that is one item's prediction, as the list `predict --url` expects."""
     return [body]
+
+
+def one_answer(predictions: list[dict]) -> dict:
+    """The body a one-item `/predict` answers: that item's prediction itself."""
+    return predictions[0]

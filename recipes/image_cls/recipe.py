@@ -96,6 +96,12 @@ class ImageClassification(ClassificationRecipe):
         images, labels = samples(dataset_dir, manifest, split, limit)
         return {INPUT_NAME: images}, labels
 
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.common.smoke import colour_folders
+
+        root = colour_folders(Path(workdir) / "colours")
+        return [f"data.root={root}", "data.image_size=12", "data.batch_size=8", "model.channels=[4,8,8]"]
+
     def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
         files = (dataset_dir / "test_files.txt").read_text().splitlines()
         files = files[:: max(len(files) // limit, 1)][:limit]  # spread over the sorted list: several classes

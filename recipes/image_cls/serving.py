@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
-from aiaas_recipes.common.scores import LabelAdapter, one_prediction, to_row
+from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
 from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, BadImage, decode, normalize
 
 SERVICE = "aiaas_recipes.image_cls.service:ImageService"
-http_predictions = one_prediction
-__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "to_row"]
+http_predictions, http_response = one_prediction, one_answer
+__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "to_row"]
 
 
 class ImageAdapter(LabelAdapter):

@@ -110,6 +110,13 @@ class TextClassification(ClassificationRecipe):
         ids, labels = samples(dataset_dir, split, limit)
         return {INPUT_NAME: ids}, labels
 
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.common.smoke import keyword_table
+
+        path = keyword_table(Path(workdir) / "texts.csv")
+        small = ["model.width=16", "model.layers=1", "model.heads=2", "model.ff=32"]
+        return [f"data.path={path}", "data.max_length=8", "data.tokenizer.vocab_size=100", "data.batch_size=8", *small]
+
     def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
         from aiaas_recipes.text_cls.dataset import read_texts
 

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput, read_files
-from aiaas_recipes.common.scores import LabelAdapter, one_prediction, to_row
+from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
 from aiaas_recipes.text_cls import tokenizer
 from aiaas_recipes.text_cls.sources import lines
 
 SERVICE = "aiaas_recipes.text_cls.service:TextService"
-http_predictions = one_prediction
-__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "read_inputs", "to_row"]
+http_predictions, http_response = one_prediction, one_answer
+__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "read_inputs", "to_row"]
 DEFAULT_MAX_CHARS = 100_000  # longer inputs are refused: tokenizing them costs time and only max_length is used
 TEXT_FIELDS = ("text", "sentence", "review", "comment", "content", "body", "message")
 
