@@ -42,7 +42,7 @@ class Exported:
 def _check_config(export_cfg: Any) -> None:
     if export_cfg.exporter not in EXPORTERS:
         raise ConfigError(f"export.exporter must be one of {', '.join(EXPORTERS)}, got {export_cfg.exporter!r}")
-    if str(export_cfg.quantize).rstrip("!") not in ("None", "int8"):
+    if export_cfg.quantize not in (None, "int8"):
         raise ConfigError(f"export.quantize must be null or int8, got {export_cfg.quantize!r}")
 
 
@@ -167,7 +167,14 @@ def _quantize(cfg: Any, recipe: Recipe, trained: Trained, exported: Exported, in
     dataset = trained.dataset
     calibration, _ = recipe.export_samples(dataset.dir, dataset.manifest, "train", int(cfg.export.calibration_samples))
     report = quantize.int8(
-        exported.float_path, exported.metadata, calibration, inputs, targets, recipe.score_outputs, cfg.export
+        exported.float_path,
+        exported.metadata,
+        calibration,
+        inputs,
+        targets,
+        recipe.score_outputs,
+        cfg.export,
+        metric_name=recipe.metrics.headline,
     )
     exported.quantized = report
     if report["accepted"]:

@@ -8,8 +8,9 @@ import numpy as np
 import onnx
 import pytest
 
-from aiaas_cli import workspace
+from aiaas_cli import cpu, workspace
 from aiaas_cli.serving.runtime import OnnxModel
+from aiaas_cli.stages import quantize
 
 
 @pytest.fixture(scope="module")
@@ -82,30 +83,68 @@ def test_torchscript_exporter_also_matches_torch(cli, exported_run):
     assert OnnxModel(result["onnx_path"]).metadata["exporter"] == "torchscript"
 
 
-def test_int8_quantization_is_smaller_and_keeps_accuracy(cli, exported_run):
+def assert_int8_report_agrees(report: dict) -> None:
+    """The int8 report's figures are consistent with each other and with the acceptance rule, on any CPU."""
+    assert report["drop_points"] == round((report["float_score"] - report["int8_score"]) * 100, 4)
+    assert report["latency_ratio"] == pytest.approx(report["int8_latency_ms"] / report["float_latency_ms"], rel=1e-3)
+    assert report["float_latency_ms"] > 0 and report["int8_latency_ms"] > 0 and report["samples"] >= 200
+    rule = quantize.refusals(
+        report["drop_points"], report["max_drop_points"], report["latency_ratio"], report["int8_even_if_slower"]
+    )
+    assert report["refused_because"] == rule and report["accepted"] is (not rule)
+    assert (report["path"] is not None) is report["accepted"]
+    assert report["int8_size_bytes"] < report["float_size_bytes"] / 2
+
+
+def int8_export(cli, run_id: str, *overrides: str) -> tuple[dict, str]:
+    result = cli("export", "image-cls", f"run={run_id}", "export.quantize=int8", "export.register=false", *overrides,
+                 "--json")  # fmt: skip
+    return json.loads(result.stdout), result.stderr
+
+
+def test_int8_portable_settings_keep_the_score(cli, exported_run):
+    """target_cpu=avx2 (no VNNI) settings hold on any CPU; insisting on int8 so that the file is always written."""
     try:
-        result = cli.json("export", "image-cls", f"run={exported_run}", "export.quantize=int8", "export.register=false")
-        report = result["quantized"]
-        assert report["accepted"] and result["onnx_path"] == report["path"]
+        payload, _ = int8_export(cli, exported_run, "export.target_cpu=avx2", "export.int8_even_if_slower=true")
+        report = payload["quantized"]
+        assert_int8_report_agrees(report)
+        assert report["accepted"] and payload["onnx_path"] == report["path"]
         assert report["path"].endswith("model.int8.onnx")
-        assert report["int8_size_bytes"] < report["float_size_bytes"] / 2
-        assert report["accuracy_drop_points"] <= 1.0 and report["int8_accuracy"] >= 0.9
-        assert report["float_latency_ms"] > 0 and report["int8_latency_ms"] > 0
+        assert report["drop_points"] <= 1.0 and report["int8_score"] >= 0.9
+        settings = report["quantization"]
+        assert settings["target_cpu"] == "avx2" and settings["reduce_range"] is True and settings["per_channel"] is True
+        assert (settings["activation_type"], settings["weight_type"]) == ("uint8", "int8")
+        assert settings["cpu"] == cpu.detect().summary()
         model = OnnxModel(report["path"])
-        assert model.metadata["quantized"] == "int8"
+        assert model.metadata["quantized"] == "int8" and model.metadata["quantization"] == settings
         assert {n.op_type for n in onnx.load(report["path"]).graph.node} >= {"QuantizeLinear", "DequantizeLinear"}
-        assert model.run(np.zeros((3, 3, 32, 32), np.float32)).shape == (3, 10)
+        assert model.run({"image": np.zeros((3, 3, 32, 32), np.float32)})["logits"].shape == (3, 10)
     finally:  # the other tests share this run: serve its float model again
         cli.json("export", "image-cls", f"run={exported_run}", "export.register=false")
 
 
-def test_int8_is_refused_when_accuracy_drops_too_much(cli, exported_run):
-    args = ("export.quantize=int8", "export.max_accuracy_drop=-100", "export.register=false")
-    result = cli("export", "image-cls", f"run={exported_run}", *args, "--json")
-    payload = json.loads(result.stdout)
+def test_int8_settings_follow_this_cpu(cli, exported_run):
+    """The default (target_cpu=auto): accepted or refused depending on this CPU, and the report says why."""
+    try:
+        payload, stderr = int8_export(cli, exported_run)
+        report = payload["quantized"]
+        assert_int8_report_agrees(report)
+        here = cpu.detect()
+        assert report["quantization"]["target_cpu"] == ("vnni" if here.vnni else "avx2")
+        assert report["quantization"]["reduce_range"] is (not here.vnni)
+        assert payload["onnx_path"] == (report["path"] if report["accepted"] else payload["float_onnx_path"])
+        assert ("slower than float on this CPU" in stderr) is ("latency" in report["refused_because"])
+        assert ("keeping the float model" in stderr) is (not report["accepted"])
+    finally:
+        cli.json("export", "image-cls", f"run={exported_run}", "export.register=false")
+
+
+def test_int8_is_refused_when_the_score_drops_too_much(cli, exported_run):
+    payload, stderr = int8_export(cli, exported_run, "export.max_score_drop=-100")
     assert payload["quantized"]["accepted"] is False and payload["quantized"]["path"] is None
+    assert "score" in payload["quantized"]["refused_because"]
     assert payload["onnx_path"].endswith("/model.onnx")
-    assert "int8 model refused" in result.stderr and "keeping the float model" in result.stderr
+    assert "int8 model refused: the test score drops" in stderr and "keeping the float model" in stderr
 
 
 def test_fixed_batch_export_still_runs_any_batch(cli, exported_run):
@@ -117,7 +156,7 @@ def test_fixed_batch_export_still_runs_any_batch(cli, exported_run):
         assert model.session.get_inputs()[0].shape == [1, 3, 32, 32] and model.fixed_batch == 1
         assert result["parity"]["top1_agreement"] == 1.0
         batch = np.random.default_rng(0).standard_normal((5, 3, 32, 32), dtype=np.float32)
-        one_by_one = np.concatenate([model.run(batch[i : i + 1]) for i in range(5)])
-        np.testing.assert_allclose(model.run(batch), one_by_one, rtol=0, atol=1e-6)
+        one_by_one = np.concatenate([model.run({"image": batch[i : i + 1]})["logits"] for i in range(5)])
+        np.testing.assert_allclose(model.run({"image": batch})["logits"], one_by_one, rtol=0, atol=1e-6)
     finally:  # the other tests share this run: serve its dynamic-batch model again
         cli.json("export", "image-cls", f"run={exported_run}", "export.register=false")
