@@ -44,6 +44,11 @@ def _check_config(export_cfg: Any) -> None:
         raise ConfigError(f"export.exporter must be one of {', '.join(EXPORTERS)}, got {export_cfg.exporter!r}")
     if export_cfg.quantize not in (None, "int8"):
         raise ConfigError(f"export.quantize must be null or int8, got {export_cfg.quantize!r}")
+    if export_cfg.quantize == "int8":  # bad int8 settings fail before any export work
+        from aiaas_cli import cpu
+        from aiaas_cli.stages.quantize import pick_settings
+
+        pick_settings(export_cfg, cpu.detect())
 
 
 def metadata(cfg: Any, recipe: Recipe, spec: ExportSpec, run_id: str) -> dict[str, Any]:

@@ -96,6 +96,7 @@ def _source(module: str) -> Path | None:
 def shipped_modules(serving_module: str) -> dict[str, Path]:
     """Module name -> source file for the service, the runtime, the serving module and what they import."""
     found: dict[str, Path] = {}
+    first_party = (*FIRST_PARTY, serving_module.split(".")[0])  # a plugin recipe's own package ships too
     todo = [*SERVICE_MODULES, serving_module, service_for(serving_module).split(":")[0]]
     while todo:
         name = todo.pop()
@@ -108,7 +109,7 @@ def shipped_modules(serving_module: str) -> dict[str, Path]:
         for imported in _imports(source):
             if imported.startswith(FORBIDDEN):
                 raise UserError(f"{source} imports {imported}: the Bento must not need it", "keep serving torch-free")
-            if imported.split(".")[0] in FIRST_PARTY:
+            if imported.split(".")[0] in first_party:
                 todo.append(imported)
     return found
 
@@ -123,7 +124,7 @@ def requirements(serving_module: str, extra: tuple[str, ...] = ()) -> list[str]:
     for source in shipped_modules(serving_module).values():
         for imported in _imports(source):
             top = imported.split(".")[0]
-            if top not in FIRST_PARTY:
+            if top not in (*FIRST_PARTY, serving_module.split(".")[0]):
                 names.update(distributions.get(top, ()))
     names -= {"bentoml", "aiaas"}  # bentoml comes with the Bento; aiaas would pull in torch
     return sorted(f"{name}=={version(name)}" for name in names)

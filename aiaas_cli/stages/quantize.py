@@ -132,10 +132,10 @@ def refusals(drop_points: float, max_drop_points: float, latency_ratio: float, e
     return reasons
 
 
-def _compare(float_path: Path, int8_path: Path, inputs, labels, score, cfg: Any, metric_name: str) -> dict[str, Any]:
+def _compare(float_path: Path, int8_path: Path, inputs, targets, score, cfg: Any, metric_name: str) -> dict[str, Any]:
     float_model, int8_model = OnnxModel(float_path), OnnxModel(int8_path)
-    float_score = float(score(onnx_outputs(float_model, inputs), labels))
-    int8_score = float(score(onnx_outputs(int8_model, inputs), labels))
+    float_score = float(score(onnx_outputs(float_model, inputs), targets))
+    int8_score = float(score(onnx_outputs(int8_model, inputs), targets))
     one = {name: rows[:1] for name, rows in inputs.items()}
     float_ms, int8_ms = paired_latency_ms(float_model.run, int8_model.run, one, int(cfg.latency_runs))
     drop, ratio = round((float_score - int8_score) * 100.0, 4), round(int8_ms / max(float_ms, 1e-9), 4)
@@ -183,7 +183,7 @@ def int8(
     meta: dict,
     calibration: Feeds,
     inputs: Feeds,
-    labels: np.ndarray,
+    targets: np.ndarray,
     score: Callable[[Feeds, np.ndarray], float],
     cfg: Any,
     *,
@@ -212,7 +212,7 @@ def int8(
         with workspace.atomic_file(target) as temp:
             quantize_static(float_path, temp, calibration, settings)
             embed_metadata(temp, {**meta, "quantized": "int8", "quantization": quantization})
-            report = _compare(float_path, temp, inputs, labels, score, cfg, metric_name)
+            report = _compare(float_path, temp, inputs, targets, score, cfg, metric_name)
             if not report["accepted"]:
                 raise _Refused
     except _Refused:

@@ -144,7 +144,8 @@ def test_int8_is_refused_when_the_score_drops_too_much(cli, exported_run):
     assert payload["quantized"]["accepted"] is False and payload["quantized"]["path"] is None
     assert "score" in payload["quantized"]["refused_because"]
     assert payload["onnx_path"].endswith("/model.onnx")
-    assert "int8 model refused: the test score drops" in stderr and "keeping the float model" in stderr
+    assert payload["quantized"]["metric"] == "accuracy"  # the recipe's headline metric
+    assert "int8 model refused: the test accuracy drops" in stderr and "keeping the float model" in stderr
 
 
 def test_fixed_batch_export_still_runs_any_batch(cli, exported_run):

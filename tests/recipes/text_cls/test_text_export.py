@@ -39,4 +39,4 @@ def test_onnx_matches_torch_for_any_batch_and_length(name, tmp_path):
         ids[0, length // 2 + 1 :] = 0  # one padded row
         with torch.inference_mode():
             expected = net(torch.from_numpy(ids)).numpy()
-        np.testing.assert_allclose(model.run(ids), expected, atol=1e-5)
+        np.testing.assert_allclose(model.run({"input_ids": ids})["logits"], expected, atol=1e-5)
