@@ -127,6 +127,7 @@ def export(recipe: Recipe, overrides: Overrides = None, json_mode: Json = False,
     Examples:
       aiaas export image-cls run=<run_id>
       aiaas export image-cls export.quantize=int8 --json      (the latest trained run)
+      aiaas export image-cls run=<run_id> export.quantize=int8 export.target_cpu=avx2 export.int8_even_if_slower=true
       aiaas export image-cls run=<run_id> export.register=false export.opset=17
     """
     from aiaas_cli import lifecycle

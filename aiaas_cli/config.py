@@ -83,12 +83,24 @@ def _group_names(recipe: Recipe) -> set[str]:
     return {p.name for p in recipe.config_dir.iterdir() if p.is_dir()}
 
 
+def _check_model_choice(recipe: Recipe, parsed: list) -> None:
+    """`model=X` must be one of this task's models: a text model cannot train on images."""
+    for override in parsed:
+        if override.key_or_group == "model" and recipe.models and not override.is_delete():
+            choice = override.value()
+            if isinstance(choice, str) and choice not in recipe.models:
+                raise ConfigError(
+                    f"model={choice} is not a {recipe.name} model", f"choose one of: {', '.join(recipe.models)}"
+                )
+
+
 def compose(recipe: Recipe, overrides: list[str]) -> Any:
     """The composed, type-checked config for ``recipe`` with Hydra ``overrides`` applied."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     parsed = _parse(overrides)
+    _check_model_choice(recipe, parsed)
     groups = _group_names(recipe)
     choices = [o.input_line for o in parsed if o.key_or_group in groups]
     try:

@@ -7,8 +7,10 @@ Torch-free serving half: ``serving_module`` names a module that needs only numpy
   - ``build_adapter(metadata, **limits)`` -> an `Adapter` (decode a request item, batch, postprocess);
   - ``SERVICE``: "module:Class" of the recipe's BentoML service (its HTTP request and response types);
   - ``read_inputs(paths)`` -> (name, payload) pairs for `aiaas predict` (optional: one file = one payload);
-  - ``http_request(name, payload, k)`` -> keyword arguments of ``requests.post`` for `predict --url`,
-    and ``http_predictions(body)`` -> the list of per-item predictions in the service's answer.
+  - ``http_request(name, payload, k)`` -> keyword arguments of ``requests.post`` for `predict --url`;
+    ``http_response(predictions)`` -> the body its service's `/predict` answers for those predictions, and
+    ``http_predictions(body)`` -> the per-item predictions back from such a body;
+  - ``to_row(name, payload, prediction)`` -> the flat record `aiaas predict` writes for one input.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 CONTRACT_VERSION = 2
-SERVING_HOOKS = ("build_adapter", "SERVICE", "http_request", "http_predictions")
+SERVING_HOOKS = ("build_adapter", "SERVICE", "http_request", "http_response", "http_predictions", "to_row")
 
 
 def bundled_conf_dir() -> Path:
@@ -43,6 +45,7 @@ class Metrics:
     higher_is_better: bool = True
     monitor: str = "val_loss"
     mode: str = "min"
+    details: tuple[str, ...] = ()  # non-scalar report keys that --json carries too (per-class figures)
 
 
 @dataclass
@@ -99,10 +102,6 @@ class Adapter(Protocol):
         """One JSON-ready prediction per item, as the service answers it; ``k``: how many alternatives."""
         ...
 
-    def to_row(self, name: str, prediction: dict, item: Any | None) -> dict:
-        """A flat record for `aiaas predict`'s JSONL/CSV (``item`` None when the service answered)."""
-        ...
-
 
 class Recipe:
     """Base class for a task. Subclasses fill in the names and the hooks below."""
@@ -118,7 +117,8 @@ class Recipe:
 
     REQUIRED = (
         "fingerprint", "build_dataset", "dataset_summary", "model", "load_model", "evaluate",
-        "export_spec", "export_samples", "compare_outputs", "score_outputs",
+        "export_spec", "export_samples", "reference_outputs", "compare_outputs", "score_outputs",
+        "smoke_overrides",
     )  # fmt: skip
 
     @property
@@ -206,8 +206,14 @@ class Recipe:
         raise NotImplementedError
 
     def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
-        """A few raw held-out inputs as (name, payload) for the served model to show off; none by default."""
+        """A few raw held-out inputs as (name, payload), as `predict` reads them and the service takes them."""
         return []
+
+    # checks
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        """Config overrides for a run that takes seconds: a tiny generated dataset written under ``workdir``
+        and the smallest model. The contract test runs every recipe this way."""
+        raise NotImplementedError
 
 
 def _top_level_names(module: str) -> set[str] | None:
@@ -228,7 +234,8 @@ def _top_level_names(module: str) -> set[str] | None:
             names.add(node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
+            for target in targets:  # `a = ...` and `a, b = ...`
+                names.update(t.id for t in getattr(target, "elts", [target]) if isinstance(t, ast.Name))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
     return names

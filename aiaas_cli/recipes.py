@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 from aiaas_cli.console import warn
 from aiaas_cli.errors import ConfigError
-from aiaas_cli.recipe_api import Recipe
+from aiaas_cli.recipe_api import Recipe, check
 
 GROUP = "aiaas.recipes"
 BUILTIN_PACKAGE = "aiaas_recipes."  # entry points into aiaas' own package are the built-in recipes
@@ -27,7 +27,7 @@ def available() -> dict[str, str]:
 
 
 def load(name: str) -> Recipe:
-    """Import and return the recipe called ``name``."""
+    """Import, check and return the recipe called ``name``."""
     targets = available()
     if name not in targets:
         close = difflib.get_close_matches(name, targets, n=3)
@@ -41,6 +41,9 @@ def load(name: str) -> Recipe:
     recipe = obj() if isinstance(obj, type) else obj
     if not isinstance(recipe, Recipe):
         raise ConfigError(f"recipe '{name}' ({targets[name]}) is not an aiaas Recipe")
+    missing = check(recipe)
+    if missing:
+        raise ConfigError(f"recipe '{name}' ({targets[name]}) does not implement: {', '.join(missing)}")
     return recipe
 
 

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 from rich.table import Table
 
-from aiaas_cli import tracking
+from aiaas_cli import tags, tracking
 
-METRICS = ("val_acc", "test_accuracy", "test_macro_f1")
+SHOWN = 3  # test metrics per run in the table
 
 
 def rows(tracking_uri: str | None, limit: int) -> list[dict]:
@@ -17,20 +17,20 @@ def rows(tracking_uri: str | None, limit: int) -> list[dict]:
     cfg = OmegaConf.create({"tracking": {"uri": tracking_uri}})
     found = []
     for run in tracking.recent_runs(cfg, limit):
-        tags = run.data.tags
+        found_tags = run.data.tags
         stages = sorted(  # a stage that failed is shown with a "!"
-            k.removeprefix("aiaas.stage.") + ("" if v == "done" else "!")
-            for k, v in tags.items()
-            if k.startswith("aiaas.stage.")
+            k.removeprefix(tags.STAGE_PREFIX) + ("" if v == "done" else "!")
+            for k, v in found_tags.items()
+            if k.startswith(tags.STAGE_PREFIX)
         )
         started = datetime.fromtimestamp(run.info.start_time / 1000, tz=timezone.utc)
         found.append({
             "run_id": run.info.run_id,
-            "recipe": tags.get("aiaas.recipe", ""),
+            "recipe": found_tags.get(tags.RECIPE, ""),
             "status": run.info.status,
             "started": started.isoformat(timespec="seconds"),
             "stages": stages,
-            "metrics": {k: run.data.metrics[k] for k in METRICS if k in run.data.metrics},
+            "metrics": {k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("test_", "val_"))},
         })  # fmt: skip
     return found
 
@@ -38,9 +38,10 @@ def rows(tracking_uri: str | None, limit: int) -> list[dict]:
 def table(found: list[dict]) -> Table:
     out = Table(title="Recent runs")
     out.add_column("run_id", no_wrap=True, min_width=32)
-    for column in ("recipe", "status", "started (UTC)", "stages", *METRICS):
+    for column in ("recipe", "status", "started (UTC)", "stages", "test metrics"):
         out.add_column(column)
     for row in found:
-        metrics = [f"{row['metrics'][k]:.4f}" if k in row["metrics"] else "-" for k in METRICS]
-        out.add_row(row["run_id"], row["recipe"], row["status"], row["started"][:19], ",".join(row["stages"]), *metrics)
+        test = [(k.removeprefix("test_"), v) for k, v in row["metrics"].items() if k.startswith("test_")][:SHOWN]
+        metrics = "  ".join(f"{k} {v:.4f}" for k, v in test) or "-"
+        out.add_row(row["run_id"], row["recipe"], row["status"], row["started"][:19], ",".join(row["stages"]), metrics)
     return out

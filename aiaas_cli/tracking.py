@@ -10,7 +10,7 @@ from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli import workspace
+from aiaas_cli import tags, workspace
 from aiaas_cli.errors import ConfigError, UserError
 
 RUN_ENV = "AIAAS_RUN_ID"  # hands the run to processes that Lightning launches for DDP
@@ -99,9 +99,9 @@ def run(cfg: Any, stage: str) -> Iterator[str]:
     active = mlflow.start_run(run_id=run_id, experiment_id=experiment)
     status = status_on_failure if status_on_failure != "RUNNING" else "FAILED"
     try:
-        mlflow.set_tags({"aiaas.recipe": cfg.recipe, f"aiaas.stage.{stage}": "failed"})
+        mlflow.set_tags({tags.RECIPE: cfg.recipe, f"{tags.STAGE_PREFIX}{stage}": "failed"})
         yield active.info.run_id
-        mlflow.set_tag(f"aiaas.stage.{stage}", "done")
+        mlflow.set_tag(f"{tags.STAGE_PREFIX}{stage}", "done")
         status = "FINISHED"
     finally:
         with quiet_stdout():
@@ -135,11 +135,11 @@ def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
 
 
-def set_tags(tags: dict[str, Any]) -> None:
+def set_tags(values: dict[str, Any]) -> None:
     import mlflow
 
     if is_rank_zero():
-        mlflow.set_tags({k: str(v) for k, v in tags.items()})
+        mlflow.set_tags({k: str(v) for k, v in values.items()})
 
 
 def log_artifact(path: Path, artifact_path: str | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,7 +72,7 @@ def trained_run(cli, session_home) -> dict:
 
 
 # Serving: an exported run, its Bento (with small limits, so the limit tests stay small), and its server.
-SERVE_LIMITS = ["serve.max_pixels=1000000", "serve.max_body_mb=1"]
+SERVE_LIMITS = ["serve.limits.max_pixels=1000000", "serve.max_body_mb=1"]
 
 
 @pytest.fixture(scope="session")
@@ -146,3 +147,31 @@ def held_out_images(trained_run) -> list[tuple[Path, str]]:
     root = Path(json.loads((dataset / "manifest.json").read_text())["source"])
     names = (dataset / "test_files.txt").read_text().split()
     return [(root / name, Path(name).parts[0]) for name in names]
+
+
+EXAMPLE_RECIPE = Path(__file__).resolve().parents[1] / "examples" / "points_recipe"
+
+
+def install_plugin(site: Path, entry_points: str) -> None:
+    """Make ``site`` look like site-packages holding the example recipe: its package plus entry-point metadata."""
+    shutil.copytree(EXAMPLE_RECIPE / "aiaas_points", site / "aiaas_points")
+    dist = site / "aiaas_points-0.1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: aiaas-points\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text(f"[aiaas.recipes]\n{entry_points}\n")
+    sys.path.insert(0, str(site))
+
+
+def uninstall_plugin(site: Path) -> None:
+    sys.path.remove(str(site))
+    for name in [m for m in sys.modules if m.split(".")[0] == "aiaas_points"]:
+        del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def points_plugin(tmp_path_factory):
+    """The example third-party recipe `points`, installed for the tests of one module."""
+    site = tmp_path_factory.mktemp("site")
+    install_plugin(site, "points = aiaas_points.recipe:recipe")
+    yield site
+    uninstall_plugin(site)

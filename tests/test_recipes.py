@@ -1,74 +1,13 @@
-"""The registry: built-ins, and third-party recipes through the `aiaas.recipes` entry-point group."""
+"""The registry: built-ins and third-party recipes come through the `aiaas.recipes` entry points, checked."""
 
 from __future__ import annotations
 
-import sys
-import textwrap
-
 import pytest
+from conftest import install_plugin, uninstall_plugin
 
 from aiaas_cli import recipes
 from aiaas_cli.errors import ConfigError
-
-PLUGIN = """
-from pathlib import Path
-
-import numpy as np
-
-from aiaas_cli.recipe_api import Recipe
-
-
-class Toy(Recipe):
-    name = "toy"
-    description = "A plugin recipe made by a test"
-    config_name = "toy"
-
-    @property
-    def config_dir(self):
-        return Path(__file__).parent / "toy_conf"
-
-    def fingerprint(self, cfg):
-        return f"toy-{cfg.data.n}"
-
-    def build_dataset(self, cfg, out_dir):
-        np.save(out_dir / "train_x.npy", np.arange(cfg.data.n))
-        return {"classes": ["a", "b"], "counts": {"train": {"a": cfg.data.n, "b": 0}}}
-
-
-recipe = Toy()
-"""
-
-CONFIG = """
-recipe: toy
-run: null
-strict: false
-data:
-  n: 3
-tracking:
-  uri: null
-  experiment: toy
-"""
-
-
-@pytest.fixture()
-def plugin(tmp_path, monkeypatch):
-    """Install a tiny recipe the way a third-party package would: a module plus entry-point metadata."""
-    (tmp_path / "toy_plugin.py").write_text(PLUGIN)
-    (tmp_path / "toy_conf").mkdir()
-    (tmp_path / "toy_conf" / "toy.yaml").write_text(CONFIG)
-    dist = tmp_path / "toy_plugin-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(
-        textwrap.dedent("""
-        [aiaas.recipes]
-        toy = toy_plugin:recipe
-        image-cls = toy_plugin:recipe
-        """)
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield
-    sys.modules.pop("toy_plugin", None)
+from aiaas_cli.recipe_api import Recipe, check
 
 
 def test_builtin_loads():
@@ -81,14 +20,40 @@ def test_unknown_recipe_suggests():
     assert "did you mean image-cls" in caught.value.one_line()
 
 
-def test_plugin_recipe_is_listed_and_runs(plugin, cli):
+def test_plugin_recipe_is_listed_and_runs(points_plugin, cli):
     listed = {r["name"]: r for r in cli.json("recipes")["recipes"]}
-    assert listed["toy"]["description"] == "A plugin recipe made by a test"
-    out = cli.json("preprocess", "toy", "data.n=5")
-    assert out["split_sizes"] == {"train": 5}
-    assert out["dataset_dir"].endswith("toy-toy-5")
+    assert listed["points"]["description"].startswith("2-D points into clusters")
+    out = cli.json("preprocess", "points", "data.n=60")
+    assert out["split_sizes"] == {"train": 42, "val": 9, "test": 9}
+    assert out["classes"] == ["cluster0", "cluster1", "cluster2"]
 
 
-def test_plugin_cannot_shadow_a_builtin(plugin):
-    assert recipes.available()["image-cls"] == "aiaas_recipes.image_cls.recipe:recipe"
-    assert type(recipes.load("image-cls")).__name__ == "ImageClassification"
+def test_plugin_cannot_shadow_a_builtin(tmp_path):
+    install_plugin(tmp_path, "image-cls = aiaas_points.recipe:recipe")
+    try:
+        assert recipes.available()["image-cls"] == "aiaas_recipes.image_cls.recipe:recipe"
+        assert type(recipes.load("image-cls")).__name__ == "ImageClassification"
+    finally:
+        uninstall_plugin(tmp_path)
+
+
+def test_a_missing_hook_fails_at_registration_with_its_name():
+    class Half(Recipe):
+        name, config_name, serving_module = "half", "half", "aiaas_recipes.image_cls.serving"
+
+        def fingerprint(self, cfg):
+            return "x"
+
+    missing = check(Half())
+    assert "build_dataset" in missing and "metrics" in missing and "smoke_overrides" in missing
+    assert "fingerprint" not in missing
+
+
+def test_a_serving_module_without_its_hooks_is_named(tmp_path, monkeypatch):
+    (tmp_path / "bare_serving.py").write_text("def build_adapter(metadata):\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    image = recipes.load("image-cls")
+    monkeypatch.setattr(image, "serving_module", "bare_serving")
+    missing = check(image)
+    assert "bare_serving.SERVICE" in missing and "bare_serving.to_row" in missing
+    assert "bare_serving.build_adapter" not in missing

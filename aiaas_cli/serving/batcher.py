@@ -12,20 +12,20 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
+from aiaas_cli.serving.runtime import Feeds, concat, split
 
-Pending = tuple[np.ndarray, asyncio.Future]
+Pending = tuple[Feeds, asyncio.Future]
 
 
 class MicroBatcher:
-    """``await submit(rows)`` -> ``infer(rows)``, computed together with the rows of concurrent submissions.
+    """``await submit(feeds)`` -> ``infer(feeds)``, computed together with the rows of concurrent submissions.
 
     A batch starts with the oldest waiting submission, takes what else is queued, then waits up to
     ``max_latency_ms`` for more until it holds ``max_batch_size`` rows (0 ms: only what queued up meanwhile).
-    Rows must have one shape past the first axis (the adapters pad texts to the model's max length).
+    Feeds are dicts of arrays (ONNX input name -> rows), each with one shape past the first axis.
     """
 
-    def __init__(self, infer: Callable[[np.ndarray], np.ndarray], max_batch_size: int = 32, max_latency_ms: float = 5):
+    def __init__(self, infer: Callable[[Feeds], Feeds], max_batch_size: int = 32, max_latency_ms: float = 5):
         self.infer = infer
         self.max_batch_size = max_batch_size
         self.max_latency = max_latency_ms / 1000
@@ -33,7 +33,7 @@ class MicroBatcher:
         self.queue: asyncio.Queue[Pending] | None = None
         self.worker: asyncio.Task | None = None
 
-    async def submit(self, rows: np.ndarray) -> np.ndarray:
+    async def submit(self, rows: Feeds) -> Feeds:
         """``infer(rows)``, batched with other callers'; ``infer``'s exception is raised here too."""
         if self.worker is None or self.worker.done():  # started on the loop that serves the requests
             self.queue = asyncio.Queue()
@@ -49,7 +49,7 @@ class MicroBatcher:
     async def _gather(self) -> list[Pending]:
         loop = asyncio.get_running_loop()
         pending = [await self.queue.get()]
-        size, deadline = len(pending[0][0]), loop.time() + self.max_latency
+        size, deadline = _rows(pending[0][0]), loop.time() + self.max_latency
         while size < self.max_batch_size:
             if self.queue.empty():
                 wait = deadline - loop.time()
@@ -61,14 +61,14 @@ class MicroBatcher:
                     break
             else:
                 pending.append(self.queue.get_nowait())
-            size += len(pending[-1][0])
+            size += _rows(pending[-1][0])
         return pending
 
     async def _run(self, pending: list[Pending]) -> None:
         try:
-            rows = pending[0][0] if len(pending) == 1 else np.concatenate([rows for rows, _ in pending])
-            logits = await asyncio.get_running_loop().run_in_executor(self.executor, self.infer, rows)
-            parts = np.split(logits, np.cumsum([len(rows) for rows, _ in pending])[:-1])
+            rows = pending[0][0] if len(pending) == 1 else concat([rows for rows, _ in pending])
+            outputs = await asyncio.get_running_loop().run_in_executor(self.executor, self.infer, rows)
+            parts = [outputs] if len(pending) == 1 else split(outputs, [_rows(rows) for rows, _ in pending])
         except Exception as exc:  # every caller of this batch gets the error; the next batch runs as usual
             parts = [exc] * len(pending)
         for (_, future), part in zip(pending, parts, strict=True):
@@ -77,3 +77,7 @@ class MicroBatcher:
                     future.set_exception(part)
                 else:
                     future.set_result(part)
+
+
+def _rows(feeds: Feeds) -> int:
+    return len(next(iter(feeds.values())))

@@ -14,7 +14,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 PICKLE_TYPE = "application/vnd.bentoml+pickle"
-DEFAULT_MAX_PIXELS = 64_000_000
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
 
 
@@ -23,7 +22,7 @@ class Settings(BaseModel):
 
     model_tag: str
     top_k: int = Field(default=5, ge=1)
-    max_pixels: int = Field(default=DEFAULT_MAX_PIXELS, ge=1)
+    limits: dict[str, Any] = Field(default_factory=dict)  # the recipe's own request limits (`serve.limits`)
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1)
     max_batch_size: int = Field(default=32, ge=1)
     max_latency_ms: float = Field(default=0, ge=0)  # batching window (0: only what queued meanwhile)

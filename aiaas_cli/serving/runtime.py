@@ -1,17 +1,13 @@
 """Torch-free inference: an ONNX Runtime session, the recipe's serving adapter, and both combined.
 
-Used by `aiaas predict` and inside the Bento. Never import torch here (directly or through a recipe):
-a served model must not need it.
+Used by `aiaas predict`, by export checks and inside the Bento. Never import torch here (directly or
+through a recipe): a served model must not need it.
 
-An exported model carries a JSON string under the ONNX metadata key "aiaas" (recipe, labels,
-input_size, mean, std, run_id, serving_module, input_name, output_name, opset, ...). The
-"serving_module" names a torch-free module whose ``build_adapter(metadata, **options)`` returns an
-adapter with ``input_kind``, ``decode(payload)``, ``batch(items)`` and ``postprocess(logits, k)``, and
-optionally ``extras(item)`` (fields reported with a prediction, e.g. {"truncated": true}). The payload is
-what one HTTP request carries: bytes for an "image" upload, a str for "text" (JSON {"text": ...}).
-
-The module may also define ``INPUT_KIND`` and ``read_inputs(paths)`` -> (name, payload) pairs, for inputs
-that are not one file each (a CSV of texts); without it every file is one payload of bytes (``read_files``).
+An exported model carries a JSON string under the ONNX metadata key "aiaas" (recipe, run_id,
+serving_module, input_names, output_names, opset and the recipe's own keys). The "serving_module" names
+the recipe's torch-free module (see `aiaas_cli.recipe_api`): ``build_adapter(metadata, **limits)`` returns
+an `Adapter` that decodes one request item, batches items into the model's feeds and turns the model's
+outputs into one JSON-ready prediction per item.
 """
 
 from __future__ import annotations
@@ -20,7 +16,7 @@ import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -28,23 +24,15 @@ import onnxruntime as ort
 from aiaas_cli.errors import UserError
 
 METADATA_KEY = "aiaas"
-DEFAULT_MAX_PIXELS = 64_000_000
+Feeds = dict[str, np.ndarray]
 
 
 class BadInput(ValueError):
-    """One request item cannot be used (empty, not an image or text, truncated, too large); the message says why."""
+    """One request item cannot be used; the message says why, ``status`` is the HTTP answer (400 or 422)."""
 
-
-class Adapter(Protocol):
-    """What a recipe's serving module provides: a request payload in, model input out, logits to labels."""
-
-    input_kind: str  # "image" (bytes) or "text" (str): what one request carries
-
-    def decode(self, payload: Any) -> Any: ...
-
-    def batch(self, items: list[Any]) -> np.ndarray: ...
-
-    def postprocess(self, logits: np.ndarray, k: int) -> list[list[dict]]: ...
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
 
 
 def session_options(threads: int | None = None) -> ort.SessionOptions:
@@ -60,7 +48,7 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
 
 
 class OnnxModel:
-    """An exported aiaas model in an ONNX Runtime CPU session."""
+    """An exported aiaas model in an ONNX Runtime CPU session: feeds in, every output by name out."""
 
     def __init__(self, path: str | Path, threads: int | None = None):
         self.path = Path(path)
@@ -73,22 +61,39 @@ class OnnxModel:
         except Exception as exc:  # ORT raises its own exception types for a bad file
             raise UserError(f"cannot load ONNX model {self.path}: {str(exc).splitlines()[0]}") from None
         self.metadata = read_metadata(self.session, self.path)
-        self.input_name = self.metadata.get("input_name") or self.session.get_inputs()[0].name
-        self.output_name = self.metadata.get("output_name") or self.session.get_outputs()[0].name
-        first = next(i for i in self.session.get_inputs() if i.name == self.input_name).shape[0]
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        first = self.session.get_inputs()[0].shape[0]
         self.fixed_batch = first if isinstance(first, int) and first > 0 else None  # None: a symbolic batch axis
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
-        """Logits for one batch (the model's input layout, float32), of any size."""
-        if self.fixed_batch is None or len(batch) == self.fixed_batch:
-            return self.session.run([self.output_name], {self.input_name: batch})[0]
+    def run(self, feeds: Feeds) -> Feeds:
+        """Every output for one batch of feeds (ONNX input name -> array), of any batch size."""
+        rows = len(next(iter(feeds.values())))
+        if self.fixed_batch is None or rows == self.fixed_batch:
+            return dict(zip(self.output_names, self.session.run(self.output_names, feeds)))
         # a model exported without a dynamic batch axis: feed it chunks of its size, padding the last one
-        size, outputs = self.fixed_batch, []
-        for start in range(0, len(batch), size):
-            chunk = batch[start : start + size]
-            padded = np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk), axis=0)])
-            outputs.append(self.session.run([self.output_name], {self.input_name: padded})[0][: len(chunk)])
-        return np.concatenate(outputs)
+        size, parts = self.fixed_batch, []
+        for start in range(0, rows, size):
+            chunk = {name: _pad(array[start : start + size], size) for name, array in feeds.items()}
+            outputs = self.session.run(self.output_names, chunk)
+            parts.append([out[: min(size, rows - start)] for out in outputs])
+        return {name: np.concatenate([part[i] for part in parts]) for i, name in enumerate(self.output_names)}
+
+
+def _pad(chunk: np.ndarray, size: int) -> np.ndarray:
+    return np.concatenate([chunk, np.repeat(chunk[-1:], size - len(chunk), axis=0)]) if len(chunk) < size else chunk
+
+
+def concat(parts: list[Feeds]) -> Feeds:
+    """Several batches of feeds (or outputs) as one."""
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def split(batch: Feeds, sizes: list[int]) -> list[Feeds]:
+    """The inverse of ``concat``: one batch cut into parts of ``sizes`` rows."""
+    cuts = np.cumsum(sizes)[:-1]
+    pieces = {name: np.split(array, cuts) for name, array in batch.items()}
+    return [{name: pieces[name][i] for name in batch} for i in range(len(sizes))]
 
 
 def read_metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
@@ -108,9 +113,9 @@ def serving_module(name: str | None) -> Any:
         raise UserError(f"cannot import serving module '{name}': {exc}", "install the recipe's package") from None
 
 
-def load_adapter(metadata: dict[str, Any], **options: Any) -> Adapter:
-    """The recipe's torch-free adapter named by ``metadata["serving_module"]`` (options: max_pixels)."""
-    return serving_module(metadata.get("serving_module")).build_adapter(metadata, **options)
+def load_adapter(metadata: dict[str, Any], **limits: Any) -> Any:
+    """The recipe's torch-free adapter named by ``metadata["serving_module"]``; ``limits`` from `serve.limits`."""
+    return serving_module(metadata.get("serving_module")).build_adapter(metadata, **limits)
 
 
 def read_files(paths: list[Path]) -> Iterator[tuple[str, bytes | OSError]]:
@@ -137,34 +142,29 @@ def read_inputs(module_name: str, paths: list[Path]) -> tuple[Iterator[tuple[str
     return iter(inputs), len(inputs)
 
 
-def input_kind(module_name: str) -> str:
-    """What one request to the model's service carries ("image" unless the module says otherwise)."""
-    return getattr(serving_module(module_name), "INPUT_KIND", "image")
-
-
 class Predictor:
-    """Bytes in, top-k labels out: the adapter around an ONNX Runtime model."""
+    """Payloads in, JSON-ready predictions out: the recipe's adapter around an ONNX Runtime model."""
 
-    def __init__(self, path: str | Path, threads: int | None = None, max_pixels: int = DEFAULT_MAX_PIXELS):
+    def __init__(self, path: str | Path, threads: int | None = None, limits: dict[str, Any] | None = None):
         self.model = OnnxModel(path, threads)
         self.metadata = self.model.metadata
-        self.adapter = load_adapter(self.metadata, max_pixels=max_pixels)
+        self.module = serving_module(self.metadata.get("serving_module"))
+        self.adapter = self.module.build_adapter(self.metadata, **(limits or {}))
 
     def decode(self, payload: Any) -> Any:
         """One item ready to batch; raises BadInput."""
         return self.adapter.decode(payload)
 
-    def extras(self, item: Any) -> dict[str, Any]:
-        """The adapter's extra fields for one decoded item (none for most adapters)."""
-        extras = getattr(self.adapter, "extras", None)
-        return extras(item) if extras else {}
-
-    def predict_decoded(self, items: list[Any], k: int = 5) -> list[list[dict]]:
-        """Top-k predictions for items already decoded with ``decode``."""
+    def predict_decoded(self, items: list[Any], k: int = 5) -> list[dict]:
+        """One prediction per item already decoded with ``decode``."""
         if not items:
             return []
-        return self.adapter.postprocess(self.model.run(self.adapter.batch(items)), k)
+        return self.adapter.postprocess(self.model.run(self.adapter.batch(items)), items, k)
 
-    def predict(self, payloads: list[Any], k: int = 5) -> list[list[dict]]:
-        """Top-k ``{"label", "score"}`` per payload, best first; raises BadInput for a bad item."""
+    def predict(self, payloads: list[Any], k: int = 5) -> list[dict]:
+        """One prediction per payload, as the service answers it; raises BadInput for a bad item."""
         return self.predict_decoded([self.decode(p) for p in payloads], k)
+
+    def to_row(self, name: str, payload: Any, prediction: dict) -> dict:
+        """The flat record `aiaas predict` writes for one input."""
+        return self.module.to_row(name, payload, prediction)

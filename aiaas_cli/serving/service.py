@@ -1,19 +1,16 @@
-"""The BentoML services of a packaged model, one process each: requests in, top-k labels out. No torch.
+"""The task-neutral half of every recipe's BentoML service: settings, the engine, errors and the guard.
 
-`ImageService` takes multipart uploads, `TextService` JSON texts; `aiaas package` ships the one that the
-model's serving module names (see stages/package.py). Both decode requests with the recipe's adapter and
-await a `MicroBatcher`, which runs concurrent requests through ONNX Runtime as one batch in this process
-(no second service, no extra hop). Settings come from the Bento's arguments (see limits.Settings).
+A recipe's service module (its serving module's ``SERVICE``) defines the HTTP API: request and response
+types and routes. Everything between the request and the response is here: the recipe's adapter decodes
+each item, a `MicroBatcher` runs concurrent requests through ONNX Runtime as one batch in this process (no
+second service, no extra hop), and the adapter turns the outputs into one prediction per item.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import bentoml
-import numpy as np
-from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
 from aiaas_cli.serving import runtime
@@ -22,28 +19,16 @@ from aiaas_cli.serving.limits import RequestGuard, Settings
 
 SETTINGS = bentoml.use_arguments(Settings)
 MODEL_FILE = "model.onnx"
-UPLOAD_ROUTES = ("/predict", "/predict_batch")
 SERVICE_OPTIONS = {"workers": SETTINGS.workers, "traffic": {"timeout": 60}}
-
-
-class Score(BaseModel):
-    label: str
-    score: float
-
-
-class Prediction(BaseModel):
-    predictions: list[Score]
-
-
-class TextPrediction(Prediction):
-    truncated: bool = Field(description="The text was longer than the model reads; its end was not used.")
-
-
-TopK = Annotated[int, Field(ge=1, le=1000, description="How many labels to return, best first.")]
 
 
 def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def model_metadata() -> dict[str, Any]:
+    """The "aiaas" metadata of this Bento's model (what the recipe exported: labels, columns, sizes)."""
+    return bentoml.models.get(SETTINGS.model_tag).info.metadata["aiaas"]
 
 
 class Engine:
@@ -51,75 +36,25 @@ class Engine:
 
     def __init__(self) -> None:
         model = bentoml.models.get(SETTINGS.model_tag)
+        self.metadata = model.info.metadata["aiaas"]
         self.model = runtime.OnnxModel(model.path_of(MODEL_FILE), threads=SETTINGS.threads)
-        self.adapter = runtime.load_adapter(model.info.metadata["aiaas"], max_pixels=SETTINGS.max_pixels)
+        self.adapter = runtime.load_adapter(self.metadata, **SETTINGS.limits)
         self.batcher = MicroBatcher(self.model.run, SETTINGS.max_batch_size, SETTINGS.max_latency_ms)
-        self.extras = getattr(self.adapter, "extras", lambda item: {})
 
-    async def classify(self, payloads: list[Any], k: int) -> list[tuple[list[dict], Any]] | JSONResponse:
-        """(top-k, decoded item) per payload, in order; a 4xx JSONResponse when an item is unusable."""
+    async def infer(self, payloads: list[Any], k: int) -> list[dict] | JSONResponse:
+        """One prediction per payload, in order; a 4xx JSONResponse when an item is unusable."""
         if not payloads:
-            return error(400, f"no {self.adapter.input_kind} in the request")
+            return error(400, "nothing to predict in the request")
         try:
             # decoded right here: measured as fast as in the inference thread or a thread pool (BENCHMARKS.md)
             items = [self.adapter.decode(payload) for payload in payloads]
         except runtime.BadInput as exc:
-            return error(400, str(exc))
-        logits = await self.batcher.submit(self.adapter.batch(items))
-        return list(zip(self.adapter.postprocess(np.asarray(logits), k), items, strict=True))
+            return error(exc.status, str(exc))
+        outputs = await self.batcher.submit(self.adapter.batch(items))
+        return self.adapter.postprocess(outputs, items, k)
 
 
-@bentoml.service(name="aiaas-image-classifier", **SERVICE_OPTIONS)
-class ImageService:
-    """Image uploads (multipart) in, top-k labels out."""
-
-    def __init__(self) -> None:
-        self.engine = Engine()
-
-    @bentoml.api(route="/predict")
-    async def predict(self, image: Path, k: TopK = SETTINGS.top_k) -> Prediction:
-        """Top-k labels for one image (multipart field `image`)."""
-        answer = await self._classify([image], k)
-        return answer if isinstance(answer, JSONResponse) else answer[0]
-
-    @bentoml.api(route="/predict_batch")
-    async def predict_batch(self, images: list[Path], k: TopK = SETTINGS.top_k) -> list[Prediction]:
-        """Top-k labels for each image (repeated multipart field `images`), in order."""
-        return await self._classify(images, k)
-
-    async def _classify(self, files: list[Path], k: int) -> list[Prediction] | JSONResponse:
-        answer = await self.engine.classify([Path(f).read_bytes() for f in files], k)
-        if isinstance(answer, JSONResponse):
-            return answer
-        return [Prediction(predictions=top) for top, _ in answer]
-
-
-@bentoml.service(name="aiaas-text-classifier", **SERVICE_OPTIONS)
-class TextService:
-    """JSON texts in, top-k labels out (and whether each text was truncated)."""
-
-    def __init__(self) -> None:
-        self.engine = Engine()
-
-    @bentoml.api(route="/predict")
-    async def predict(self, text: str, k: TopK = SETTINGS.top_k) -> TextPrediction:
-        """Top-k labels for one text (JSON `{"text": "..."}`)."""
-        answer = await self._classify([text], k)
-        return answer if isinstance(answer, JSONResponse) else answer[0]
-
-    @bentoml.api(route="/predict_batch")
-    async def predict_batch(self, texts: list[str], k: TopK = SETTINGS.top_k) -> list[TextPrediction]:
-        """Top-k labels for each text (JSON `{"texts": [...]}`), in order."""
-        return await self._classify(texts, k)
-
-    async def _classify(self, texts: list[str], k: int) -> list[TextPrediction] | JSONResponse:
-        answer = await self.engine.classify(texts, k)
-        if isinstance(answer, JSONResponse):
-            return answer
-        truncated = [bool(self.engine.extras(item).get("truncated", False)) for _, item in answer]
-        return [TextPrediction(predictions=top, truncated=cut) for (top, _), cut in zip(answer, truncated, strict=True)]
-
-
-guard = {"max_body_bytes": SETTINGS.max_body_bytes}
-ImageService.add_asgi_middleware(RequestGuard, upload_routes=UPLOAD_ROUTES, **guard)
-TextService.add_asgi_middleware(RequestGuard, upload_routes=(), **guard)
+def guard(service: Any, upload_routes: tuple[str, ...] = ()) -> Any:
+    """Put the request guard (pickle refusal, body limit, multipart check on ``upload_routes``) in front."""
+    service.add_asgi_middleware(RequestGuard, upload_routes=upload_routes, max_body_bytes=SETTINGS.max_body_bytes)
+    return service

@@ -26,7 +26,7 @@ class Throughput(pl.Callback):
         self._end = self._start
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self._samples += len(batch[1])
+        self._samples += batch_size(batch)
         self._end = time.perf_counter()
 
     def on_train_epoch_end(self, trainer, pl_module):
@@ -46,7 +46,16 @@ class EpochLines(pl.Callback):
     def on_train_epoch_end(self, trainer, pl_module):
         if not trainer.is_global_zero:
             return
-        shown = ("train_loss_epoch", "val_loss", "val_acc", "train_samples_per_sec")
         metrics = trainer.callback_metrics
+        shown = ["train_loss_epoch", *sorted(k for k in metrics if k.startswith("val_")), "train_samples_per_sec"]
         parts = [f"{k.removesuffix('_epoch')} {float(metrics[k]):.4g}" for k in shown if k in metrics]
         console.info(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  " + "  ".join(parts))
+
+
+def batch_size(batch) -> int:
+    """Samples in a batch of any shape the recipe's datamodule yields: a tensor, or a tuple/list/dict of them."""
+    if isinstance(batch, dict):
+        batch = list(batch.values())
+    if isinstance(batch, (list, tuple)):
+        return batch_size(batch[0]) if batch else 0
+    return len(batch)

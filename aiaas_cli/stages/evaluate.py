@@ -1,4 +1,4 @@
-"""evaluate: checkpoint + dataset dir -> metrics.json and plots, logged to the same run."""
+"""evaluate: trained model + dataset dir -> metrics.json and plots, logged to the same run."""
 
 from __future__ import annotations
 
@@ -6,44 +6,50 @@ from typing import Any
 
 from rich.table import Table
 
-from aiaas_cli import checkpoints, console, tracking, workspace
+from aiaas_cli import console, tracking, workspace
+from aiaas_cli.artifacts import Evaluated, Trained
 from aiaas_cli.errors import UserError
 from aiaas_cli.recipe_api import Recipe
-from aiaas_cli.stages.preprocess import Dataset
 
 
-def evaluate(recipe: Recipe, run_id: str, dataset: Dataset, split: str = "test") -> dict:
+def evaluate(recipe: Recipe, trained: Trained, split: str = "test") -> Evaluated:
     """Score the run's best checkpoint on ``split``; write metrics.json and plots."""
-    if sum(dataset.manifest["counts"].get(split, {}).values()) == 0:
+    dataset = trained.dataset
+    if dataset.manifest["splits"].get(split, 0) == 0:
         raise UserError(f"the dataset has no {split} samples to evaluate on", "raise data.split.test")
-    checkpoint = checkpoints.load(checkpoints.path_for_run(run_id), recipe)
-    report = recipe.evaluate(recipe.load_model(checkpoint), dataset.dir, dataset.manifest, split)
-    out_dir = workspace.run_dir(run_id) / "evaluation"
+    network, _ = recipe.load_model(trained.checkpoint)
+    report = recipe.evaluate(network, dataset.dir, dataset.manifest, split)
+    missing = [name for name in recipe.metrics.names if name not in report]
+    if missing:
+        raise TypeError(f"recipe {recipe.name}: its evaluation report lacks {', '.join(missing)}")
+    out_dir = workspace.run_dir(trained.run_id) / "evaluation"
     with workspace.atomic_dir(out_dir) as temp:
         workspace.write_json(temp / "metrics.json", report)
-        recipe.write_plots(report, temp)
-    return report
+        names = [path.name for path in recipe.write_plots(report, temp)]
+    return Evaluated(trained.run_id, report, [out_dir / "metrics.json", *(out_dir / name for name in names)])
 
 
-def log(report: dict, run_id: str) -> None:
-    metrics = {"test_accuracy": report["accuracy"], "test_macro_f1": report["macro_f1"]}
-    if "baseline" in report:
-        metrics.update({f"baseline_test_{key}": report["baseline"][key] for key in ("accuracy", "macro_f1")})
+def _scalars(report: dict, names: tuple[str, ...]) -> dict[str, float]:
+    return {name: float(report[name]) for name in names if isinstance(report.get(name), (int, float))}
+
+
+def log(recipe: Recipe, evaluated: Evaluated) -> None:
+    metrics = {f"test_{k}": v for k, v in _scalars(evaluated.report, recipe.metrics.names).items()}
+    if "baseline" in evaluated.report:
+        baseline = _scalars(evaluated.report["baseline"], recipe.metrics.names)
+        metrics.update({f"baseline_test_{k}": v for k, v in baseline.items()})
     tracking.log_metrics(metrics)
-    tracking.log_artifact(workspace.run_dir(run_id) / "evaluation", "evaluation")
+    tracking.log_artifact(workspace.run_dir(evaluated.run_id) / "evaluation", "evaluation")
 
 
-def render(report: dict) -> None:
-    """Per-class table, then the headline numbers."""
-    table = Table(title="Evaluation (test split)")
-    for column in ("class", "precision", "recall", "f1", "support"):
-        table.add_column(column, justify="left" if column == "class" else "right")
-    for name, row in report.get("per_class", {}).items():
-        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
-    table.caption = f"accuracy {report['accuracy']:.4f}   macro-F1 {report['macro_f1']:.4f}"
-    console.show(table)
+def render(recipe: Recipe, report: dict) -> None:
+    """The recipe's tables, the side-by-side comparison, then the headline figure."""
+    for table in recipe.report_tables(report):
+        console.show(table)
     if "compare" in report:
         console.show(_compare_table(report["compare"]))
+    headline = recipe.metrics.headline
+    console.step(f"test {headline}: {report[headline]:.4f}")
 
 
 def _compare_table(compare: dict) -> Table:
@@ -57,12 +63,14 @@ def _compare_table(compare: dict) -> Table:
     return table
 
 
-def _headline(report: dict) -> dict[str, Any]:
-    return {k: report[k] for k in ("accuracy", "macro_f1", "per_class") if k in report}
+def _headline(recipe: Recipe, report: dict) -> dict[str, Any]:
+    keys = (*recipe.metrics.names, *recipe.metrics.details)
+    return {key: report[key] for key in keys if key in report}
 
 
-def metrics_summary(report: dict) -> dict[str, Any]:
-    summary = _headline(report)
+def metrics_summary(recipe: Recipe, report: dict) -> dict[str, Any]:
+    """The --json `metrics`: the recipe's metrics, and the baseline's beside them when there is one."""
+    summary = _headline(recipe, report)
     if "baseline" in report:  # a reference model scored on the same split, e.g. TF-IDF for text
-        summary["baseline"] = {"name": report["baseline"].get("name"), **_headline(report["baseline"])}
+        summary["baseline"] = {"name": report["baseline"].get("name"), **_headline(recipe, report["baseline"])}
     return summary

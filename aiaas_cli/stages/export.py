@@ -1,31 +1,21 @@
-"""export: checkpoint -> model.onnx (metadata embedded), checked against torch on held-out samples."""
+"""export: trained model -> model.onnx (metadata embedded), checked against the trained model on held-out samples."""
 
 from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from aiaas_cli import __version__, checkpoints, console, tracking, workspace
+from aiaas_cli import __version__, console, tags, tracking, workspace
+from aiaas_cli.artifacts import Trained
 from aiaas_cli.errors import ConfigError, UserError
-from aiaas_cli.recipe_api import ExportSpec, Recipe
-from aiaas_cli.serving.runtime import METADATA_KEY, OnnxModel
-from aiaas_cli.stages import preprocess as preprocess_stage
+from aiaas_cli.recipe_api import ExportSpec, Parity, Recipe
+from aiaas_cli.serving.runtime import METADATA_KEY, Feeds, OnnxModel, concat
 
 EXPORTERS = ("dynamo", "torchscript")
-MODEL_TAG = "aiaas.onnx"  # the run's served model (int8 when accepted), read by `aiaas predict run=<id>`
 _CHUNK = 64
-
-
-@dataclass
-class Parity:
-    max_abs_diff: float
-    top1_agreement: float
-    samples: int
 
 
 @dataclass
@@ -34,13 +24,14 @@ class Exported:
     onnx_path: Path  # what predict and the Bento serve
     float_path: Path
     parity: Parity
-    example: tuple[np.ndarray, np.ndarray]  # one input batch and its outputs, for the MLflow signature
+    example: tuple[Feeds, Feeds]  # a few inputs and their outputs, for the MLflow signature
+    metadata: dict[str, Any]
     quantized: dict | None = None
     registered: dict | None = None
 
     def summary(self) -> dict[str, Any]:
         payload = {"run_id": self.run_id, "onnx_path": str(self.onnx_path), "float_onnx_path": str(self.float_path)}
-        payload["parity"] = asdict(self.parity)
+        payload["parity"] = self.parity.as_dict()
         if self.quantized is not None:
             payload["quantized"] = self.quantized
         if self.registered is not None:
@@ -53,6 +44,11 @@ def _check_config(export_cfg: Any) -> None:
         raise ConfigError(f"export.exporter must be one of {', '.join(EXPORTERS)}, got {export_cfg.exporter!r}")
     if export_cfg.quantize not in (None, "int8"):
         raise ConfigError(f"export.quantize must be null or int8, got {export_cfg.quantize!r}")
+    if export_cfg.quantize == "int8":  # bad int8 settings fail before any export work
+        from aiaas_cli import cpu
+        from aiaas_cli.stages.quantize import pick_settings
+
+        pick_settings(export_cfg, cpu.detect())
 
 
 def metadata(cfg: Any, recipe: Recipe, spec: ExportSpec, run_id: str) -> dict[str, Any]:
@@ -63,10 +59,10 @@ def metadata(cfg: Any, recipe: Recipe, spec: ExportSpec, run_id: str) -> dict[st
         "serving_module": recipe.serving_module,
         "run_id": run_id,
         "aiaas_version": __version__,
-        "input_name": spec.input_names[0],
-        "output_name": spec.output_names[0],
+        "input_names": list(spec.input_names),
+        "output_names": list(spec.output_names),
         "opset": int(cfg.export.opset),
-        "exporter": str(cfg.export.exporter),
+        "exporter": "own" if spec.convert else str(cfg.export.exporter),
     }
 
 
@@ -111,78 +107,83 @@ def embed_metadata(path: Path, meta: dict[str, Any]) -> None:
     onnx.save(model, str(path))
 
 
-def torch_outputs(network: Any, inputs: np.ndarray) -> np.ndarray:
-    import torch
-
-    with torch.inference_mode():
-        chunks = [network(torch.from_numpy(inputs[i : i + _CHUNK])).numpy() for i in range(0, len(inputs), _CHUNK)]
-    return np.concatenate(chunks)
-
-
-def onnx_outputs(model: OnnxModel, inputs: np.ndarray) -> np.ndarray:
-    return np.concatenate([model.run(inputs[i : i + _CHUNK]) for i in range(0, len(inputs), _CHUNK)])
+def onnx_outputs(model: OnnxModel, feeds: Feeds) -> Feeds:
+    """Every output of ``model`` for ``feeds``, run in chunks."""
+    rows = len(next(iter(feeds.values())))
+    chunks = [model.run({k: v[i : i + _CHUNK] for k, v in feeds.items()}) for i in range(0, rows, _CHUNK)]
+    return concat(chunks)
 
 
-def parity(expected: np.ndarray, actual: np.ndarray) -> Parity:
-    """Largest absolute output difference and the share of rows whose arg-max agrees."""
-    diff = float(np.abs(expected.astype(np.float64) - actual.astype(np.float64)).max())
-    agree = float((expected.argmax(-1) == actual.argmax(-1)).mean())
-    return Parity(max_abs_diff=diff, top1_agreement=agree, samples=len(expected))
-
-
-def _check_parity(result: Parity, export_cfg: Any) -> None:
-    if result.max_abs_diff > float(export_cfg.tolerance) or result.top1_agreement < float(
-        export_cfg.min_top1_agreement
-    ):
+def _write_onnx(network: Any, spec: ExportSpec, path: Path, export_cfg: Any) -> None:
+    if spec.convert is not None:  # not a torch model: the recipe converts it (skl2onnx)
+        spec.convert(path, int(export_cfg.opset))
+        return
+    try:
+        _torch_export(network, spec, path, export_cfg)
+    except Exception as exc:  # the exporters raise many types for unsupported models
         raise UserError(
-            f"ONNX Runtime disagrees with torch on {result.samples} test samples: max |diff| "
-            f"{result.max_abs_diff:.3g} (tolerance {export_cfg.tolerance}), top-1 agreement "
-            f"{result.top1_agreement:.2%} (minimum {float(export_cfg.min_top1_agreement):.0%})",
+            f"torch.onnx.export failed: {str(exc).strip().splitlines()[0]}",
+            "try export.exporter=torchscript (or dynamo), or another export.opset",
+        ) from exc
+
+
+def _check_parity(recipe: Recipe, expected: Feeds, actual: Feeds, export_cfg: Any) -> Parity:
+    result = recipe.compare_outputs(expected, actual, export_cfg)
+    problem = recipe.parity_problem(result, export_cfg)
+    if problem:
+        raise UserError(
+            f"ONNX Runtime disagrees with the trained model on {result.samples} test samples: {problem}",
             "try export.exporter=torchscript or another export.opset; model.onnx was not written",
         )
+    return result
 
 
-def export(cfg: Any, recipe: Recipe, run_id: str) -> Exported:
-    """Write the run's model.onnx, checked against torch; int8-quantize it when asked."""
+def export(cfg: Any, recipe: Recipe, trained: Trained) -> Exported:
+    """Write the run's model.onnx, checked against the trained model; int8-quantize it when asked."""
     _check_config(cfg.export)
-    checkpoint = checkpoints.load(checkpoints.path_for_run(run_id), recipe)
-    network = recipe.load_model(checkpoint)
-    dataset = preprocess_stage.from_run(run_id)
-    inputs, labels = recipe.export_samples(dataset.dir, dataset.manifest, "test", int(cfg.export.parity_samples))
-    if len(inputs) == 0:
+    network, meta = recipe.load_model(trained.checkpoint)
+    dataset = trained.dataset
+    inputs, targets = recipe.export_samples(dataset.dir, dataset.manifest, "test", int(cfg.export.parity_samples))
+    if len(next(iter(inputs.values()))) == 0:
         raise UserError("the dataset has no test samples for the parity check", "raise data.split.test")
-    spec = recipe.export_spec(network, checkpoint)
-    meta = metadata(cfg, recipe, spec, run_id)
-    target = workspace.run_dir(run_id) / "model.onnx"
-    console.step(f"Exporting <{type(network).__name__}> to ONNX (opset {cfg.export.opset}, {cfg.export.exporter})")
-    expected = torch_outputs(network, inputs)
+    spec = recipe.export_spec(network, meta)
+    info = metadata(cfg, recipe, spec, trained.run_id)
+    target = workspace.run_dir(trained.run_id) / "model.onnx"
+    how = "its own converter" if spec.convert else cfg.export.exporter
+    console.step(f"Exporting <{type(network).__name__}> to ONNX (opset {cfg.export.opset}, {how})")
+    expected = recipe.reference_outputs(network, inputs)
     with workspace.atomic_file(target) as temp:
-        try:
-            _torch_export(network, spec, temp, cfg.export)
-        except Exception as exc:  # the exporters raise many types for unsupported models
-            raise UserError(
-                f"torch.onnx.export failed: {str(exc).strip().splitlines()[0]}",
-                "try export.exporter=torchscript (or dynamo), or another export.opset",
-            ) from exc
-        embed_metadata(temp, meta)
-        float_model = OnnxModel(temp)
-        actual = onnx_outputs(float_model, inputs)
-        result = parity(expected, actual)
-        _check_parity(result, cfg.export)
-    console.step(f"Parity on {result.samples} test samples: max |diff| {result.max_abs_diff:.2e}, "
-                 f"top-1 agreement {result.top1_agreement:.2%}")  # fmt: skip
-    exported = Exported(run_id, target, target, result, (inputs[:2], actual[:2]))
-    if cfg.export.quantize == "int8":
-        from aiaas_cli.stages import quantize
-
-        calibration, _ = recipe.export_samples(
-            dataset.dir, dataset.manifest, "train", int(cfg.export.calibration_samples)
-        )
-        report = quantize.int8(target, meta, calibration, inputs, labels, recipe.score_outputs, cfg.export)
-        exported.quantized = report
-        if report["accepted"]:
-            exported.onnx_path = Path(report["path"])
+        _write_onnx(network, spec, temp, cfg.export)
+        embed_metadata(temp, info)
+        actual = onnx_outputs(OnnxModel(temp), inputs)
+        result = _check_parity(recipe, expected, actual, cfg.export)
+    shown = ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in result.as_dict().items() if k != "samples")
+    console.step(f"Parity on {result.samples} test samples: {shown}")
+    example = ({k: v[:2] for k, v in inputs.items()}, {k: v[:2] for k, v in actual.items()})
+    exported = Exported(trained.run_id, target, target, result, example, info)
+    if cfg.export.quantize:
+        _quantize(cfg, recipe, trained, exported, inputs, targets)
     return exported
+
+
+def _quantize(cfg: Any, recipe: Recipe, trained: Trained, exported: Exported, inputs: Feeds, targets: Any) -> None:
+    from aiaas_cli.stages import quantize
+
+    dataset = trained.dataset
+    calibration, _ = recipe.export_samples(dataset.dir, dataset.manifest, "train", int(cfg.export.calibration_samples))
+    report = quantize.int8(
+        exported.float_path,
+        exported.metadata,
+        calibration,
+        inputs,
+        targets,
+        recipe.score_outputs,
+        cfg.export,
+        metric_name=recipe.metrics.headline,
+    )
+    exported.quantized = report
+    if report["accepted"]:
+        exported.onnx_path = Path(report["path"])
 
 
 def log(cfg: Any, exported: Exported) -> None:
@@ -192,13 +193,10 @@ def log(cfg: Any, exported: Exported) -> None:
         console.step(f"Registering {exported.onnx_path.name} as MLflow model '{name}'")
         version = tracking.register_onnx(exported.onnx_path, name, exported.example)
         exported.registered = {"name": name, "version": version}
-        tracking.set_tags({"aiaas.registered_model": f"{name}/{version}"})
+        tracking.set_tags({tags.REGISTERED_MODEL: f"{name}/{version}"})
     report_path = workspace.run_dir(exported.run_id) / "export_report.json"
     workspace.write_json(report_path, exported.summary())
     for path in dict.fromkeys((exported.float_path, exported.onnx_path, report_path)):
         tracking.log_artifact(path, "export")
-    tracking.log_metrics({
-        "export_max_abs_diff": exported.parity.max_abs_diff,
-        "export_top1_agreement": exported.parity.top1_agreement,
-    })  # fmt: skip
-    tracking.set_tags({MODEL_TAG: exported.onnx_path})
+    tracking.log_metrics({f"export_{k}": float(v) for k, v in exported.parity.as_dict().items() if k != "samples"})
+    tracking.set_tags({tags.ONNX: exported.onnx_path})

@@ -16,11 +16,10 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli import __version__, console, tracking, workspace
+from aiaas_cli import __version__, console, tags, tracking, workspace
 from aiaas_cli.errors import UserError
+from aiaas_cli.recipe_api import Recipe
 
-# The service for what one request carries (runtime.input_kind); a serving module may name its own as SERVICE.
-SERVICES = {"image": "aiaas_cli.serving.service:ImageService", "text": "aiaas_cli.serving.service:TextService"}
 SERVICE_MODULES = (
     "aiaas_cli.serving.service",
     "aiaas_cli.serving.batcher",
@@ -35,7 +34,7 @@ BUILDERS = ("docker", "podman", "buildah", "nerdctl", "buildctl")
 
 def onnx_path(run_id: str) -> Path:
     """The run's exported model, or a clear error when it has none."""
-    tagged = tracking.get_run(run_id).data.tags.get("aiaas.onnx")
+    tagged = tracking.get_run(run_id).data.tags.get(tags.ONNX)
     path = Path(tagged) if tagged else workspace.run_dir(run_id) / "model.onnx"
     if not path.is_file():
         raise UserError(f"run '{run_id}' has no ONNX model", f"export it first: aiaas export RECIPE run={run_id}")
@@ -79,8 +78,16 @@ def _imports(path: Path) -> set[str]:
 
 
 def _source(module: str) -> Path | None:
+    """The source file of ``module`` without importing it (a service module needs the Bento's arguments)."""
+    from importlib.machinery import PathFinder
+
+    parts = module.split(".")
     try:
-        spec = importlib.util.find_spec(module)
+        spec = importlib.util.find_spec(parts[0])  # a top-level name: found, not imported
+        for i in range(1, len(parts)):
+            if spec is None or not spec.submodule_search_locations:
+                return None  # an attribute imported from a module, not a module
+            spec = PathFinder.find_spec(".".join(parts[: i + 1]), spec.submodule_search_locations)
     except (ImportError, ValueError):
         return None
     return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
@@ -89,6 +96,7 @@ def _source(module: str) -> Path | None:
 def shipped_modules(serving_module: str) -> dict[str, Path]:
     """Module name -> source file for the service, the runtime, the serving module and what they import."""
     found: dict[str, Path] = {}
+    first_party = (*FIRST_PARTY, serving_module.split(".")[0])  # a plugin recipe's own package ships too
     todo = [*SERVICE_MODULES, serving_module, service_for(serving_module).split(":")[0]]
     while todo:
         name = todo.pop()
@@ -101,21 +109,22 @@ def shipped_modules(serving_module: str) -> dict[str, Path]:
         for imported in _imports(source):
             if imported.startswith(FORBIDDEN):
                 raise UserError(f"{source} imports {imported}: the Bento must not need it", "keep serving torch-free")
-            if imported.split(".")[0] in FIRST_PARTY:
+            if imported.split(".")[0] in first_party:
                 todo.append(imported)
     return found
 
 
-def requirements(serving_module: str) -> list[str]:
-    """Pinned distributions the shipped modules import (PACKAGES plus e.g. tokenizers for text), never aiaas."""
+def requirements(serving_module: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """Pinned distributions the shipped modules import (PACKAGES plus e.g. tokenizers for text) and ``extra``
+    (the recipe's bento_packages), never aiaas."""
     from importlib.metadata import packages_distributions
 
     distributions = packages_distributions()
-    names = set(PACKAGES)
+    names = set(PACKAGES) | set(extra)
     for source in shipped_modules(serving_module).values():
         for imported in _imports(source):
             top = imported.split(".")[0]
-            if top not in FIRST_PARTY:
+            if top not in (*FIRST_PARTY, serving_module.split(".")[0]):
                 names.update(distributions.get(top, ()))
     names -= {"bentoml", "aiaas"}  # bentoml comes with the Bento; aiaas would pull in torch
     return sorted(f"{name}=={version(name)}" for name in names)
@@ -137,7 +146,7 @@ def settings(serve: Any) -> dict[str, Any]:
     """limits.Settings fields from the `serve` config group."""
     return {
         "top_k": int(serve.top_k),
-        "max_pixels": int(serve.max_pixels),
+        "limits": dict(serve.get("limits") or {}),
         "max_body_bytes": int(float(serve.max_body_mb) * 1024 * 1024),
         "max_batch_size": int(serve.max_batch_size),
         "max_latency_ms": float(serve.max_latency_ms),
@@ -147,24 +156,27 @@ def settings(serve: Any) -> dict[str, Any]:
 
 
 def service_for(serving_module: str) -> str:
-    """The "module:Class" of the BentoML service that serves models of ``serving_module``."""
+    """The "module:Class" of the BentoML service that serves models of ``serving_module`` (its SERVICE)."""
     from aiaas_cli.serving import runtime
 
     own = getattr(runtime.serving_module(serving_module), "SERVICE", None)
-    kind = runtime.input_kind(serving_module)
-    if own is None and kind not in SERVICES:
-        raise UserError(f"no service for input kind '{kind}' of {serving_module}", "define SERVICE in that module")
-    return own or SERVICES[kind]
+    if own is None:
+        raise UserError(f"{serving_module} names no SERVICE", "define SERVICE = 'module:Class' in that module")
+    return own
 
 
-def _labels(run_id: str, metadata: dict[str, Any]) -> dict[str, str]:
+def _labels(recipe: Recipe, run_id: str, metadata: dict[str, Any]) -> dict[str, str]:
+    """The Bento's labels: recipe, run and the run's test figures (the recipe's metrics)."""
     metrics = tracking.get_run(run_id).data.metrics
     labels = {"recipe": metadata["recipe"], "run_id": run_id, "aiaas_version": __version__}
-    labels.update({name: f"{metrics[name]:.4f}" for name in ("test_accuracy", "test_macro_f1") if name in metrics})
+    names = (f"test_{name}" for name in recipe.metrics.names)
+    labels.update({name: f"{metrics[name]:.4f}" for name in names if name in metrics})
     return labels
 
 
-def build_bento(path: Path, metadata: dict[str, Any], settings: dict[str, Any], labels: dict[str, str]) -> dict:
+def build_bento(
+    path: Path, metadata: dict[str, Any], settings: dict[str, Any], labels: dict[str, str], recipe: Recipe
+) -> dict:
     """Store ``path`` as a BentoML model and build its Bento; ``settings`` are limits.Settings fields."""
     import bentoml
 
@@ -174,12 +186,16 @@ def build_bento(path: Path, metadata: dict[str, Any], settings: dict[str, Any], 
         files = write_build_context(metadata["serving_module"], Path(context))
         console.step(f"Building the Bento from {len(files)} torch-free modules")
         bento = bentoml.build(
-            service_for(metadata["serving_module"]),  # ImageService, TextService or the module's own SERVICE
+            service_for(metadata["serving_module"]),
             name=f"aiaas-{metadata['recipe']}",
             labels={**labels, "model": model_tag},
             description=f"aiaas {metadata['recipe']} model (run {labels.get('run_id', '-')}) served with ONNX Runtime",
             include=files,
-            python={"packages": requirements(metadata["serving_module"]), "lock_packages": False},
+            python={
+                "packages": requirements(metadata["serving_module"], recipe.bento_packages),
+                "lock_packages": False,
+            },
+            docker={"system_packages": list(recipe.system_packages)} if recipe.system_packages else None,
             models=[model_tag],
             build_ctx=context,
             args={**settings, "model_tag": model_tag},
@@ -187,13 +203,15 @@ def build_bento(path: Path, metadata: dict[str, Any], settings: dict[str, Any], 
     return {"bento_tag": str(bento.tag), "model_tag": model_tag, "bento_path": bento.path, "files": files}
 
 
-def build(cfg: Any, run_id: str) -> dict[str, Any]:
-    """Build the Bento for ``run_id``'s ONNX model; return its tag and what went into it."""
+def build(cfg: Any, recipe: Recipe, run_id: str, path: Path | str) -> dict[str, Any]:
+    """Build the Bento for ``run_id``'s ONNX model at ``path``; return its tag and what went into it."""
     from aiaas_cli.serving.runtime import OnnxModel
 
-    path = onnx_path(run_id)
+    path = Path(path)
     metadata = OnnxModel(path, threads=1).metadata
-    return build_bento(path, metadata, settings(cfg.serve), _labels(run_id, metadata))
+    if metadata.get("recipe") != recipe.name:
+        raise UserError(f"{path} was exported by recipe '{metadata.get('recipe')}', not '{recipe.name}'")
+    return build_bento(path, metadata, settings(cfg.serve), _labels(recipe, run_id, metadata), recipe)
 
 
 def available_builder() -> str | None:

@@ -1,7 +1,7 @@
 """predict: files -> one JSON line (or CSV row) per input, from an exported model or a running service.
 
 Torch-free: the model runs in ONNX Runtime through the recipe's serving adapter, as in the Bento. What an
-input is comes from the recipe's serving module: a whole file (an image), or a row or line of one (a text).
+input is, how it travels to a service and what its record holds all come from the recipe's serving module.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from aiaas_cli import console, tracking, workspace
+from aiaas_cli import console, tags, tracking, workspace
 from aiaas_cli.errors import ConfigError, UserError
 
-CSV_FIELDS = ("input", "label", "score", "topk", "error", "extras")  # extras: the adapter's fields, as JSON
 _URL_WORKERS = 4
 
 
@@ -61,23 +60,20 @@ def model_path(recipe_name: str, model: str | None) -> Path:
             raise ConfigError(f"model file {path} does not exist", "--model run=<id> or --model path/to/model.onnx")
         return path
     from aiaas_cli import config, recipes
-    from aiaas_cli.stages.export import MODEL_TAG
 
     run_id = model.removeprefix("run=")
     tracking.configure(config.compose(recipes.load(recipe_name), []))
-    tags = tracking.get_run(run_id).data.tags
-    if MODEL_TAG not in tags:
+    found = tracking.get_run(run_id).data.tags
+    if tags.ONNX not in found:
         raise UserError(
             f"run '{run_id}' has no exported model", f"export it first: aiaas export {recipe_name} run={run_id}"
         )
-    local = Path(tags[MODEL_TAG])
+    local = Path(found[tags.ONNX])
     return local if local.is_file() else tracking.download(run_id, f"export/{local.name}")
 
 
-def _row(name: str, topk: list[dict] | None = None, error: str | None = None, **extras: Any) -> dict[str, Any]:
-    if error is not None:
-        return {"input": name, "error": error}
-    return {"input": name, "label": topk[0]["label"], "score": topk[0]["score"], "topk": topk, **extras}
+def _error(name: str, error: str) -> dict[str, Any]:
+    return {"input": name, "error": error}
 
 
 def load_predictor(request: Request) -> Any:
@@ -105,6 +101,7 @@ def _chunks(inputs: Iterator[tuple[str, Any]], size: int) -> Iterator[list[tuple
 def _local_rows(request: Request, predictor: Any, inputs: Iterator[tuple[str, Any]]) -> Iterator[dict]:
     from aiaas_cli.serving.runtime import BadInput
 
+    module = predictor.module
     for chunk in _chunks(inputs, request.batch_size):
         rows: list[dict | None] = [None] * len(chunk)
         ready, items = [], []
@@ -115,48 +112,41 @@ def _local_rows(request: Request, predictor: Any, inputs: Iterator[tuple[str, An
                 items.append(predictor.decode(payload))
                 ready.append(i)
             except (BadInput, OSError) as exc:
-                rows[i] = _row(name, error=str(exc))
-        for i, item, topk in zip(ready, items, predictor.predict_decoded(items, request.top_k)):
-            rows[i] = _row(chunk[i][0], topk, **predictor.extras(item))
+                rows[i] = _error(name, str(exc))
+        for i, prediction in zip(ready, predictor.predict_decoded(items, request.top_k)):
+            rows[i] = module.to_row(chunk[i][0], chunk[i][1], prediction)
         yield from rows
 
 
-# How one payload travels to the service, by the serving module's INPUT_KIND.
-_HTTP_BODY = {
-    "image": lambda name, payload, k: {"files": {"image": (Path(name).name, payload)}, "data": {"k": str(k)}},
-    "text": lambda name, payload, k: {"json": {"text": payload, "k": k}},
-}
-
-
-def _ask_service(session: Any, url: str, kind: str, item: tuple[str, Any], k: int) -> dict:
+def _ask_service(session: Any, url: str, module: Any, item: tuple[str, Any], k: int) -> dict:
     import requests
 
     name, payload = item
     if isinstance(payload, Exception):
-        return _row(name, error=str(payload))
+        return _error(name, str(payload))
     try:
-        answer = session.post(f"{url}/predict", **_HTTP_BODY[kind](name, payload, k), timeout=60)
+        answer = session.post(f"{url}/predict", **module.http_request(name, payload, k), timeout=60)
     except requests.ConnectionError:
         raise UserError(f"no service answers at {url}", "start one with `aiaas serve`, or check --url") from None
     except requests.RequestException as exc:
-        return _row(name, error=f"request failed: {exc}")
+        return _error(name, f"request failed: {exc}")
     try:
         body = answer.json()
     except ValueError:
         body = {}
-    if answer.status_code != 200 or "predictions" not in body:
-        return _row(name, error=str(body.get("error") or f"HTTP {answer.status_code}: {answer.text[:200]}"))
-    extras = {key: value for key, value in body.items() if key != "predictions"}
-    return _row(name, body["predictions"][:k], **extras)
+    predictions = module.http_predictions(body) if answer.status_code == 200 and isinstance(body, dict) else None
+    if not predictions:
+        return _error(name, str(body.get("error") or f"HTTP {answer.status_code}: {answer.text[:200]}"))
+    return module.to_row(name, payload, predictions[0])
 
 
-def _service_rows(request: Request, kind: str, inputs: Iterator[tuple[str, Any]]) -> Iterator[dict]:
+def _service_rows(request: Request, module: Any, inputs: Iterator[tuple[str, Any]]) -> Iterator[dict]:
     import requests
 
     url = request.url.rstrip("/")
     with requests.Session() as session, ThreadPoolExecutor(_URL_WORKERS) as pool:
         for chunk in _chunks(inputs, request.batch_size):  # pool.map would read every input up front
-            yield from pool.map(lambda item: _ask_service(session, url, kind, item, request.top_k), chunk)
+            yield from pool.map(lambda item: _ask_service(session, url, module, item, request.top_k), chunk)
 
 
 @contextmanager
@@ -169,24 +159,47 @@ def _writer(output: str | None) -> Iterator[Any]:
     if target.suffix.lower() not in (".jsonl", ".csv"):
         raise ConfigError(f"--output must end in .jsonl or .csv, got '{target.name}'")
     with workspace.atomic_file(target) as temp, temp.open("w", newline="") as handle:
-        yield _csv_writer(handle) if target.suffix.lower() == ".csv" else _jsonl_writer(handle)
+        if target.suffix.lower() == ".jsonl":
+            yield lambda row: handle.write(json.dumps(row) + "\n")
+            return
+        table = _CsvTable(handle)
+        yield table.write
+        table.close()
 
 
-def _jsonl_writer(handle: IO[str]):
-    return lambda row: handle.write(json.dumps(row) + "\n")
+class _CsvTable:
+    """CSV columns from the first row that is not an error (error rows wait for it); fields a later row adds
+    go into "extras" as JSON."""
+
+    def __init__(self, handle: IO[str]):
+        self.handle = handle
+        self.writer: csv.DictWriter | None = None
+        self.waiting: list[dict] = []
+
+    def write(self, row: dict) -> None:
+        if self.writer is None and "error" in row:
+            self.waiting.append(row)
+            return
+        if self.writer is None:
+            self._start([*row, *(f for f in ("error", "extras") if f not in row)])
+        known = {k: _cell(v) for k, v in row.items() if k in self.writer.fieldnames}
+        extras = {k: v for k, v in row.items() if k not in self.writer.fieldnames}
+        self.writer.writerow({**known, **({"extras": json.dumps(extras)} if extras else {})})
+
+    def _start(self, fields: list[str]) -> None:
+        self.writer = csv.DictWriter(self.handle, fieldnames=fields)
+        self.writer.writeheader()
+        waiting, self.waiting = self.waiting, []
+        for row in waiting:
+            self.write(row)
+
+    def close(self) -> None:
+        if self.writer is None:
+            self._start(["input", "error"])
 
 
-def _csv_writer(handle: IO[str]):
-    writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS)
-    writer.writeheader()
-
-    def write(row: dict) -> None:
-        extras = {key: value for key, value in row.items() if key not in CSV_FIELDS}
-        fixed = {key: value for key, value in row.items() if key in CSV_FIELDS}
-        writer.writerow({**fixed, "topk": json.dumps(row["topk"]) if "topk" in row else "",
-                         "extras": json.dumps(extras) if extras else ""})  # fmt: skip
-
-    return write
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
 
 
 def predict(request: Request) -> dict:
@@ -196,9 +209,9 @@ def predict(request: Request) -> dict:
 
     paths = expand(request.inputs)
     if request.url:
-        module = recipes.load(request.recipe).serving_module
-        inputs, total = runtime.read_inputs(module, paths)
-        rows = _service_rows(request, runtime.input_kind(module), inputs)
+        name = recipes.load(request.recipe).serving_module
+        inputs, total = runtime.read_inputs(name, paths)
+        rows = _service_rows(request, runtime.serving_module(name), inputs)
     else:
         predictor = load_predictor(request)
         inputs, total = runtime.read_inputs(predictor.metadata["serving_module"], paths)

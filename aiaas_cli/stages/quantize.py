@@ -21,7 +21,7 @@ import numpy as np
 
 from aiaas_cli import console, cpu, workspace
 from aiaas_cli.errors import ConfigError
-from aiaas_cli.serving.runtime import OnnxModel
+from aiaas_cli.serving.runtime import Feeds, OnnxModel
 from aiaas_cli.stages.export import embed_metadata, onnx_outputs
 
 _CALIBRATION_BATCH = 16
@@ -61,18 +61,18 @@ def pick_settings(cfg: Any, features: cpu.CpuFeatures) -> Settings:
 
 
 class _Batches:
-    """ONNX Runtime's CalibrationDataReader protocol over one numpy array."""
+    """ONNX Runtime's CalibrationDataReader protocol over feeds (ONNX input name -> numpy rows)."""
 
-    def __init__(self, input_name: str, samples: np.ndarray):
-        self.input_name = input_name
-        self.chunks = iter([samples[i : i + _CALIBRATION_BATCH] for i in range(0, len(samples), _CALIBRATION_BATCH)])
+    def __init__(self, feeds: dict[str, np.ndarray]):
+        rows = len(next(iter(feeds.values())))
+        starts = range(0, rows, _CALIBRATION_BATCH)
+        self.chunks = iter([{k: v[i : i + _CALIBRATION_BATCH] for k, v in feeds.items()} for i in starts])
 
     def get_next(self) -> dict | None:
-        chunk = next(self.chunks, None)
-        return None if chunk is None else {self.input_name: chunk}
+        return next(self.chunks, None)
 
 
-def quantize_static(float_path: Path, out_path: Path, calibration: np.ndarray, input_name: str, settings: Any) -> None:
+def quantize_static(float_path: Path, out_path: Path, calibration: Feeds, settings: Any) -> None:
     """Static QDQ quantization with ``settings`` (a Settings, or any object with per_channel and reduce_range)."""
     from onnxruntime.quantization import QuantFormat, QuantType, quant_pre_process, quantize_static
 
@@ -86,7 +86,7 @@ def quantize_static(float_path: Path, out_path: Path, calibration: np.ndarray, i
         quantize_static(
             str(prepared),
             str(out_path),
-            _Batches(input_name, calibration),
+            _Batches(calibration),
             quant_format=QuantFormat.QDQ,
             per_channel=bool(settings.per_channel),
             reduce_range=bool(settings.reduce_range),
@@ -132,11 +132,12 @@ def refusals(drop_points: float, max_drop_points: float, latency_ratio: float, e
     return reasons
 
 
-def _compare(float_path: Path, int8_path: Path, inputs, labels, score, cfg: Any, metric_name: str) -> dict[str, Any]:
+def _compare(float_path: Path, int8_path: Path, inputs, targets, score, cfg: Any, metric_name: str) -> dict[str, Any]:
     float_model, int8_model = OnnxModel(float_path), OnnxModel(int8_path)
-    float_score = float(score(onnx_outputs(float_model, inputs), labels))
-    int8_score = float(score(onnx_outputs(int8_model, inputs), labels))
-    float_ms, int8_ms = paired_latency_ms(float_model.run, int8_model.run, inputs[:1], int(cfg.latency_runs))
+    float_score = float(score(onnx_outputs(float_model, inputs), targets))
+    int8_score = float(score(onnx_outputs(int8_model, inputs), targets))
+    one = {name: rows[:1] for name, rows in inputs.items()}
+    float_ms, int8_ms = paired_latency_ms(float_model.run, int8_model.run, one, int(cfg.latency_runs))
     drop, ratio = round((float_score - int8_score) * 100.0, 4), round(int8_ms / max(float_ms, 1e-9), 4)
     even_if_slower = bool(cfg.get("int8_even_if_slower", False))
     refused = refusals(drop, float(cfg.max_score_drop), ratio, even_if_slower)
@@ -154,7 +155,7 @@ def _compare(float_path: Path, int8_path: Path, inputs, labels, score, cfg: Any,
         "int8_latency_ms": int8_ms,
         "latency_ratio": ratio,  # int8 / float, batch-1 medians on this machine
         "int8_even_if_slower": even_if_slower,
-        "samples": len(inputs),
+        "samples": _rows(inputs),
     }
 
 
@@ -180,10 +181,10 @@ def _warn_refused(report: dict[str, Any], cfg: Any) -> None:
 def int8(
     float_path: Path,
     meta: dict,
-    calibration: np.ndarray,
-    inputs: np.ndarray,
-    labels: np.ndarray,
-    score: Callable[[np.ndarray, np.ndarray], float],
+    calibration: Feeds,
+    inputs: Feeds,
+    targets: np.ndarray,
+    score: Callable[[Feeds, np.ndarray], float],
     cfg: Any,
     *,
     metric_name: str = "score",
@@ -196,7 +197,7 @@ def int8(
     quantization = {**asdict(settings), "cpu": features.summary()}
     target = float_path.with_name("model.int8.onnx")
     console.step(
-        f"Quantizing to int8 (static QDQ, calibrated on {len(calibration)} training samples) for "
+        f"Quantizing to int8 (static QDQ, calibrated on {_rows(calibration)} training samples) for "
         f"target_cpu={settings.target_cpu}: {settings.activation_type} activations, {settings.weight_type} weights"
         f"{' in 7 bits' if settings.reduce_range else ''}{', per channel' if settings.per_channel else ''}; "
         f"measured on {features.describe()}"
@@ -209,9 +210,9 @@ def int8(
     report: dict[str, Any] = {}
     try:
         with workspace.atomic_file(target) as temp:
-            quantize_static(float_path, temp, calibration, meta["input_name"], settings)
+            quantize_static(float_path, temp, calibration, settings)
             embed_metadata(temp, {**meta, "quantized": "int8", "quantization": quantization})
-            report = _compare(float_path, temp, inputs, labels, score, cfg, metric_name)
+            report = _compare(float_path, temp, inputs, targets, score, cfg, metric_name)
             if not report["accepted"]:
                 raise _Refused
     except _Refused:
@@ -224,3 +225,7 @@ def int8(
         f"batch-1 latency {report['latency_ratio']:.2f}x float"
     )
     return report
+
+
+def _rows(feeds: Feeds) -> int:
+    return len(next(iter(feeds.values())))

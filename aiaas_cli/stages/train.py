@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from aiaas_cli import console, tracking, workspace
+from aiaas_cli import console, tags, tracking, workspace
+from aiaas_cli.artifacts import Dataset, Trained
 from aiaas_cli.errors import ConfigError
-from aiaas_cli.recipe_api import Recipe
-from aiaas_cli.stages.preprocess import Dataset
+from aiaas_cli.recipe_api import Estimator, Recipe
 
 TRAINER_KEYS = (
     "max_epochs", "accelerator", "devices", "strategy", "num_nodes", "precision", "accumulate_grad_batches",
@@ -42,13 +44,18 @@ def _run_env(run_id: str):
             os.environ[tracking.RUN_ENV] = old
 
 
-def _callbacks(cfg: Any, ckpt_dir, has_val: bool) -> tuple[list, Any, Any]:
+def _monitor(recipe: Recipe, has_val: bool) -> tuple[str, str]:
+    """The metric that picks the best checkpoint and stops early: the recipe's, or the training loss."""
+    return (recipe.metrics.monitor, recipe.metrics.mode) if has_val else ("train_loss_epoch", "min")
+
+
+def _callbacks(cfg: Any, ckpt_dir, monitor: tuple[str, str], has_val: bool) -> tuple[list, Any, Any]:
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 
     from aiaas_cli.stages.callbacks import EpochLines, Throughput
 
-    monitor = "val_loss" if has_val else "train_loss_epoch"
-    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode="min", save_last=True)
+    name, mode = monitor
+    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=name, mode=mode, save_last=True)
     throughput = Throughput()
     callbacks = [
         checkpoint,
@@ -57,7 +64,7 @@ def _callbacks(cfg: Any, ckpt_dir, has_val: bool) -> tuple[list, Any, Any]:
     ]
     stop = cfg.trainer.early_stopping
     if stop.enabled and has_val:
-        callbacks.append(EarlyStopping(monitor=stop.monitor, patience=stop.patience, mode=stop.mode))
+        callbacks.append(EarlyStopping(monitor=stop.monitor or name, patience=stop.patience, mode=stop.mode or mode))
     return callbacks, checkpoint, throughput
 
 
@@ -85,8 +92,33 @@ def _trainer(cfg: Any, run_id: str, uri: str, callbacks: list):
         raise ConfigError(f"invalid trainer settings: {str(exc).splitlines()[0]}") from None
 
 
-def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str) -> dict:
-    """Train ``recipe``'s model on ``dataset`` in run ``run_id``; return the checkpoint paths."""
+def _fresh_checkpoint_dir(run_id: str):
+    ckpt_dir = workspace.run_dir(run_id) / "checkpoints"
+    if tracking.is_rank_zero():
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return ckpt_dir
+
+
+def _fit_estimator(cfg: Any, recipe: Recipe, estimator: Estimator, dataset: Dataset, run_id: str) -> Trained:
+    """A model that trains itself (scikit-learn): fit, log its validation metrics, save it as the checkpoint."""
+    console.step(f"Building model <{cfg.model._target_}> (trains itself, no Lightning)")
+    started = time.perf_counter()
+    metrics = estimator.fit(dataset.dir, dataset.manifest)
+    tracking.log_metrics({k: float(v) for k, v in metrics.items()})
+    ckpt_dir = _fresh_checkpoint_dir(run_id)
+    ckpt_dir.mkdir(parents=True)
+    path = ckpt_dir / f"best{recipe.checkpoint_suffix(cfg)}"
+    with workspace.atomic_file(path) as temp:
+        estimator.save(temp)
+    name, _ = _monitor(recipe, True)
+    score = metrics.get(name)
+    summary = {"epochs": 1, "best_score": None if score is None else float(score)}
+    summary["fit_seconds"] = round(time.perf_counter() - started, 2)
+    return Trained(run_id, dataset, path, summary)
+
+
+def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str) -> Trained:
+    """Train ``recipe``'s model on ``dataset`` in run ``run_id``."""
     import pytorch_lightning as pl
     import torch
     from lightning_fabric.utilities.exceptions import MisconfigurationException
@@ -95,15 +127,15 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str) -> dict:
     if cfg.trainer.threads:
         torch.set_num_threads(int(cfg.trainer.threads))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = recipe.datamodule(cfg, dataset.dir, dataset.manifest)
     module = recipe.model(cfg, dataset.manifest, dataset.dir)
+    if isinstance(module, Estimator):
+        return _fit_estimator(cfg, recipe, module, dataset, run_id)
+    datamodule = recipe.datamodule(cfg, dataset.dir, dataset.manifest)
     params = sum(p.numel() for p in module.parameters())
     console.step(f"Building model <{cfg.model._target_}> ({params:,} parameters)")
-    ckpt_dir = workspace.run_dir(run_id) / "checkpoints"
-    if tracking.is_rank_zero():
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
-    has_val = sum(dataset.manifest["counts"]["val"].values()) > 0
-    callbacks, checkpoint, throughput = _callbacks(cfg, ckpt_dir, has_val)
+    ckpt_dir = _fresh_checkpoint_dir(run_id)
+    has_val = dataset.manifest["splits"].get("val", 0) > 0
+    callbacks, checkpoint, throughput = _callbacks(cfg, ckpt_dir, _monitor(recipe, has_val), has_val)
     trainer = _trainer(cfg, run_id, tracking.tracking_uri(cfg), callbacks)
     try:
         with _run_env(run_id), tracking.quiet_stdout():
@@ -113,15 +145,18 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str) -> dict:
     if not trainer.is_global_zero:
         raise SystemExit(0)  # DDP workers stop here; rank zero reports
     best = checkpoint.best_model_path or checkpoint.last_model_path
-    return {
-        "checkpoint": best,
+    return Trained(run_id, dataset, Path(best), {
         "last_checkpoint": checkpoint.last_model_path,
         "epochs": trainer.current_epoch,
         "best_score": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
         "samples_per_sec": round(throughput.samples_per_sec, 1),
-    }
+    })  # fmt: skip
 
 
-def log(result: dict) -> None:
-    tracking.set_tags({"aiaas.checkpoint": result["checkpoint"]})
-    tracking.log_artifact(result["checkpoint"], "checkpoints")
+def log(trained: Trained) -> None:
+    tracking.set_tags({tags.CHECKPOINT: trained.checkpoint})
+    tracking.log_artifact(trained.checkpoint, "checkpoints")
+
+
+def summary(trained: Trained) -> dict:
+    return {"dataset_dir": str(trained.dataset.dir), "checkpoint": str(trained.checkpoint), **trained.summary}

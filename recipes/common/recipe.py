@@ -1,28 +1,51 @@
-"""What every classification recipe does alike: rebuild the network from a checkpoint, plot, score outputs."""
+"""What every classification recipe does alike: metrics, parity by top-1 agreement, tables and plots."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli.recipe_api import Recipe
+import numpy as np
+
+from aiaas_cli.recipe_api import Metrics, Parity
+from aiaas_recipes.common.torch_recipe import TorchRecipe
 
 
-class ClassificationRecipe(Recipe):
-    """A Recipe whose LightningModule is `aiaas_recipes.common.module.Classifier` around ``net``."""
+class ClassificationRecipe(TorchRecipe):
+    """A TorchRecipe whose LightningModule is `aiaas_recipes.common.module.Classifier` around ``net``."""
+
+    metrics = Metrics(names=("accuracy", "macro_f1"), headline="accuracy", details=("per_class",))
+    output_names = ("logits",)
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
-        """The network from its config and the checkpoint's `aiaas` metadata (classes, sizes)."""
         from aiaas_cli.config import instantiate
 
         return instantiate(model_cfg, num_classes=len(meta["classes"]))
 
-    def load_model(self, checkpoint: dict) -> Any:
-        meta = checkpoint["aiaas"]
-        net = self.build_network(meta["model"], meta)
-        state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
-        net.load_state_dict(state)
-        return net.eval()
+    def dataset_summary(self, manifest: dict) -> dict:
+        return {"classes": manifest["classes"]}
+
+    def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
+        """Largest absolute logit difference and the share of rows whose top-1 class agrees."""
+        want, got = expected["logits"].astype(np.float64), actual["logits"].astype(np.float64)
+        agree = float((want.argmax(-1) == got.argmax(-1)).mean()) if len(want) else 1.0
+        diff = float(np.abs(want - got).max()) if len(want) else 0.0
+        return Parity(max_abs_diff=diff, agreement=agree, samples=len(want), agreement_name="top1_agreement")
+
+    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
+        if parity.agreement < float(export_cfg.min_agreement):
+            return f"top-1 agreement {parity.agreement:.2%} is below export.min_agreement={export_cfg.min_agreement}"
+        return super().parity_problem(parity, export_cfg)
+
+    def score_outputs(self, outputs: dict, targets: Any) -> float:
+        from aiaas_recipes.common.classification import accuracy
+
+        return accuracy(outputs["logits"], targets)
+
+    def report_tables(self, report: dict) -> list[Any]:
+        from aiaas_recipes.common.classification import per_class_table
+
+        return [per_class_table(report)]
 
     def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
         from aiaas_recipes.common.classification import plot_confusion
@@ -30,8 +53,3 @@ class ClassificationRecipe(Recipe):
         path = out_dir / "confusion_matrix.png"
         plot_confusion(report, path)
         return [path]
-
-    def score_outputs(self, outputs: Any, labels: Any) -> float:
-        from aiaas_recipes.common.classification import accuracy
-
-        return accuracy(outputs, labels)

@@ -149,6 +149,7 @@ def build(layout: Layout, out_dir: Path, data_cfg) -> dict:
     return {
         "classes": layout.classes,
         "counts": _counts(labels, parts, layout.classes),
+        "splits": {name: len(idx) for name, idx in parts.items()},
         "image_size": data_cfg.image_size,
         "mean": mean,
         "std": std,

@@ -12,11 +12,10 @@ from aiaas_recipes.image_cls.transforms import normalize
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
 
 
-def export_spec(network, checkpoint: dict) -> ExportSpec:
+def export_spec(network, meta: dict) -> ExportSpec:
     """A (2, 3, size, size) example batch with a symbolic batch axis, and what serving needs to decode."""
     import torch
 
-    meta = checkpoint["aiaas"]
     size = int(meta["image_size"])
     return ExportSpec(
         example_inputs=(torch.zeros(2, 3, size, size),),

@@ -10,12 +10,16 @@ from typing import Any
 from aiaas_cli.recipe_api import ExportSpec
 from aiaas_recipes.common.recipe import ClassificationRecipe
 
+MODELS = ("small_cnn", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
+
 
 class ImageClassification(ClassificationRecipe):
     name = "image-cls"
     description = "Image classification from class folders (built-in: digits)"
     config_name = "image-cls"
     serving_module = "aiaas_recipes.image_cls.serving"
+    models = MODELS
+    input_names = ("image",)
 
     def data_root(self, cfg: Any) -> Path:
         from aiaas_recipes.image_cls import builtin
@@ -34,7 +38,7 @@ class ImageClassification(ClassificationRecipe):
         for path in visible_files(layout.root):
             stat = path.stat()
             digest.update(f"{path.relative_to(layout.root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        settings = {"root": str(layout.root), "size": cfg.data.image_size, "split": dict(cfg.data.split), "v": 2}
+        settings = {"root": str(layout.root), "size": cfg.data.image_size, "split": dict(cfg.data.split), "v": 3}
         digest.update(json.dumps(settings, sort_keys=True).encode())
         return digest.hexdigest()
 
@@ -46,12 +50,15 @@ class ImageClassification(ClassificationRecipe):
         manifest = dataset.build(layout, out_dir, cfg.data)
         return {"source": str(layout.root), **manifest}
 
+    def dataset_summary(self, manifest: dict) -> dict:
+        return {"classes": manifest["classes"], "image_size": manifest["image_size"]}
+
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.image_cls.datamodule import ImageDataModule
 
         return ImageDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
-    def model(self, cfg: Any, manifest: dict, dataset_dir: Path | None = None) -> Any:
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
         from aiaas_cli.config import instantiate
@@ -78,15 +85,22 @@ class ImageClassification(ClassificationRecipe):
 
         return evaluate_split(network, dataset_dir, manifest, split)
 
-    def export_spec(self, network: Any, checkpoint: dict) -> ExportSpec:
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
         from aiaas_recipes.image_cls.export import export_spec
 
-        return export_spec(network, checkpoint)
+        return export_spec(network, meta)
 
-    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[Any, Any]:
-        from aiaas_recipes.image_cls.export import samples
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        from aiaas_recipes.image_cls.export import INPUT_NAME, samples
 
-        return samples(dataset_dir, manifest, split, limit)
+        images, labels = samples(dataset_dir, manifest, split, limit)
+        return {INPUT_NAME: images}, labels
+
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.common.smoke import colour_folders
+
+        root = colour_folders(Path(workdir) / "colours")
+        return [f"data.root={root}", "data.image_size=12", "data.batch_size=8", "model.channels=[4,8,8]"]
 
     def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
         files = (dataset_dir / "test_files.txt").read_text().splitlines()

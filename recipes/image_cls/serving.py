@@ -1,4 +1,4 @@
-"""Torch-free serving adapter for image-cls: upload bytes -> normalised batch -> top-k labels.
+"""Torch-free serving half of image-cls: upload bytes -> normalised batch -> top-k labels.
 
 It reuses transforms.py, so predict and the Bento see the same pixels that training saw.
 """
@@ -9,15 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.runtime import DEFAULT_MAX_PIXELS, BadInput
-from aiaas_recipes.common.scores import softmax, top_k
-from aiaas_recipes.image_cls.transforms import BadImage, decode, normalize
+from aiaas_cli.serving.runtime import BadInput
+from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
+from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, BadImage, decode, normalize
+
+SERVICE = "aiaas_recipes.image_cls.service:ImageService"
+http_predictions, http_response = one_prediction, one_answer
+__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "to_row"]
 
 
-class ImageAdapter:
+class ImageAdapter(LabelAdapter):
     """Decodes image uploads for a model exported by the image-cls recipe."""
-
-    input_kind = "image"
 
     def __init__(self, metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS):
         self.labels = list(metadata["labels"])
@@ -34,14 +36,18 @@ class ImageAdapter:
         except BadImage as exc:
             raise BadInput(str(exc)) from None
 
-    def batch(self, items: list[np.ndarray]) -> np.ndarray:
-        """(N, 3, size, size) float32, normalised with the training set's statistics."""
-        return normalize(np.stack(items), self.mean, self.std)
-
-    def postprocess(self, logits: np.ndarray, k: int) -> list[list[dict]]:
-        return top_k(softmax(np.asarray(logits, dtype=np.float32)), self.labels, k)
+    def batch(self, items: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """{"image": (N, 3, size, size) float32}, normalised with the training set's statistics."""
+        return {"image": normalize(np.stack(items), self.mean, self.std)}
 
 
 def build_adapter(metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageAdapter:
-    """The adapter that `aiaas_cli.serving.runtime.load_adapter` returns for image-cls models."""
+    """The adapter for image-cls models; ``max_pixels`` comes from `serve.limits`."""
     return ImageAdapter(metadata, max_pixels=max_pixels)
+
+
+def http_request(name: str, payload: bytes, k: int) -> dict[str, Any]:
+    """How `aiaas predict --url` sends one image: a multipart upload."""
+    from pathlib import Path
+
+    return {"files": {"image": (Path(name).name, payload)}, "data": {"k": str(k)}}

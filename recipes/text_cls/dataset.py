@@ -156,6 +156,7 @@ def build(data_cfg, out_dir: Path) -> dict:
         "counts": {
             n: dict(zip(classes, np.bincount(labels[idx], minlength=len(classes)).tolist())) for n, idx in parts.items()
         },
+        "splits": {n: len(idx) for n, idx in parts.items()},
         "rows": len(table.texts) + len(table.skipped),
         "skipped": table.skipped,
         "skipped_what": "row(s)",

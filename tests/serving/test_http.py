@@ -43,7 +43,7 @@ def test_predict_matches_local_onnx_runtime(server, local):
         answer = post_image(server, path.read_bytes())
         assert answer.status_code == 200, answer.text
         served = answer.json()["predictions"]
-        expected = local.predict([path.read_bytes()], k=5)[0]
+        expected = local.predict([path.read_bytes()], k=5)[0]["predictions"]
         assert [p["label"] for p in served] == [p["label"] for p in expected]
         assert np.allclose([p["score"] for p in served], [p["score"] for p in expected], atol=1e-5)
 
@@ -55,7 +55,7 @@ def test_predict_batch_and_k(server, local):
     assert answer.status_code == 200, answer.text
     expected = local.predict([f.read_bytes() for f in files], k=2)
     assert [[p["label"] for p in row["predictions"]] for row in answer.json()] == [
-        [p["label"] for p in row] for row in expected
+        [p["label"] for p in row["predictions"]] for row in expected
     ]
 
 

@@ -44,21 +44,26 @@ def text_model(tmp_path_factory):
     net = TextTransformer(3, vocab_size=60, max_length=8, width=16, layers=1, heads=2, ff=32).eval()
     tok = tokenizer.train(["goal team match", "pasta oven bread", "laptop chip code"], vocab_size=60, min_frequency=1)
     meta = {"classes": LABELS, "max_length": 8, "tokenizer": tok.to_str(), "model": {"_target_": "transformer"}}
-    spec = export_spec(net, {"aiaas": meta})
+    spec = export_spec(net, meta)
     path = tmp_path_factory.mktemp("text-model") / "model.onnx"
     _torch_export(net, spec, path, OmegaConf.load(bundled_conf_dir() / "export" / "onnx.yaml"))
     metadata = {**spec.metadata, "recipe": "text-cls", "serving_module": "aiaas_recipes.text_cls.serving"}
+    metadata.update(input_names=spec.input_names, output_names=spec.output_names)
     embed_metadata(path, metadata)
     return path, metadata
 
 
 @pytest.fixture(scope="module")
 def text_server(text_model, tmp_path_factory):
+    from aiaas_cli import recipes
     from aiaas_cli.stages import package
 
     path, metadata = text_model
-    settings = {"top_k": 3, "max_pixels": 1, "max_body_bytes": 64 * 1024, "max_batch_size": 8, "max_latency_ms": 2}
-    built = package.build_bento(path, metadata, {**settings, "threads": 1, "workers": 1}, {"run_id": "text-test"})
+    settings = {"top_k": 3, "limits": {}, "max_body_bytes": 64 * 1024, "max_batch_size": 8, "max_latency_ms": 2}
+    recipe = recipes.load("text-cls")
+    built = package.build_bento(
+        path, metadata, {**settings, "threads": 1, "workers": 1}, {"run_id": "text-test"}, recipe
+    )
     assert package.service_for(metadata["serving_module"]).endswith(":TextService")
     running = Server(built["bento_tag"], tmp_path_factory.mktemp("serve-text") / "server.log").wait_ready()
     yield running
@@ -78,7 +83,7 @@ def test_predict_one_text_matches_local(text_server, local):
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert set(body) == {"predictions", "truncated"} and body["truncated"] is True
-    expected = local.predict([text], k=3)[0]
+    expected = local.predict([text], k=3)[0]["predictions"]
     assert [p["label"] for p in body["predictions"]] == [p["label"] for p in expected]
     assert np.allclose([p["score"] for p in body["predictions"]], [p["score"] for p in expected], atol=1e-5)
 
@@ -90,7 +95,7 @@ def test_predict_batch_keeps_order_and_k(text_server, local):
     rows = answer.json()
     assert [r["truncated"] for r in rows] == [False, False, False]
     assert [[p["label"] for p in r["predictions"]] for r in rows] == [
-        [p["label"] for p in top] for top in local.predict(texts, k=2)
+        [p["label"] for p in answer["predictions"]] for answer in local.predict(texts, k=2)
     ]
 
 

@@ -53,7 +53,10 @@ def test_over_tolerance_fails_and_keeps_the_previous_model(cli, exported_run):
     path = workspace.run_dir(exported_run) / "model.onnx"
     before = path.read_bytes()
     result = cli("export", "image-cls", f"run={exported_run}", "export.tolerance=0", "export.register=false", expect=1)
-    assert "ONNX Runtime disagrees with torch" in result.stderr and "model.onnx was not written" in result.stderr
+    assert (
+        "ONNX Runtime disagrees with the trained model" in result.stderr
+        and "model.onnx was not written" in result.stderr
+    )
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()[-1]) > 0
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".model.onnx.tmp-*"))
@@ -115,7 +118,7 @@ def test_int8_portable_settings_keep_the_score(cli, exported_run):
         model = OnnxModel(report["path"])
         assert model.metadata["quantized"] == "int8" and model.metadata["quantization"] == settings
         assert {n.op_type for n in onnx.load(report["path"]).graph.node} >= {"QuantizeLinear", "DequantizeLinear"}
-        assert model.run(np.zeros((3, 3, 32, 32), np.float32)).shape == (3, 10)
+        assert model.run({"image": np.zeros((3, 3, 32, 32), np.float32)})["logits"].shape == (3, 10)
     finally:  # the other tests share this run: serve its float model again
         cli.json("export", "image-cls", f"run={exported_run}", "export.register=false")
 
@@ -141,7 +144,8 @@ def test_int8_is_refused_when_the_score_drops_too_much(cli, exported_run):
     assert payload["quantized"]["accepted"] is False and payload["quantized"]["path"] is None
     assert "score" in payload["quantized"]["refused_because"]
     assert payload["onnx_path"].endswith("/model.onnx")
-    assert "int8 model refused: the test score drops" in stderr and "keeping the float model" in stderr
+    assert payload["quantized"]["metric"] == "accuracy"  # the recipe's headline metric
+    assert "int8 model refused: the test accuracy drops" in stderr and "keeping the float model" in stderr
 
 
 def test_fixed_batch_export_still_runs_any_batch(cli, exported_run):
@@ -153,7 +157,7 @@ def test_fixed_batch_export_still_runs_any_batch(cli, exported_run):
         assert model.session.get_inputs()[0].shape == [1, 3, 32, 32] and model.fixed_batch == 1
         assert result["parity"]["top1_agreement"] == 1.0
         batch = np.random.default_rng(0).standard_normal((5, 3, 32, 32), dtype=np.float32)
-        one_by_one = np.concatenate([model.run(batch[i : i + 1]) for i in range(5)])
-        np.testing.assert_allclose(model.run(batch), one_by_one, rtol=0, atol=1e-6)
+        one_by_one = np.concatenate([model.run({"image": batch[i : i + 1]})["logits"] for i in range(5)])
+        np.testing.assert_allclose(model.run({"image": batch})["logits"], one_by_one, rtol=0, atol=1e-6)
     finally:  # the other tests share this run: serve its dynamic-batch model again
         cli.json("export", "image-cls", f"run={exported_run}", "export.register=false")

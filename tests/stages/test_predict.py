@@ -62,7 +62,7 @@ def test_predictions_equal_the_runtime(cli, model_path, inputs):
     files = sorted(truth)
     rows = lines(cli("predict", "image-cls", *files, "--model", str(model_path), "--batch-size", "5").stdout)
     expected = Predictor(model_path).predict([Path(f).read_bytes() for f in files], k=5)
-    assert [r["topk"] for r in rows] == expected
+    assert [{"predictions": r["topk"]} for r in rows] == expected
 
 
 def test_run_model_and_output_files(cli, model_path, inputs, exported_run, tmp_path):

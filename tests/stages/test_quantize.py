@@ -121,7 +121,7 @@ def test_paired_latency_tells_the_slower_runner():
     assert calls["fast"] == calls["slow"] == 25  # 5 warm-up + 20 timed each
 
 
-META = {"input_name": "x", "output_name": "y"}  # what export.metadata() gives int8()
+META = {"input_names": ["x"], "output_names": ["y"]}  # what export.metadata() gives int8()
 
 
 def tiny_model(path, rng) -> None:
@@ -142,7 +142,7 @@ def tiny_model(path, rng) -> None:
 
 
 def agreement(outputs, labels) -> float:
-    return float((np.asarray(outputs).argmax(-1) == labels).mean())
+    return float((np.asarray(outputs["y"]).argmax(-1) == labels).mean())
 
 
 @pytest.fixture()
@@ -150,10 +150,10 @@ def tiny(tmp_path):
     rng = np.random.default_rng(0)
     path = tmp_path / "model.onnx"
     tiny_model(path, rng)
-    inputs = rng.standard_normal((64, 16)).astype(np.float32)
+    inputs = {"x": rng.standard_normal((64, 16)).astype(np.float32)}
     from aiaas_cli.serving.runtime import OnnxModel
 
-    labels = OnnxModel(path).run(inputs).argmax(-1)
+    labels = OnnxModel(path).run(inputs)["y"].argmax(-1)
     return path, inputs, labels
 
 

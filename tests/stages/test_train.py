@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from aiaas_cli import checkpoints, recipes
+from aiaas_cli import artifacts, recipes
 from aiaas_cli.errors import ConfigError
 
 AIAAS = str(Path(sys.executable).with_name("aiaas"))
@@ -28,11 +28,9 @@ def test_best_and_last_checkpoints_load_with_weights_only(trained_run):
 
 def test_rebuilt_network_matches_training_accuracy(trained_run):
     recipe = recipes.load("image-cls")
-    checkpoint = checkpoints.load(Path(trained_run["checkpoint"]), recipe)
-    network = recipe.load_model(checkpoint)
-    from aiaas_cli.stages.preprocess import from_run
-
-    dataset = from_run(trained_run["run_id"])
+    network, meta = recipe.load_model(Path(trained_run["checkpoint"]))
+    assert meta["recipe"] == "image-cls"
+    dataset = artifacts.dataset_of(trained_run["run_id"])
     report = recipe.evaluate(network, dataset.dir, dataset.manifest, "test")
     assert report["accuracy"] == pytest.approx(trained_run["metrics"]["accuracy"])
 
@@ -43,14 +41,14 @@ def test_checkpoint_of_another_recipe_is_refused(trained_run, tmp_path):
     foreign = tmp_path / "foreign.ckpt"
     torch.save(checkpoint, foreign)
     with pytest.raises(ConfigError, match="from recipe 'text-cls', not 'image-cls'"):
-        checkpoints.load(foreign, recipes.load("image-cls"))
+        recipes.load("image-cls").load_model(foreign)
 
 
 def test_corrupt_checkpoint_is_one_line(tmp_path):
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"not a checkpoint")
     with pytest.raises(Exception, match="cannot load checkpoint"):
-        checkpoints.load(bad, recipes.load("image-cls"))
+        recipes.load("image-cls").load_model(bad)
 
 
 def test_train_continues_a_preprocess_run(cli):

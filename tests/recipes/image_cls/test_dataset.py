@@ -171,7 +171,7 @@ def test_duplicates_across_splits_are_reported(cli, tmp_path):
     assert manifest["duplicates"]["duplicate_groups"] == 2
     assert manifest["duplicates"]["cross_split_groups"] == 1
     assert sorted(manifest["duplicates"]["cross_split_examples"][0]) == ["test/cat/copy.png", "train/cat/img0.png"]
-    assert "1 identical file(s) appear in more than one split" in result.stderr
+    assert "1 identical input(s) appear in more than one split" in result.stderr
 
 
 def test_presplit_class_without_readable_train_images_is_named(cli, tmp_path, session_home):

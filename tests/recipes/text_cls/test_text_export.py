@@ -26,7 +26,7 @@ def test_onnx_matches_torch_for_any_batch_and_length(name, tmp_path):
     net = NETWORKS[name]().eval()
     tok = tokenizer.train(["goal team", "pasta oven"], vocab_size=60, min_frequency=1)
     meta = {"classes": ["a", "b", "c"], "max_length": 12, "tokenizer": tok.to_str(), "model": {"_target_": name}}
-    spec = export_spec(net, {"aiaas": meta})
+    spec = export_spec(net, meta)
     cfg = OmegaConf.load(bundled_conf_dir() / "export" / "onnx.yaml")
     path = tmp_path / "model.onnx"
     _torch_export(net, spec, path, cfg)
@@ -39,4 +39,4 @@ def test_onnx_matches_torch_for_any_batch_and_length(name, tmp_path):
         ids[0, length // 2 + 1 :] = 0  # one padded row
         with torch.inference_mode():
             expected = net(torch.from_numpy(ids)).numpy()
-        np.testing.assert_allclose(model.run(ids), expected, atol=1e-5)
+        np.testing.assert_allclose(model.run({"input_ids": ids})["logits"], expected, atol=1e-5)

@@ -31,7 +31,7 @@ def test_long_text_is_truncated_and_reported(adapter):
     item = adapter.decode(" ".join(["goal"] * 30))
     assert adapter.extras(item) == {"tokens": 30, "truncated": True}
     batch = adapter.batch([item, adapter.decode("pasta")])
-    assert batch.shape == (2, 8) and batch.dtype == np.int64
+    assert batch["input_ids"].shape == (2, 8) and batch["input_ids"].dtype == np.int64
 
 
 def test_special_token_text_is_not_padding(adapter):
@@ -52,8 +52,11 @@ def test_utf8_bytes_are_accepted(adapter):
 
 
 def test_postprocess_gives_sorted_top_k(adapter):
-    top = adapter.postprocess(np.array([[0.1, 2.0, -1.0]]), k=2)[0]
+    item = adapter.decode("goal")
+    answer = adapter.postprocess({"logits": np.array([[0.1, 2.0, -1.0]])}, [item], k=2)[0]
+    top = answer["predictions"]
     assert [t["label"] for t in top] == ["sports", "food"] and top[0]["score"] > top[1]["score"]
+    assert answer["truncated"] is False and answer["tokens"] == 1
 
 
 def test_read_inputs_over_csv_jsonl_txt_and_unreadable(tmp_path):

@@ -1,0 +1,10 @@
+"""The MLflow tag names aiaas writes on a run: one place, so stages and readers never drift apart."""
+
+RECIPE = "aiaas.recipe"
+STAGE_PREFIX = "aiaas.stage."  # + stage name: "done" or "failed"
+DATASET_DIR = "aiaas.dataset_dir"
+DATASET_FINGERPRINT = "aiaas.dataset_fingerprint"
+CHECKPOINT = "aiaas.checkpoint"
+ONNX = "aiaas.onnx"  # the run's served model (int8 when accepted), read by `aiaas predict run=<id>`
+REGISTERED_MODEL = "aiaas.registered_model"
+BENTO = "aiaas.bento"

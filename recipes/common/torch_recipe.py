@@ -1,0 +1,56 @@
+"""What every recipe with a torch network does alike: load its checkpoint safely, run it on numpy feeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aiaas_cli.errors import ConfigError, UserError
+from aiaas_cli.recipe_api import Recipe
+
+_CHUNK = 64
+
+
+class TorchRecipe(Recipe):
+    """A Recipe whose LightningModule wraps ``net`` and writes an "aiaas" dict into every checkpoint."""
+
+    input_names: tuple[str, ...] = ()  # the network's positional inputs, as named in ONNX
+    output_names: tuple[str, ...] = ()  # its outputs (one tensor, or a tuple in this order)
+
+    def checkpoint_suffix(self, cfg: Any) -> str:
+        return ".ckpt"
+
+    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        """The bare network from its config and the checkpoint's `aiaas` metadata (sizes, classes)."""
+        raise NotImplementedError
+
+    def load_model(self, path: Path) -> tuple[Any, dict]:
+        import torch
+
+        try:  # weights_only: a checkpoint can never run code
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many types for a bad file
+            raise UserError(f"cannot load checkpoint {path}: {str(exc).splitlines()[0]}") from None
+        meta = checkpoint.get("aiaas", {}) if isinstance(checkpoint, dict) else {}
+        if meta.get("recipe") != self.name:
+            raise ConfigError(f"checkpoint {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")
+        net = self.build_network(meta["model"], meta)
+        state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        net.load_state_dict(state)
+        return net.eval(), meta
+
+    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, np.ndarray]:
+        import torch
+
+        rows = len(inputs[self.input_names[0]])
+        parts: list[tuple] = []
+        with torch.inference_mode():
+            for start in range(0, rows, _CHUNK):
+                args = [
+                    torch.from_numpy(np.ascontiguousarray(inputs[n][start : start + _CHUNK])) for n in self.input_names
+                ]
+                out = network(*args)
+                parts.append(tuple(t.numpy() for t in (out if isinstance(out, tuple) else (out,))))
+        return {name: np.concatenate([part[i] for part in parts]) for i, name in enumerate(self.output_names)}
