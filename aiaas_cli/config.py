@@ -26,6 +26,9 @@ def _hydra_compose(recipe: Recipe, overrides: list[str]):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    from aiaas_cli import schema
+
+    schema.register()
     GlobalHydra.instance().clear()
     with initialize_config_dir(str(recipe.config_dir), version_base="1.3", job_name="aiaas"):
         return compose(config_name=recipe.config_name, overrides=overrides)
@@ -51,6 +54,9 @@ def _explain(exc: Exception, recipe: Recipe, reference) -> ConfigError:
     """Turn a Hydra composition error into one line, with suggestions for mistyped keys."""
     text = str(exc)
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    full_key = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.strip().startswith("full_key:")), "")
+    if "could not be converted" in text or "Invalid type assigned" in text or "Unsupported value type" in text:
+        return ConfigError(f"{full_key or 'a value'}: {first}", "see `--cfg` for the key's current value")
     if "Could not find" in text and "Available options" in text:
         options = [ln.strip() for ln in text.split("Available options")[1].splitlines()[1:]]
         options = [o for o in options if o]

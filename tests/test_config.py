@@ -37,9 +37,29 @@ def test_bool_is_checked(recipe):
 
 
 def test_new_keys_need_plus(recipe):
-    with pytest.raises(ConfigError, match="unknown config key 'trainer.fancy'"):
-        config.compose(recipe, ["trainer.fancy=1"])
-    assert config.compose(recipe, ["+trainer.fancy=1"]).trainer.fancy == 1
+    with pytest.raises(ConfigError, match="unknown config key 'data.fancy'"):
+        config.compose(recipe, ["data.fancy=1"])
+    assert config.compose(recipe, ["+data.fancy=1"]).data.fancy == 1
+
+
+def test_schema_types_keys_whose_default_is_null(recipe):
+    with pytest.raises(ConfigError, match="trainer.gradient_clip_val"):
+        config.compose(recipe, ["trainer.gradient_clip_val=abc"])
+    assert config.compose(recipe, ["trainer.gradient_clip_val=0.5"]).trainer.gradient_clip_val == 0.5
+    with pytest.raises(ConfigError, match="serve.threads"):
+        config.compose(recipe, ["serve.threads=many"])
+
+
+def test_a_model_of_another_task_is_refused_with_the_choices(recipe):
+    with pytest.raises(ConfigError, match="model=text_bilstm is not a image-cls model") as caught:
+        config.compose(recipe, ["model=text_bilstm"])
+    assert "small_cnn" in caught.value.one_line()
+
+
+def test_the_trainer_comes_from_its_target(recipe):
+    cfg = config.compose(recipe, ["+trainer.callbacks.lr._target_=pytorch_lightning.callbacks.LearningRateMonitor"])
+    assert cfg.trainer._target_ == "pytorch_lightning.Trainer"
+    assert cfg.trainer.callbacks.lr._target_.endswith("LearningRateMonitor")
 
 
 def test_delete_key(recipe):

@@ -16,11 +16,6 @@ from aiaas_cli.artifacts import Dataset, Trained
 from aiaas_cli.errors import ConfigError
 from aiaas_cli.recipe_api import Estimator, Recipe
 
-TRAINER_KEYS = (
-    "max_epochs", "accelerator", "devices", "strategy", "num_nodes", "precision", "accumulate_grad_batches",
-    "gradient_clip_val", "deterministic", "log_every_n_steps", "limit_train_batches", "limit_val_batches",
-)  # fmt: skip
-
 
 def _quiet_lightning() -> None:
     if not console.settings.debug:
@@ -69,26 +64,31 @@ def _callbacks(cfg: Any, ckpt_dir, monitor: tuple[str, str], has_val: bool) -> t
 
 
 def _trainer(cfg: Any, run_id: str, uri: str, callbacks: list):
-    import pytorch_lightning as pl
+    """Lightning's Trainer as the `trainer` config group builds it (`_target_`), with our logger and callbacks."""
     from lightning_fabric.utilities.exceptions import MisconfigurationException
+    from omegaconf import OmegaConf
     from pytorch_lightning.loggers import MLFlowLogger
+
+    from aiaas_cli.config import instantiate
+    from aiaas_cli.schema import OWN_TRAINER_KEYS
 
     # Not synchronous: a blocking write per logged step (an SQLite commit, or an HTTP call to a tracking server)
     # stalls training; MLflow's queue is flushed when Lightning ends the fit (set_terminated).
     logger = MLFlowLogger(
         experiment_name=str(cfg.tracking.experiment), tracking_uri=uri, run_id=run_id, synchronous=False
     )
-    kwargs = {key: cfg.trainer[key] for key in TRAINER_KEYS}
+    node = OmegaConf.masked_copy(cfg.trainer, [k for k in cfg.trainer if k not in OWN_TRAINER_KEYS])
+    build = instantiate(node, _partial_=True)
+    extra = [instantiate(callback) for callback in (cfg.trainer.get("callbacks") or {}).values()]
     try:
-        return pl.Trainer(
-            **kwargs,
-            callbacks=callbacks,
+        return build(
+            callbacks=callbacks + extra,
             logger=logger,
             default_root_dir=str(workspace.run_dir(run_id)),
             enable_progress_bar=console.is_tty(),
             enable_model_summary=console.settings.debug,
         )
-    except (MisconfigurationException, ValueError) as exc:
+    except (MisconfigurationException, ValueError, TypeError) as exc:
         raise ConfigError(f"invalid trainer settings: {str(exc).splitlines()[0]}") from None
 
 
