@@ -98,7 +98,7 @@ def compare(expected: dict, actual: dict, tolerance: float, regression: bool) ->
 
 def parity_problem(parity: Parity, export_cfg: Any, regression: bool) -> str | None:
     """Regression: every value within export.tolerance (relative); classification: probabilities within it,
-    and top-1 agreement at least export.min_top1_agreement."""
+    and top-1 agreement at least export.min_agreement."""
     if regression:
         if parity.agreement < 1.0:
             share = 1 - parity.agreement
@@ -106,6 +106,6 @@ def parity_problem(parity: Parity, export_cfg: Any, regression: bool) -> str | N
         return None
     if parity.max_abs_diff > float(export_cfg.tolerance):
         return f"max |probability diff| {parity.max_abs_diff:.3g} is above export.tolerance={export_cfg.tolerance}"
-    if parity.agreement < float(export_cfg.get("min_top1_agreement", 0.0)):
-        return f"top-1 agreement {parity.agreement:.3f} is below export.min_top1_agreement"
+    if parity.agreement < float(export_cfg.min_agreement):
+        return f"top-1 agreement {parity.agreement:.2%} is below export.min_agreement={export_cfg.min_agreement}"
     return None

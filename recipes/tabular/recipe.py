@@ -195,13 +195,21 @@ class TabularRecipe(Recipe):
 
         return [(row["where"], row["record"]) for row in read_records(dataset_dir)[:limit]]
 
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.tabular.smoke import mixed_table
+
+        path = mixed_table(Path(workdir) / "table.csv", self.task)
+        return [f"data.path={path}", "data.target=target", "model.widths=[8]", "data.batch_size=16"]
+
 
 class TabularClassification(TabularRecipe):
     name = "tabular-cls"
     description = "Classification of table rows, CSV/TSV/Parquet (built-in: wine, breast_cancer, digits)"
     config_name = "tabular-cls"
     task = "classification"
-    metrics = Metrics(names=("accuracy", "macro_f1", "roc_auc", "log_loss"), headline="accuracy")
+    metrics = Metrics(
+        names=("accuracy", "macro_f1", "roc_auc", "log_loss"), headline="accuracy", details=("per_class",)
+    )
 
 
 class TabularRegression(TabularRecipe):
@@ -209,7 +217,7 @@ class TabularRegression(TabularRecipe):
     description = "Regression on table rows, CSV/TSV/Parquet (built-in: diabetes)"
     config_name = "tabular-reg"
     task = "regression"
-    metrics = Metrics(names=("rmse", "mae", "r2"), headline="r2")
+    metrics = Metrics(names=("rmse", "mae", "r2"), headline="r2", details=("residual_quantiles",))
 
 
 classification = TabularClassification()

@@ -25,9 +25,8 @@ SERVICE = "aiaas_recipes.tabular.service:TabularService"
 
 @dataclass
 class Row:
-    """A decoded record: the request's own values (for `aiaas predict` output) and the model's inputs."""
+    """A decoded record: its rows of the model's two inputs."""
 
-    record: dict[str, Any]
     numeric: np.ndarray
     categorical: np.ndarray
 
@@ -49,7 +48,7 @@ class TabularAdapter:
             numeric, categorical = self.encoder.encode_record(payload)
         except FieldError as exc:
             raise BadInput(str(exc), status=422) from None
-        return Row(payload, numeric, categorical)
+        return Row(numeric, categorical)
 
     def batch(self, items: list[Row]) -> dict[str, np.ndarray]:
         feeds = {
@@ -76,15 +75,6 @@ class TabularAdapter:
             )
         return answers
 
-    def to_row(self, name: str, prediction: dict, item: Row | None) -> dict:
-        """The input's own columns (when known), then the prediction, flat: probabilities as probability_<class>."""
-        row: dict[str, Any] = {"input": name, **(item.record if item is not None else {})}
-        if "value" in prediction:
-            return {**row, "value": prediction["value"]}
-        row.update({"label": prediction["label"], "score": prediction["score"]})
-        row.update({f"probability_{label}": p for label, p in prediction.get("probabilities", {}).items()})
-        return row
-
 
 def build_adapter(metadata: dict[str, Any], **_: Any) -> TabularAdapter:
     """The adapter for a model exported by tabular-cls or tabular-reg (limits for other inputs are ignored)."""
@@ -97,8 +87,23 @@ def http_request(name: str, payload: Any, k: int) -> dict[str, Any]:
     return {"json": {"records": [payload], "ignore_extra": True}}
 
 
+def http_response(predictions: list[dict]) -> dict[str, Any]:
+    """The body the service's `/predict` answers: ``{"predictions": [...]}``, one per record."""
+    return {"predictions": predictions}
+
+
 def http_predictions(body: dict[str, Any]) -> list[dict]:
-    return body["predictions"]
+    return body.get("predictions") or []
+
+
+def to_row(name: str, payload: Any, prediction: dict) -> dict[str, Any]:
+    """`aiaas predict`'s record: the input's own columns, then the prediction, flat (probability_<class>)."""
+    row: dict[str, Any] = {"input": name, **(payload if isinstance(payload, dict) else {})}
+    if "value" in prediction:
+        return {**row, "value": prediction["value"]}
+    row.update({"label": prediction["label"], "score": prediction["score"]})
+    row.update({f"probability_{label}": p for label, p in prediction.get("probabilities", {}).items()})
+    return row
 
 
 def _cell(text: str) -> str | None:

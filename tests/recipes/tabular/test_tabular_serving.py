@@ -32,10 +32,11 @@ METADATA = {"task": "classification", "labels": ["no", "yes"], "schema": SCHEMA,
 
 def test_adapter_records_to_feeds_and_predictions():
     adapter = serving.build_adapter(METADATA, max_pixels=10)
-    rows = [
-        adapter.decode({"age": 41, "member": "yes", "signup": "2024-03-01", "city name": "Paris "}),
-        adapter.decode({"age": "30", "member": None, "city name": "Marseille"}),  # unseen city: "unknown"
+    records = [
+        {"age": 41, "member": "yes", "signup": "2024-03-01", "city name": "Paris "},
+        {"age": "30", "member": None, "city name": "Marseille"},  # an unseen city: "unknown"
     ]
+    rows = [adapter.decode(record) for record in records]
     feeds = adapter.batch(rows)
     assert feeds["numeric"].dtype == np.float32 and feeds["categorical"].dtype == np.int64
     np.testing.assert_array_equal(feeds["numeric"][0], [41, 1, 2024, 3])
@@ -47,9 +48,9 @@ def test_adapter_records_to_feeds_and_predictions():
         "score": pytest.approx(0.8),
         "probabilities": pytest.approx({"no": 0.2, "yes": 0.8}),
     }
-    row = adapter.to_row("t.csv:2", answer[0], rows[0])
+    row = serving.to_row("t.csv:2", records[0], answer[0])
     assert row["input"] == "t.csv:2" and row["city name"] == "Paris " and row["probability_yes"] == pytest.approx(0.8)
-    assert "age" not in adapter.to_row("t.csv:2", answer[0], None)
+    assert serving.http_predictions(serving.http_response(answer)) == answer
 
 
 @pytest.mark.parametrize(
@@ -73,7 +74,7 @@ def test_regression_adapter():
     rows = [adapter.decode({"age": 1, "city name": "x"})]
     answer = adapter.postprocess({"value": np.array([[3.5]], dtype=np.float32)}, rows, k=5)
     assert answer == [{"value": 3.5}]
-    assert adapter.to_row("a", answer[0], rows[0])["value"] == 3.5
+    assert serving.to_row("a", {"age": 1}, answer[0]) == {"input": "a", "age": 1, "value": 3.5}
 
 
 def test_read_inputs_rows_of_csv_jsonl_and_parquet(tmp_path):

@@ -1,0 +1,100 @@
+"""The served tabular-cls Bento over real HTTP: the generated request schema, predictions equal to local ones,
+422 naming the field for bad records, and no 5xx under schema-driven fuzzing."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import tabular_runs
+from conftest import Server
+from tablefiles import UNSEEN_CITY
+
+from aiaas_cli.serving.runtime import OnnxModel, load_adapter
+
+pytestmark = pytest.mark.slow
+
+RECORDS = [
+    {"age": 33, "income": 2500.5, "city": UNSEEN_CITY, "member": True, "signup": "2023-05-01", "plan": "P1"},
+    {"age": None, "city": "paris", "member": "no", "plan": "P2"},  # optional fields null or left out
+    {"age": 71, "income": 4100, "city": "Lyon", "member": "YES", "signup": "2019-12-31", "plan": "P9"},
+]
+
+
+@pytest.fixture(scope="module")
+def cls_pipeline(cli, session_home) -> dict:
+    return tabular_runs.pipeline(cli, "tabular-cls", session_home)
+
+
+@pytest.fixture(scope="module")
+def served(cls_pipeline, tmp_path_factory):
+    server = Server(cls_pipeline["bento_tag"], tmp_path_factory.mktemp("serve-tabular") / "server.log")
+    yield server.wait_ready()
+    server.stop()
+
+
+def predict(served, body, **kwargs):
+    return requests.post(f"{served.url}/predict", json=body, timeout=30, **kwargs)
+
+
+def test_request_schema_is_generated_from_the_training_columns(served):
+    spec = requests.get(f"{served.url}/docs.json", timeout=10).json()
+    body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]] if "$ref" in body else body
+    record = body["properties"]["records"]["items"]
+    fields = record["properties"]
+    assert set(fields) == {"age", "income", "city", "member", "signup", "plan"}
+    assert {"type": "number"} in fields["age"]["anyOf"] and fields["city"]["type"] == "string"
+    assert set(record["required"]) == {"city", "member", "plan"}
+
+
+def test_served_predictions_match_the_local_model(served, cls_pipeline):
+    answer = predict(served, {"records": RECORDS})
+    assert answer.status_code == 200, answer.text
+    served_predictions = answer.json()["predictions"]
+    model = OnnxModel(cls_pipeline["onnx_path"])
+    adapter = load_adapter(model.metadata)
+    items = [adapter.decode(record) for record in RECORDS]
+    local = adapter.postprocess(model.run(adapter.batch(items)), items, k=5)
+    assert [p["label"] for p in served_predictions] == [p["label"] for p in local]
+    for got, want in zip(served_predictions, local):
+        assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("record", "field"),
+    [
+        ({"age": 30, "member": True, "plan": "P1"}, "city"),  # required, missing
+        ({"age": "old", "city": "paris", "member": True, "plan": "P1"}, "age"),
+        ({"age": 30, "city": "paris", "member": True, "plan": "P1", "agee": 3}, "agee"),
+        ({"age": 30, "city": "paris", "member": "maybe", "plan": "P1"}, "member"),
+        ({"signup": "last week", "city": "paris", "member": True, "plan": "P1"}, "signup"),
+    ],
+)
+def test_bad_records_are_422_naming_the_field(served, record, field):
+    answer = predict(served, {"records": [RECORDS[0], record]})
+    assert answer.status_code == 422, answer.text
+    assert field in answer.json()["error"]
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_422(served, number):
+    body = '{"records": [{"age": NUMBER, "city": "paris", "member": true, "plan": "P1"}]}'.replace("NUMBER", number)
+    headers = {"content-type": "application/json"}
+    answer = requests.post(f"{served.url}/predict", data=body, headers=headers, timeout=30)
+    assert answer.status_code == 422 and "age" in answer.json()["error"]
+
+
+def test_no_server_errors_under_fuzzing(served):
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_url(f"{served.url}/docs.json").include(path_regex="^/predict$")
+    (operation,) = [result.ok() for result in schema.get_all_operations()]
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def no_5xx(case):
+        response = case.call(base_url=served.url, timeout=30)
+        assert response.status_code < 500, f"{response.status_code} {response.text[:300]}"
+
+    no_5xx()
