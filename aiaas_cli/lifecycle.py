@@ -121,7 +121,7 @@ def _show_samples(recipe: Recipe, dataset: Dataset, onnx_path: str, k: int) -> l
     samples = recipe.sample_inputs(dataset.dir, dataset.manifest, limit=3)
     if not samples:
         return []
-    predictor = Predictor(onnx_path)
+    predictor = Predictor(onnx_path, allowed={recipe.serving_module})
     predictions = predictor.predict([payload for _, payload in samples], k=k)
     rows = [predictor.to_row(name, payload, p) for (name, payload), p in zip(samples, predictions)]
     columns = [key for key in rows[0] if not isinstance(rows[0][key], (dict, list))][:4]

@@ -75,6 +75,11 @@ class Serve:
     max_latency_ms: float = 0.0
     threads: Optional[int] = 1
     workers: int = 2
+    body_timeout_s: float = 30.0
+    decode_threads: int = 1
+    max_decode_seconds: float = 10.0
+    max_connections: int = 256
+    header_timeout_s: float = 10.0
 
 
 @dataclass

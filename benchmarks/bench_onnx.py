@@ -25,9 +25,11 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
+from omegaconf import OmegaConf
 
+from aiaas_cli.cpu import detect
 from aiaas_cli.serving.runtime import session_options
-from aiaas_cli.stages.quantize import latency_ms, quantize_static
+from aiaas_cli.stages.quantize import latency_ms, pick_settings, quantize_static
 
 AIAAS = str(Path(sys.executable).with_name("aiaas"))
 ORT_RATIO_TARGET = 0.8
@@ -55,8 +57,7 @@ def aiaas_json(home: str, *args: str) -> dict:
 
 def digits_model(args: argparse.Namespace, workdir: Path) -> tuple[torch.nn.Module, Path, np.ndarray, np.ndarray]:
     """The trained SmallCNN, its exported model.onnx, calibration (train) and timing (test) samples."""
-    from aiaas_cli import checkpoints, recipes, workspace
-    from aiaas_cli.stages import preprocess
+    from aiaas_cli import artifacts, recipes, workspace
 
     home = args.home or str(workdir / "home")
     run_id = args.run
@@ -69,11 +70,12 @@ def digits_model(args: argparse.Namespace, workdir: Path) -> tuple[torch.nn.Modu
 
     recipe = recipes.load("image-cls")
     tracking.configure(config.compose(recipe, []))
-    network = recipe.load_model(checkpoints.load(checkpoints.path_for_run(run_id), recipe))
-    dataset = preprocess.from_run(run_id)
+    trained = artifacts.trained_of(run_id)
+    network, _ = recipe.load_model(trained.checkpoint)
+    dataset = trained.dataset
     calibration, _ = recipe.export_samples(dataset.dir, dataset.manifest, "train", 256)
     test, _ = recipe.export_samples(dataset.dir, dataset.manifest, "test", 64)
-    return network, workspace.run_dir(run_id) / "model.onnx", calibration, test
+    return network, workspace.run_dir(run_id) / "model.onnx", calibration["image"], test["image"]
 
 
 def export_resnet18(workdir: Path) -> tuple[torch.nn.Module, Path]:
@@ -113,9 +115,11 @@ def compare(name: str, network, float_path: Path, calibration, samples, args, ru
     """Median batch-1 latencies of torch eager, ORT float and ORT int8, in alternating rounds; sizes; agreement."""
     int8_path = float_path.with_name(float_path.stem + ".bench-int8.onnx")
     input_name = ort.InferenceSession(str(float_path)).get_inputs()[0].name
-    quantize_static(
-        float_path, int8_path, calibration, input_name, argparse.Namespace(per_channel=True, reduce_range=False)
+    # the settings `aiaas export` picks for this CPU (7-bit weights without VNNI)
+    settings = pick_settings(
+        OmegaConf.create({"target_cpu": "auto", "per_channel": True, "reduce_range": None}), detect()
     )
+    quantize_static(float_path, int8_path, {input_name: calibration}, settings)
     sessions = {kind: ort.InferenceSession(str(p), session_options(args.threads)) for kind, p in
                 (("float", float_path), ("int8", int8_path))}  # fmt: skip
     one = samples[:1]

@@ -39,7 +39,7 @@ app = Flask(__name__)
 
 @app.post("/predict")
 def predict():
-    return jsonify({"predictions": predictor.predict([request.files["image"].read()], k=5)[0]})
+    return jsonify(predictor.predict([request.files["image"].read()], k=5)[0])
 
 app.run(host="127.0.0.1", port=int(sys.argv[2]))
 """
@@ -123,8 +123,8 @@ def resnet18_model(workdir: Path) -> tuple[Path, list[bytes]]:
         "input_size": 224,
         "mean": [0.485, 0.456, 0.406],
         "std": [0.229, 0.224, 0.225],
-        "input_name": "image",
-        "output_name": "logits",
+        "input_names": ["image"],
+        "output_names": ["logits"],
         "run_id": "bench-resnet18",
     }
     embed_metadata(path, metadata)
@@ -147,7 +147,8 @@ def package(path: Path, overrides: list[str]) -> str:
     console.settings.json = True  # keep BentoML's and our progress lines off stdout
     cfg = config.compose(recipes.load("image-cls"), [f"serve.{o}" for o in overrides])
     metadata = OnnxModel(path, threads=1).metadata
-    built = package_stage.build_bento(path, metadata, package_stage.settings(cfg.serve), {"run_id": "bench"})
+    recipe = recipes.load("image-cls")
+    built = package_stage.build_bento(path, metadata, package_stage.settings(cfg.serve), {"run_id": "bench"}, recipe)
     return built["bento_tag"]
 
 

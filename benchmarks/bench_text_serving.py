@@ -35,7 +35,7 @@ app = Flask(__name__)
 @app.post("/predict")
 def predict():
     item = predictor.decode(request.get_json()["text"])
-    return jsonify({"predictions": predictor.predict_decoded([item], k=5)[0], **predictor.extras(item)})
+    return jsonify(predictor.predict_decoded([item], k=5)[0])
 
 app.run(host="127.0.0.1", port=int(sys.argv[2]))
 """
@@ -78,10 +78,11 @@ def text_model(workdir: Path, n_texts: int) -> tuple[Path, list[str]]:
         "tokenizer": tok.to_str(),
         "model": {"_target_": "transformer"},
     }
-    spec = export_spec(net, {"aiaas": meta})
+    spec = export_spec(net, meta)
     path = workdir / "model.onnx"
     _torch_export(net, spec, path, OmegaConf.load(bundled_conf_dir() / "export" / "onnx.yaml"))
     metadata = {**spec.metadata, "recipe": "text-cls", "serving_module": "aiaas_recipes.text_cls.serving"}
+    metadata.update(input_names=spec.input_names, output_names=spec.output_names)
     embed_metadata(path, metadata)
     rng = np.random.default_rng(0)
     texts = [table.texts[i] for i in rng.choice(len(table.texts), n_texts, replace=False)]
@@ -97,7 +98,8 @@ def package(path: Path) -> tuple[str, dict]:
     console.settings.json = True  # keep BentoML's and our progress lines off stdout
     settings = package_stage.settings(config.compose(recipes.load("text-cls"), []).serve)
     metadata = OnnxModel(path, threads=1).metadata
-    return package_stage.build_bento(path, metadata, settings, {"run_id": "bench-text"})["bento_tag"], settings
+    recipe = recipes.load("text-cls")
+    return package_stage.build_bento(path, metadata, settings, {"run_id": "bench-text"}, recipe)["bento_tag"], settings
 
 
 def text_body(text: str) -> dict:

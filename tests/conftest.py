@@ -72,7 +72,13 @@ def trained_run(cli, session_home) -> dict:
 
 
 # Serving: an exported run, its Bento (with small limits, so the limit tests stay small), and its server.
-SERVE_LIMITS = ["serve.limits.max_pixels=1000000", "serve.max_body_mb=1"]
+SERVE_LIMITS = [
+    "serve.limits.max_pixels=1000000",
+    "serve.limits.max_request_pixels=2000000",
+    "serve.max_body_mb=1",
+    "serve.header_timeout_s=2",
+    "serve.max_connections=48",
+]
 
 
 @pytest.fixture(scope="session")

@@ -103,19 +103,25 @@ def read_metadata(session: ort.InferenceSession, path: Path) -> dict[str, Any]:
     return json.loads(raw)
 
 
-def serving_module(name: str | None) -> Any:
-    """The recipe's torch-free serving module."""
+def serving_module(name: str | None, allowed: set[str] | None = None) -> Any:
+    """The recipe's torch-free serving module; only one in ``allowed`` when given (a model file names the module
+    to import: a crafted one must not choose what runs)."""
     if not name:
         raise UserError("the model's metadata names no serving_module", "export it again with this aiaas version")
+    if allowed is not None and name not in allowed:
+        raise UserError(
+            f"the model names serving module '{name}', which is not one of its recipe's ({', '.join(sorted(allowed))})",
+            "refusing to import it: export the model again with the recipe that serves it",
+        )
     try:
         return importlib.import_module(name)
     except ImportError as exc:
         raise UserError(f"cannot import serving module '{name}': {exc}", "install the recipe's package") from None
 
 
-def load_adapter(metadata: dict[str, Any], **limits: Any) -> Any:
+def load_adapter(metadata: dict[str, Any], allowed: set[str] | None = None, **limits: Any) -> Any:
     """The recipe's torch-free adapter named by ``metadata["serving_module"]``; ``limits`` from `serve.limits`."""
-    return serving_module(metadata.get("serving_module")).build_adapter(metadata, **limits)
+    return serving_module(metadata.get("serving_module"), allowed).build_adapter(metadata, **limits)
 
 
 def read_files(paths: list[Path]) -> Iterator[tuple[str, bytes | OSError]]:
@@ -143,12 +149,21 @@ def read_inputs(module_name: str, paths: list[Path]) -> tuple[Iterator[tuple[str
 
 
 class Predictor:
-    """Payloads in, JSON-ready predictions out: the recipe's adapter around an ONNX Runtime model."""
+    """Payloads in, JSON-ready predictions out: the recipe's adapter around an ONNX Runtime model.
 
-    def __init__(self, path: str | Path, threads: int | None = None, limits: dict[str, Any] | None = None):
+    ``allowed``: the serving modules it may import (the recipe's); aiaas' commands always pass it.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        threads: int | None = None,
+        limits: dict[str, Any] | None = None,
+        allowed: set[str] | None = None,
+    ):
         self.model = OnnxModel(path, threads)
         self.metadata = self.model.metadata
-        self.module = serving_module(self.metadata.get("serving_module"))
+        self.module = serving_module(self.metadata.get("serving_module"), allowed)
         self.adapter = self.module.build_adapter(self.metadata, **(limits or {}))
 
     def decode(self, payload: Any) -> Any:

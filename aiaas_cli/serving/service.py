@@ -8,16 +8,20 @@ second service, no extra hop), and the adapter turns the outputs into one predic
 
 from __future__ import annotations
 
+import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import bentoml
 from starlette.responses import JSONResponse
 
-from aiaas_cli.serving import runtime
+from aiaas_cli.serving import connections, runtime
 from aiaas_cli.serving.batcher import MicroBatcher
-from aiaas_cli.serving.limits import RequestGuard, Settings
+from aiaas_cli.serving.limits import RequestGuard, Settings, routes_of
 
 SETTINGS = bentoml.use_arguments(Settings)
+connections.install(SETTINGS.max_connections, SETTINGS.header_timeout_s)
 MODEL_FILE = "model.onnx"
 SERVICE_OPTIONS = {"workers": SETTINGS.workers, "traffic": {"timeout": 60}}
 
@@ -38,23 +42,47 @@ class Engine:
         model = bentoml.models.get(SETTINGS.model_tag)
         self.metadata = model.info.metadata["aiaas"]
         self.model = runtime.OnnxModel(model.path_of(MODEL_FILE), threads=SETTINGS.threads)
-        self.adapter = runtime.load_adapter(self.metadata, **SETTINGS.limits)
+        allowed = {SETTINGS.serving_module} if SETTINGS.serving_module else None
+        self.adapter = runtime.load_adapter(self.metadata, allowed=allowed, **SETTINGS.limits)
         self.batcher = MicroBatcher(self.model.run, SETTINGS.max_batch_size, SETTINGS.max_latency_ms)
+        # decoding (an image's pixels, a text's tokens) runs here, off the event loop, so health checks and
+        # other requests are answered while a costly body is decoded
+        self.decoder = ThreadPoolExecutor(max_workers=SETTINGS.decode_threads, thread_name_prefix="aiaas-decode")
 
     async def infer(self, payloads: list[Any], k: int) -> list[dict] | JSONResponse:
         """One prediction per payload, in order; a 4xx JSONResponse when an item is unusable."""
         if not payloads:
             return error(400, "nothing to predict in the request")
         try:
-            # decoded right here: measured as fast as in the inference thread or a thread pool (BENCHMARKS.md)
-            items = [self.adapter.decode(payload) for payload in payloads]
+            items = await asyncio.get_running_loop().run_in_executor(self.decoder, self.decode, payloads)
         except runtime.BadInput as exc:
             return error(exc.status, str(exc))
         outputs = await self.batcher.submit(self.adapter.batch(items))
         return self.adapter.postprocess(outputs, items, k)
 
+    def decode(self, payloads: list[Any]) -> list[Any]:
+        """Every payload decoded, within the request's time budget (the adapter may check its cost first)."""
+        check = getattr(self.adapter, "check_request", None)
+        if check is not None:
+            check(payloads)
+        deadline = time.monotonic() + SETTINGS.max_decode_seconds
+        items = []
+        for payload in payloads:
+            if time.monotonic() > deadline:
+                raise runtime.BadInput(
+                    f"decoding this request took over {SETTINGS.max_decode_seconds:g} s: send fewer or smaller inputs",
+                    status=413,
+                )
+            items.append(self.adapter.decode(payload))
+        return items
 
-def guard(service: Any, upload_routes: tuple[str, ...] = ()) -> Any:
-    """Put the request guard (pickle refusal, body limit, multipart check on ``upload_routes``) in front."""
-    service.add_asgi_middleware(RequestGuard, upload_routes=upload_routes, max_body_bytes=SETTINGS.max_body_bytes)
+
+def guard(service: Any) -> Any:
+    """Put the request guard in front of ``service``: each route's content type and fields come from its API."""
+    service.add_asgi_middleware(
+        RequestGuard,
+        routes=routes_of(service),
+        max_body_bytes=SETTINGS.max_body_bytes,
+        body_timeout_s=SETTINGS.body_timeout_s,
+    )
     return service

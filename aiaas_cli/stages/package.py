@@ -22,6 +22,7 @@ from aiaas_cli.recipe_api import Recipe
 
 SERVICE_MODULES = (
     "aiaas_cli.serving.service",
+    "aiaas_cli.serving.connections",
     "aiaas_cli.serving.batcher",
     "aiaas_cli.serving.limits",
     "aiaas_cli.serving.runtime",
@@ -152,6 +153,11 @@ def settings(serve: Any) -> dict[str, Any]:
         "max_latency_ms": float(serve.max_latency_ms),
         "threads": serve.threads,
         "workers": int(serve.workers),
+        "body_timeout_s": float(serve.body_timeout_s),
+        "decode_threads": int(serve.decode_threads),
+        "max_decode_seconds": float(serve.max_decode_seconds),
+        "max_connections": int(serve.max_connections),
+        "header_timeout_s": float(serve.header_timeout_s),
     }
 
 
@@ -198,7 +204,7 @@ def build_bento(
             docker={"system_packages": list(recipe.system_packages)} if recipe.system_packages else None,
             models=[model_tag],
             build_ctx=context,
-            args={**settings, "model_tag": model_tag},
+            args={**settings, "model_tag": model_tag, "serving_module": recipe.serving_module},
         )
     return {"bento_tag": str(bento.tag), "model_tag": model_tag, "bento_path": bento.path, "files": files}
 

@@ -78,13 +78,15 @@ def _error(name: str, error: str) -> dict[str, Any]:
 
 def load_predictor(request: Request) -> Any:
     """The exported model with its recipe's adapter, after checking that it belongs to ``request.recipe``."""
-    from aiaas_cli.serving.runtime import Predictor
+    from aiaas_cli import recipes
+    from aiaas_cli.serving.runtime import OnnxModel, Predictor
 
-    predictor = Predictor(model_path(request.recipe, request.model), threads=request.threads)
-    owner = predictor.metadata.get("recipe")
+    path = model_path(request.recipe, request.model)
+    owner = OnnxModel(path, threads=1).metadata.get("recipe")
     if owner != request.recipe:
         raise ConfigError(f"the model was exported by recipe '{owner}', not '{request.recipe}'")
-    return predictor
+    allowed = {recipes.load(request.recipe).serving_module}
+    return Predictor(path, threads=request.threads, allowed=allowed)
 
 
 def _chunks(inputs: Iterator[tuple[str, Any]], size: int) -> Iterator[list[tuple[str, Any]]]:

@@ -31,4 +31,4 @@ class ImageService:
         return answer if isinstance(answer, JSONResponse) else [Prediction(**one) for one in answer]
 
 
-guard(ImageService, upload_routes=("/predict", "/predict_batch"))
+guard(ImageService)

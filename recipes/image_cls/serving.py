@@ -11,7 +11,7 @@ import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
-from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, BadImage, decode, normalize
+from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, BadImage, decode, normalize, pixel_count
 
 SERVICE = "aiaas_recipes.image_cls.service:ImageService"
 http_predictions, http_response = one_prediction, one_answer
@@ -21,11 +21,21 @@ __all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http
 class ImageAdapter(LabelAdapter):
     """Decodes image uploads for a model exported by the image-cls recipe."""
 
-    def __init__(self, metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS):
+    def __init__(self, metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS, max_request_pixels: int = 0):
         self.labels = list(metadata["labels"])
         self.size = int(metadata["input_size"])
         self.mean, self.std = metadata["mean"], metadata["std"]
         self.max_pixels = int(max_pixels)
+        self.max_request_pixels = int(max_request_pixels) or 2 * self.max_pixels
+
+    def check_request(self, payloads: list[Any]) -> None:
+        """Refuse a request whose images together hold too many pixels, from their headers, before decoding any."""
+        total = sum(pixel_count(bytes(p)) for p in payloads if isinstance(p, (bytes, bytearray, memoryview)))
+        if total > self.max_request_pixels:
+            raise BadInput(
+                f"the request's images hold {total} pixels together, above the limit of {self.max_request_pixels}",
+                status=413,
+            )
 
     def decode(self, payload: bytes) -> np.ndarray:
         """One (size, size, 3) uint8 image; raises BadInput saying what is wrong with it."""
@@ -41,9 +51,11 @@ class ImageAdapter(LabelAdapter):
         return {"image": normalize(np.stack(items), self.mean, self.std)}
 
 
-def build_adapter(metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageAdapter:
-    """The adapter for image-cls models; ``max_pixels`` comes from `serve.limits`."""
-    return ImageAdapter(metadata, max_pixels=max_pixels)
+def build_adapter(
+    metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS, max_request_pixels: int = 0
+) -> ImageAdapter:
+    """The adapter for image-cls models; the limits come from `serve.limits` (0: twice max_pixels per request)."""
+    return ImageAdapter(metadata, max_pixels=max_pixels, max_request_pixels=max_request_pixels)
 
 
 def http_request(name: str, payload: bytes, k: int) -> dict[str, Any]:

@@ -85,6 +85,15 @@ def _fit(image: Image.Image, size: int, max_pixels: int) -> np.ndarray:
     return np.asarray(fitted, dtype=np.uint8)
 
 
+def pixel_count(data: bytes) -> int:
+    """Width x height from the image's header alone (nothing decoded); 0 when the header cannot be read."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.width * image.height
+    except Exception:  # a bad file is reported by decode, with its reason
+        return 0
+
+
 def decode(source: bytes | str | Path, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode an image to a (size, size, 3) uint8 RGB array: EXIF-rotated, center-cropped, resized."""
     data = _read(source)

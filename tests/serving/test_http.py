@@ -93,6 +93,28 @@ BAD_INPUTS = {
         "multipart",
     ),
     "no image field": (lambda s: requests.post(f"{s.url}/predict", files={"k": (None, "3")}, timeout=30), 400, "image"),
+    "wrong field name": (
+        lambda s: requests.post(f"{s.url}/predict", files={"img": ("x.png", png(8, 8))}, timeout=30),
+        400,
+        "unexpected form field 'img'",
+    ),
+    "nested JSON in a form field": (
+        lambda s: post_image(s, png(8, 8), k="[" * 3000 + "]" * 3000),
+        400,
+        "form field 'k'",
+    ),
+    "text where a file belongs": (
+        lambda s: requests.post(f"{s.url}/predict", files={"image": (None, "hello")}, timeout=30),
+        400,
+        "must be a file",
+    ),
+    "images above the per-request pixel budget": (
+        lambda s: requests.post(
+            f"{s.url}/predict_batch", files=[("images", ("x.png", png(900, 1000))) for _ in range(3)], timeout=30
+        ),
+        413,
+        "pixels together",
+    ),
 }
 
 

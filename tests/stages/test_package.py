@@ -20,7 +20,8 @@ def test_package_builds_a_torch_free_bento(bento, exported_run):
     assert info["labels"]["run_id"] == exported_run
     assert float(info["labels"]["test_accuracy"]) >= 0.9
     assert [m["tag"] for m in info["models"]] == [bento["model_tag"]]
-    assert info["args"]["limits"] == {"max_pixels": 1_000_000}
+    assert info["args"]["limits"] == {"max_pixels": 1_000_000, "max_request_pixels": 2_000_000}
+    assert info["args"]["serving_module"] == "aiaas_recipes.image_cls.serving"
     requirements = (root / "env" / "python" / "requirements.txt").read_text().lower()
     assert "onnxruntime" in requirements and "torch" not in requirements and "aiaas" not in requirements
     shipped = {p.relative_to(root / "src").as_posix() for p in (root / "src").rglob("*.py")}
