@@ -30,7 +30,7 @@ class ValuePrediction(BaseModel):
     value: float = Field(description="The predicted value, in the target's units.")
 
 
-def _field(index: int, column: dict[str, Any]) -> tuple[Any, Any]:
+def _field(column: dict[str, Any]) -> tuple[Any, Any]:
     kind = column["kind"]
     kind_type = FIELD_TYPES[kind]
     description = DESCRIPTIONS[kind]
@@ -41,7 +41,8 @@ def _field(index: int, column: dict[str, Any]) -> tuple[Any, Any]:
     elif kind in ("date", "categorical"):
         extra["max_length"] = MAX_TEXT
     if kind == "date":
-        description += f" ({column['format']}; ISO 8601 also accepted)"
+        fmt = column["format"]
+        description += " (ISO 8601)" if fmt == "iso" else f" ({fmt}; ISO 8601 also accepted)"
     if kind == "categorical" and column["vocabulary"]:
         extra["examples"] = column["vocabulary"][:3]
     if column["required"]:
@@ -52,7 +53,7 @@ def _field(index: int, column: dict[str, Any]) -> tuple[Any, Any]:
 
 def record_model(schema: dict[str, Any]) -> type[BaseModel]:
     """One table row: a field per training column (Python names f0, f1...; the column name is the alias)."""
-    fields = {f"f{i}": _field(i, column) for i, column in enumerate(schema["columns"])}
+    fields = {f"f{i}": _field(column) for i, column in enumerate(schema["columns"])}
     # extra fields are kept (not refused by pydantic) so `validate` can refuse them by name, or ignore them
     config = ConfigDict(extra="allow", coerce_numbers_to_str=True, json_schema_extra={"additionalProperties": False})
     return create_model("Record", __config__=config, **fields)

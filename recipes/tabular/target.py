@@ -56,14 +56,24 @@ def sort_labels(labels: set[str]) -> list[str]:
         return sorted(labels)
 
 
-def classes_of(name: str, cells: list[Any], where: list[str]) -> Target:
-    keep, labels, skipped = [], [], []
+def usable(cells: list[Any], where: list[str], parse, unreadable: str) -> tuple[list[int], list[Any], list[dict]]:
+    """(rows kept, their parsed targets, skipped rows with the reason): missing or unreadable targets."""
+    keep, parsed, skipped = [], [], []
     for i, cell in enumerate(cells):
-        if values.is_missing(cell):
-            skipped.append({"file": where[i], "reason": "missing target"})
-            continue
-        keep.append(i)
-        labels.append(values.label_text(cell))
+        reason = "missing target"
+        if not values.is_missing(cell):
+            try:
+                parsed.append(parse(cell))
+                keep.append(i)
+                continue
+            except ValueError:
+                reason = unreadable
+        skipped.append({"file": where[i], "reason": reason})
+    return keep, parsed, skipped
+
+
+def classes_of(name: str, cells: list[Any], where: list[str]) -> Target:
+    keep, labels, skipped = usable(cells, where, values.label_text, "unreadable target")
     classes = sort_labels(set(labels))
     if len(classes) < 2:
         raise UserError(f"target column {name!r} has {len(classes)} class(es); a classifier needs at least 2")
@@ -78,17 +88,7 @@ def classes_of(name: str, cells: list[Any], where: list[str]) -> Target:
 
 
 def values_of(name: str, cells: list[Any], where: list[str]) -> Target:
-    keep, numbers, skipped = [], [], []
-    for i, cell in enumerate(cells):
-        if values.is_missing(cell):
-            skipped.append({"file": where[i], "reason": "missing target"})
-            continue
-        try:
-            numbers.append(values.to_number(cell))
-        except ValueError:
-            skipped.append({"file": where[i], "reason": "target is not a number"})
-            continue
-        keep.append(i)
+    keep, numbers, skipped = usable(cells, where, values.to_number, "target is not a number")
     if len(numbers) < 2:
         raise UserError(f"target column {name!r} has {len(numbers)} numeric value(s)", "is it the column to predict?")
     return Target(name, np.asarray(keep, dtype=np.int64), np.asarray(numbers, dtype=np.float32), skipped=skipped)

@@ -10,6 +10,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from aiaas_recipes.common.module import Classifier
 from aiaas_recipes.image_cls.datamodule import EpochSampler, keep_batch
 from aiaas_recipes.tabular.dataset import load_split
 
@@ -56,14 +57,12 @@ class TableDataModule(pl.LightningDataModule):
         return self._loader("val", shuffle=False)
 
 
-class TabularModule(pl.LightningModule):
-    """Cross-entropy (classification) or MSE on the standardised target (regression) around a TabularMLP."""
+class TabularModule(Classifier):
+    """Classifier's optimiser, scheduler and checkpoint metadata around a TabularMLP; its own steps, for the
+    two inputs and for regression (MSE on the standardised target)."""
 
     def __init__(self, net: torch.nn.Module, optimizer, scheduler, meta: dict):
-        super().__init__()
-        self.net = net
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.meta = meta  # written into every checkpoint, so later stages need no config
+        super().__init__(net, optimizer, scheduler, label_smoothing=0.0, meta=meta)
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.net(*inputs)
@@ -89,15 +88,3 @@ class TabularModule(pl.LightningModule):
             self.log("val_rmse", torch.sqrt(F.mse_loss(out.squeeze(1), y)), **log)
         else:
             self.log("val_acc", (out.argmax(-1) == y).float().mean(), **log)
-
-    def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch"},
-        }
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["aiaas"] = self.meta

@@ -89,3 +89,18 @@ def clean_columns(n: int = 120, seed: int = 0) -> dict[str, list]:
     score = x1 + 0.5 * x2 + (color == "red")
     label = np.where(score > 0.8, "high", np.where(score > -0.3, "mid", "low"))
     return {"x1": x1.round(4).tolist(), "x2": x2.round(4).tolist(), "color": color.tolist(), "label": label.tolist()}
+
+
+def new_rows(folder: Path) -> Path:
+    """Rows to predict: an unseen city, missing optional values in two spellings, extra columns (ID, target)."""
+    rows = {
+        "customer_id": ["9001", "9002", "9003"],
+        "age": ["33", "NA", "71"],
+        "income": ["2500.5", "", "4100"],
+        "city": [UNSEEN_CITY, "paris", "Lyon"],
+        "member": ["yes", "No", "YES"],
+        "signup": ["2023-05-01", "?", "2019-12-31"],
+        "plan": ["P1", "P2", "P9"],
+        "churn": ["", "", ""],
+    }
+    return write_csv(folder / "new.csv", rows)

@@ -201,3 +201,42 @@ def test_encoder_unknown_missing_and_required():
         encoder.encode_record({"city": "paris"})
     with pytest.raises(ValueError, match="field 'age'.*not a number"):
         encoder.encode_record({"age": "old"})
+
+
+def test_rare_categories_are_capped_and_reported(tmp_path):
+    columns = clean_columns(n=120)
+    columns["shop"] = [f"shop{i % 40}" if i % 3 else "main" for i in range(120)]
+    path = write_csv(tmp_path / "t.csv", columns)
+    out = tmp_path / "ds"
+    out.mkdir()
+    manifest = dataset.build("classification", data_cfg(path, "label", max_categories=5, min_category_count=2), out)
+    shop = next(c for c in dataset.read_schema(out)["columns"] if c["name"] == "shop")
+    assert shop["vocabulary"][0] == "main" and len(shop["vocabulary"]) == 5 and shop["capped"] > 0
+    assert any("'shop'" in w and "encoded as unknown" in w for w in manifest["warnings"])
+
+
+def test_parquet_table_with_typed_columns(tmp_path):
+    import pandas as pd
+
+    n = 60
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "amount": rng.normal(size=n),
+            "active": rng.random(n) < 0.5,
+            "seen": pd.date_range("2024-01-01 08:00", periods=n, freq="7h"),
+            "kind": rng.choice(["a", "b"], n),
+            "label": rng.choice(["x", "y"], n),
+        }
+    )
+    frame.loc[3, "amount"] = None
+    frame.to_parquet(tmp_path / "t.parquet")
+    out = tmp_path / "ds"
+    out.mkdir()
+    manifest = dataset.build("classification", data_cfg(tmp_path / "t.parquet", "label"), out)
+    kinds = {row["name"]: row["kind"] for row in manifest["columns"]}
+    assert kinds == {"amount": "numeric", "active": "boolean", "seen": "date", "kind": "categorical"}
+    seen = next(c for c in dataset.read_schema(out)["columns"] if c["name"] == "seen")
+    assert seen["format"] == "iso" and seen["parts"][-1] == "hour"  # times of day: the hour is a feature
+    records = dataset.read_records(out)
+    assert records and isinstance(records[0]["record"]["seen"], str)  # JSON-ready, as a client sends it

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 import tabular_runs
 from conftest import Server
-from tablefiles import UNSEEN_CITY
+from tablefiles import UNSEEN_CITY, new_rows
 
 from aiaas_cli.serving.runtime import OnnxModel, load_adapter
 
@@ -58,6 +60,18 @@ def test_served_predictions_match_the_local_model(served, cls_pipeline):
     assert [p["label"] for p in served_predictions] == [p["label"] for p in local]
     for got, want in zip(served_predictions, local):
         assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-5)
+
+
+def test_predict_url_gives_the_local_rows(cli, served, cls_pipeline, tmp_path):
+    """`aiaas predict --url`: CSV rows (text cells, an ID and the empty target column too) sent as records."""
+    table = new_rows(tmp_path)
+    local = cli("predict", "tabular-cls", str(table), "--model", f"run={cls_pipeline['run_id']}").stdout
+    remote = cli("predict", "tabular-cls", str(table), "--url", served.url).stdout
+    local_rows = [json.loads(line) for line in local.splitlines() if line.strip()]
+    remote_rows = [json.loads(line) for line in remote.splitlines() if line.strip()]
+    assert len(remote_rows) == 3 and not any("error" in row for row in remote_rows), remote_rows
+    assert [r["label"] for r in remote_rows] == [r["label"] for r in local_rows]
+    assert [r["score"] for r in remote_rows] == pytest.approx([r["score"] for r in local_rows], abs=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import tabular_runs
-from tablefiles import UNSEEN_CITY, write_csv
+from tablefiles import UNSEEN_CITY, new_rows
 
 pytestmark = pytest.mark.slow
 
@@ -23,21 +23,6 @@ def cls_pipeline(cli, session_home) -> dict:
 @pytest.fixture(scope="module")
 def reg_pipeline(cli, session_home) -> dict:
     return tabular_runs.pipeline(cli, "tabular-reg", session_home)
-
-
-def new_rows(tmp_path):
-    """Rows to predict: an unseen city, missing optional values in two spellings, extra columns (ID, target)."""
-    rows = {
-        "customer_id": ["9001", "9002", "9003"],
-        "age": ["33", "NA", "71"],
-        "income": ["2500.5", "", "4100"],
-        "city": [UNSEEN_CITY, "paris", "Lyon"],
-        "member": ["yes", "No", "YES"],
-        "signup": ["2023-05-01", "?", "2019-12-31"],
-        "plan": ["P1", "P2", "P9"],
-        "churn": ["", "", ""],
-    }
-    return write_csv(tmp_path / "new.csv", rows)
 
 
 def preprocess_report(cli, recipe: str, home) -> dict:
