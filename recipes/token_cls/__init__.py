@@ -1,0 +1,1 @@
+"""token-cls: named-entity recognition (CoNLL/JSONL or built-in template sentences) through every stage."""

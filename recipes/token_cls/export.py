@@ -1,0 +1,81 @@
+"""What the export stage needs from token-cls: example ids, names, dynamic axes, metadata, held-out rows, scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aiaas_cli.recipe_api import ExportSpec, Parity
+from aiaas_recipes.token_cls.dataset import TOKENIZER_FILE, load_split
+
+INPUT_NAME, OUTPUT_NAME = "input_ids", "logits"
+
+
+@dataclass
+class Targets:
+    """The true tags of exported sample rows and the tag names (what `score_outputs` needs)."""
+
+    tags: np.ndarray  # (N, T) tag index on first sub-tokens, -100 elsewhere
+    names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+
+def export_spec(network, meta: dict) -> ExportSpec:
+    """A (2, max_length) example with symbolic batch and sequence axes; the tokenizer rides in the metadata."""
+    import torch
+
+    max_length = int(meta["max_length"])
+    example = torch.ones(2, max_length, dtype=torch.long)
+    example[1, max_length // 2 :] = 0  # a padded row, so the export traces the masking path with real data
+    return ExportSpec(
+        example_inputs=(example,),
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+        dynamic_axes={INPUT_NAME: {0: "batch", 1: "sequence"}, OUTPUT_NAME: {0: "batch", 1: "sequence"}},
+        metadata={
+            "labels": list(meta["tags"]),
+            "types": list(meta["types"]),
+            "max_length": max_length,
+            "tokenizer": meta["tokenizer"],  # the JSON string: a served model needs only model.onnx
+            "model": meta.get("model", {}).get("_target_"),
+        },
+    )
+
+
+def samples(dataset_dir: Path, split: str, limit: int, names: list[str], seed: int = 0) -> tuple[dict, Targets]:
+    """A seeded subset of ``split``'s rows, cut to their longest row: the parity check then runs at another
+    sequence length than the export's example (the sequence axis must really be symbolic)."""
+    arrays = load_split(dataset_dir, split)
+    pick = np.sort(np.random.default_rng(seed).permutation(len(arrays["ids"]))[:limit])
+    ids = arrays["ids"][pick].astype(np.int64)
+    longest = max(int((ids != 0).sum(1).max()), 1) if len(ids) else 1
+    return {INPUT_NAME: ids[:, :longest]}, Targets(arrays["tags"][pick][:, :longest].astype(np.int64), list(names))
+
+
+def compare(expected: dict, actual: dict) -> Parity:
+    """Largest absolute logit difference, and the share of positions whose best tag agrees."""
+    want, got = expected[OUTPUT_NAME].astype(np.float64), actual[OUTPUT_NAME].astype(np.float64)
+    if want.size == 0:
+        return Parity(max_abs_diff=0.0, agreement=1.0, samples=len(want), agreement_name="tag_agreement")
+    agree = float((want.argmax(-1) == got.argmax(-1)).mean())
+    return Parity(float(np.abs(want - got).max()), agree, len(want), agreement_name="tag_agreement")
+
+
+def score(outputs: dict, targets: Targets) -> float:
+    """Entity F1 of raw outputs, each row decoded as a sentence (judges int8 quantization)."""
+    from seqeval.metrics import f1_score
+    from seqeval.scheme import IOB2
+
+    from aiaas_recipes.token_cls.decode import Decoder, word_tags
+
+    pairs = word_tags(Decoder(targets.names), np.asarray(outputs[OUTPUT_NAME]), targets.tags)
+    gold, predicted = zip(*pairs) if pairs else ((), ())
+    return float(f1_score(list(gold), list(predicted), mode="strict", scheme=IOB2, zero_division=0))
+
+
+def read_tokenizer(dataset_dir: Path) -> str:
+    return (Path(dataset_dir) / TOKENIZER_FILE).read_text(encoding="utf-8")

@@ -1,0 +1,81 @@
+"""Networks for token-cls, built from `conf/model/ner_*.yaml` through Hydra's instantiate.
+
+Both take (batch, sequence) int64 sub-token ids padded with 0 and give (batch, sequence, tags) logits. A
+position's logits do not depend on how much padding its row carries, so a sentence is tagged the same alone
+or next to a long one, in torch as in ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from aiaas_recipes.text_cls.model import EncoderLayer
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Each row's first ``length`` steps of ``x`` (batch, sequence, features) in reverse order, padding left in
+    place; applied twice it gives ``x`` back on the real steps."""
+    steps = torch.cumsum(torch.ones_like(x[:, :, 0], dtype=torch.long), 1) - 1
+    index = torch.where(steps < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - steps, steps)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+class TokenRNN(nn.Module):
+    """A bidirectional LSTM (or GRU) tagger over sub-token embeddings, ``layers`` deep.
+
+    Each backward layer runs a forward RNN over the sequence reversed within its length: a packed sequence
+    would do the same but does not export to ONNX, and a plain bidirectional RNN would read padding first.
+    """
+
+    def __init__(self, num_tags: int, vocab_size: int, max_length: int = 0, embed: int = 128, hidden: int = 128,
+                 layers: int = 1, cell: str = "lstm", dropout: float = 0.2):  # fmt: skip
+        super().__init__()
+        if cell not in ("lstm", "gru"):
+            from aiaas_cli.errors import ConfigError
+
+            raise ConfigError(f"model.cell={cell} must be lstm or gru")
+        rnn = nn.LSTM if cell == "lstm" else nn.GRU
+        self.tokens = nn.Embedding(vocab_size, embed, padding_idx=0)
+        sizes = [embed] + [2 * hidden] * (layers - 1)
+        self.ahead = nn.ModuleList(rnn(size, hidden, batch_first=True) for size in sizes)
+        self.behind = nn.ModuleList(rnn(size, hidden, batch_first=True) for size in sizes)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(2 * hidden, num_tags)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        lengths = (ids != 0).sum(1)
+        x = self.drop(self.tokens(ids))
+        for ahead, behind in zip(self.ahead, self.behind):
+            forward_states, _ = ahead(x)
+            backward_states, _ = behind(reverse_padded(x, lengths))
+            x = self.drop(torch.cat([forward_states, reverse_padded(backward_states, lengths)], -1))
+        return self.head(x)
+
+
+class TokenTransformer(nn.Module):
+    """A small Transformer encoder from scratch (text-cls's layers): token + learned position embeddings, and
+    a tag classifier on every position. Positions past ``max_length`` share the last position's embedding."""
+
+    def __init__(self, num_tags: int, vocab_size: int, max_length: int, width: int = 128, layers: int = 2,
+                 heads: int = 4, ff: int = 256, dropout: float = 0.1):  # fmt: skip
+        super().__init__()
+        if width % heads:
+            from aiaas_cli.errors import ConfigError
+
+            raise ConfigError(f"model.width={width} must be a multiple of model.heads={heads}")
+        self.tokens = nn.Embedding(vocab_size, width, padding_idx=0)
+        self.positions = nn.Embedding(max_length, width)
+        self.layers = nn.ModuleList(EncoderLayer(width, heads, ff, dropout) for _ in range(layers))
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, num_tags))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        mask = ids != 0
+        # positions by lookup, not slicing: no guard on the sequence length for torch.export
+        positions = torch.cumsum(torch.ones_like(ids), 1) - 1
+        x = self.tokens(ids) + self.positions(positions.clamp(max=self.positions.num_embeddings - 1))
+        bias = (~mask).to(x.dtype)[:, None, None, :] * -1e4
+        for layer in self.layers:
+            x = layer(x, bias)
+        return self.head(self.norm(x))

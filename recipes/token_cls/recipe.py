@@ -1,0 +1,144 @@
+"""The token-cls recipe (named-entity recognition): what the registry sees. Light at import time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
+from aiaas_recipes.common.torch_recipe import TorchRecipe
+
+_FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
+
+
+def _input_digest(path: Path | None) -> str:
+    """Names, sizes and modification times of the input file or of every file under the folder."""
+    if path is None:
+        return "builtin"
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        stat = file.stat()
+        digest.update(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+class TokenClassification(TorchRecipe):
+    name = "token-cls"
+    description = "Named-entity recognition from CoNLL/JSONL (built-in: template sentences, unseen names in test)"
+    config_name = "token-cls"
+    serving_module = "aiaas_recipes.token_cls.serving"
+    models = ("ner_bilstm", "ner_transformer")
+    metrics = Metrics(
+        names=("f1", "precision", "recall"), headline="f1", monitor="val_f1", mode="max", details=("per_type",)
+    )
+    input_names = ("input_ids",)
+    output_names = ("logits",)
+
+    def fingerprint(self, cfg: Any) -> str:
+        from omegaconf import OmegaConf
+
+        from aiaas_recipes.token_cls.dataset import check_settings, source
+
+        check_settings(cfg.data)
+        settings = OmegaConf.to_container(cfg.data, resolve=True)
+        for key in ("batch_size", "augment"):  # training settings: the same dataset serves them all
+            settings.pop(key, None)
+        path = source(cfg.data)
+        versions = {"tokenizers": metadata.version("tokenizers"), "v": _FINGERPRINT_VERSION}
+        blob = json.dumps({"settings": settings, "input": _input_digest(path), **versions}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.token_cls import dataset
+
+        return dataset.build(cfg.data, out_dir)
+
+    def dataset_summary(self, manifest: dict) -> dict:
+        keys = ("types", "entities", "repaired_tags", "max_length", "duplicates")
+        return {key: manifest[key] for key in keys if key in manifest}
+
+    def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        from aiaas_recipes.token_cls.datamodule import TokenDataModule
+
+        return TokenDataModule(dataset_dir, cfg.data, cfg.seed)
+
+    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        from aiaas_cli.config import instantiate
+
+        sizes = {"vocab_size": meta["vocab_size"], "max_length": meta["max_length"]}
+        return instantiate(model_cfg, num_tags=len(meta["tags"]), **sizes)
+
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        from omegaconf import OmegaConf
+
+        from aiaas_cli.config import instantiate
+        from aiaas_recipes.token_cls.export import read_tokenizer
+        from aiaas_recipes.token_cls.module import Tagger
+
+        meta = {
+            "recipe": self.name,
+            "tags": manifest["tags"],
+            "types": manifest["types"],
+            "vocab_size": manifest["tokenizer"]["vocab_size"],
+            "max_length": manifest["max_length"],
+            "tokenizer": read_tokenizer(dataset_dir),  # the checkpoint, then the ONNX file, carry it
+            "model": OmegaConf.to_container(cfg.model, resolve=True),
+        }
+        net = self.build_network(cfg.model, meta)
+        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        return Tagger(net, instantiate(cfg.optim), scheduler, meta)
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        from aiaas_recipes.token_cls.evaluation import evaluate_split
+
+        return evaluate_split(network, dataset_dir, manifest, split)
+
+    def report_tables(self, report: dict) -> list[Any]:
+        from aiaas_recipes.token_cls.evaluation import per_type_table
+
+        return [per_type_table(report)]
+
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        from aiaas_recipes.token_cls.export import export_spec
+
+        return export_spec(network, meta)
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        from aiaas_recipes.token_cls.export import samples
+
+        return samples(dataset_dir, split, limit, manifest["tags"])
+
+    def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
+        from aiaas_recipes.token_cls.export import compare
+
+        return compare(expected, actual)
+
+    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
+        if parity.agreement < float(export_cfg.min_agreement):
+            return f"tag agreement {parity.agreement:.2%} is below export.min_agreement={export_cfg.min_agreement}"
+        return super().parity_problem(parity, export_cfg)
+
+    def score_outputs(self, outputs: dict, targets: Any) -> float:
+        from aiaas_recipes.token_cls.export import score
+
+        return score(outputs, targets)
+
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        from aiaas_recipes.token_cls.dataset import read_records
+
+        records = read_records(dataset_dir, "test")[:limit]
+        return [(f"test_records.jsonl:{i}", record.text) for i, record in enumerate(records, 1)]
+
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.token_cls.smoke import conll_file
+
+        path = conll_file(Path(workdir) / "ner.conll")
+        small = ["model.embed=16", "model.hidden=16"]
+        return [f"data.path={path}", "data.max_length=16", "data.tokenizer.vocab_size=200", "data.batch_size=8", *small]
+
+
+recipe = TokenClassification()
