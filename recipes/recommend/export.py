@@ -1,0 +1,149 @@
+"""Export: a trained recommender to its served ONNX graph, the torch reference it is checked against, parity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aiaas_cli.recipe_api import ExportSpec, Parity
+from aiaas_recipes.recommend import dataset, graph
+
+UNKNOWN_USER = "\x00unknown user"  # an id no table holds: the parity check covers the popular fallback
+
+
+@dataclass
+class Recommender:
+    """A trained network with what serving needs besides its weights (read from the checkpoint)."""
+
+    net: torch.nn.Module
+    meta: dict
+    history_indptr: np.ndarray
+    history_items: np.ndarray
+    popularity: np.ndarray
+
+    def tables(self) -> graph.Tables:
+        """The served tables: user vectors (score scale folded in), item vectors and biases."""
+        n_users = self.meta["n_users"]
+        with torch.inference_mode():
+            users = self.net.scale * self.net.encode_users(torch.arange(n_users))
+            items, bias = self.net.encode_items(), self.net.item_bias()
+        return graph.Tables(
+            user_ids=self.meta["user_ids"], item_ids=self.meta["item_ids"], users=users.detach().numpy(),
+            items=items.detach().numpy(), bias=bias.detach().numpy(), popularity=self.popularity,
+            history_indptr=self.history_indptr, history_items=self.history_items, max_k=int(self.meta["max_k"]),
+        )  # fmt: skip
+
+
+def export_spec(network: Recommender, meta: dict) -> ExportSpec:
+    return ExportSpec(
+        example_inputs=(),
+        input_names=list(graph.INPUTS),
+        output_names=list(graph.OUTPUTS),
+        dynamic_axes={name: {0: "batch"} for name in (*graph.INPUTS, *graph.OUTPUTS)},
+        metadata={
+            "max_k": min(int(meta["max_k"]), int(meta["n_items"])),
+            "users": meta["n_users"],
+            "items": meta["n_items"],
+            "k": meta["k"],
+        },  # fmt: skip
+        convert=lambda path, opset: graph.write(network.tables(), path, opset),
+    )
+
+
+def samples(dataset_dir: Path, split: str, limit: int) -> tuple[dict, list[list[str]]]:
+    """Queries for the parity check: users of ``split`` (their items there are the targets), then, room
+    permitting, an unknown user and an item query."""
+    ids = dataset.load_ids(dataset_dir)
+    user, item = dataset.load_split(dataset_dir, split)
+    chosen = np.unique(user)[: max(limit - 2, 1)][:limit]
+    targets = [[ids["items"][i] for i in item[user == u]] for u in chosen]
+    users = [ids["users"][u] for u in chosen]
+    items = [""] * len(users)
+    if limit - len(users) >= 2 and len(user):
+        users += [UNKNOWN_USER, ""]
+        items += ["", ids["items"][int(item[0])]]
+        targets += [[], []]
+    feeds = {
+        "user": np.asarray(users, dtype=object),
+        "item": np.asarray(items, dtype=object),
+        "exclude_seen": np.ones(len(users), dtype=bool),
+    }
+    return feeds, targets
+
+
+def reference_outputs(network: Recommender, inputs: dict) -> dict[str, np.ndarray]:
+    """What the graph computes, with torch on the trained network."""
+    t = network.tables()
+    user_index = {u: i for i, u in enumerate(t.user_ids)}
+    item_index = {v: i for i, v in enumerate(t.item_ids)}
+    users = torch.tensor([user_index.get(u, -1) for u in inputs["user"]])
+    items = torch.tensor([item_index.get(v, -1) for v in inputs["item"]])
+    item_query, user_known = items >= 0, users >= 0
+    matrix = torch.from_numpy(t.items)
+    query = torch.where(item_query[:, None], matrix[items.clamp(min=0)], torch.from_numpy(t.users)[users.clamp(min=0)])
+    raw = query @ matrix.T
+    cosine = raw / (query.norm(dim=1, keepdim=True) * matrix.norm(dim=1) + graph.EPS)
+    scores = torch.where(user_known[:, None], raw + torch.from_numpy(t.bias), torch.from_numpy(t.popularity))
+    scores = torch.where(item_query[:, None], cosine, scores)
+    exclude = torch.from_numpy(np.asarray(inputs["exclude_seen"], dtype=bool)) & user_known & ~item_query
+    for row in torch.nonzero(exclude).ravel().tolist():
+        u = int(users[row])
+        scores[row, t.history_items[t.history_indptr[u] : t.history_indptr[u + 1]]] = float("-inf")
+    for row in torch.nonzero(item_query).ravel().tolist():
+        scores[row, items[row]] = float("-inf")
+    values, top = torch.topk(scores, min(t.max_k, len(t.item_ids)), dim=1)
+    return {
+        "items": np.asarray(t.item_ids, dtype=object)[top.numpy()],
+        "scores": values.numpy().astype(np.float32),
+        "known": (user_known | item_query).numpy(),
+    }
+
+
+def _row_agrees(want_items, want_scores, got_items, got_scores, tolerance: float) -> bool:
+    """Same scores position by position, and the same items wherever the scores are not tied: items of equal
+    score may come in either order, or be cut at the k-th place."""
+    finite = np.isfinite(want_scores)
+    if not np.array_equal(finite, np.isfinite(got_scores)):
+        return False
+    if np.any(np.abs(want_scores[finite] - got_scores[finite]) > tolerance):
+        return False
+    boundary = want_scores[finite][-1] if finite.any() else -np.inf
+    clear = finite & (want_scores > boundary + tolerance)  # above any tie at the cut
+    return set(want_items[clear]) == set(got_items[np.isfinite(got_scores) & (got_scores > boundary + tolerance)])
+
+
+def compare(expected: dict, actual: dict, tolerance: float) -> Parity:
+    want, got = expected["scores"].astype(np.float64), actual["scores"].astype(np.float64)
+    both = np.isfinite(want) & np.isfinite(got)
+    diff = float(np.abs(want[both] - got[both]).max()) if both.any() else 0.0
+    if np.any(np.isfinite(want) != np.isfinite(got)):
+        diff = float("inf")
+    agree = [
+        bool(k1 == k2) and _row_agrees(wi, ws, gi, gs, tolerance)
+        for wi, ws, gi, gs, k1, k2 in zip(
+            expected["items"], want, actual["items"], got, expected["known"], actual["known"]
+        )
+    ]
+    return Parity(max_abs_diff=diff, agreement=float(np.mean(agree)) if agree else 1.0, samples=len(agree),
+                  agreement_name="topk_agreement")  # fmt: skip
+
+
+def load(path: Path, recipe_name: str) -> tuple[Recommender, dict]:
+    """The network and its serving tables from a checkpoint, read with weights_only (never runs code)."""
+    from aiaas_cli.config import instantiate
+    from aiaas_cli.errors import ConfigError, UserError
+
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        meta, state = checkpoint["aiaas"], checkpoint["state_dict"]
+    except Exception as exc:  # torch raises many types for a bad file
+        raise UserError(f"cannot load checkpoint {path}: {str(exc).splitlines()[0]}") from None
+    if meta.get("recipe") != recipe_name:
+        raise ConfigError(f"checkpoint {path} is from recipe '{meta.get('recipe')}', not '{recipe_name}'")
+    net = instantiate(meta["model"], n_users=meta["n_users"], n_items=meta["n_items"])
+    net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
+    buffers = {name: state[name].numpy() for name in ("history_indptr", "history_items", "popularity")}
+    return Recommender(net.eval(), meta, **buffers), meta

@@ -1,0 +1,165 @@
+"""The served ONNX graph of a recommender, written with onnx.helper from the trained tables (numpy + onnx).
+
+Inputs, one row per query: ``user`` (string id), ``item`` (string id, "" for none) and ``exclude_seen``
+(bool). Outputs: ``items`` (the best ``max_k`` item ids), ``scores`` and ``known`` (the query's user or
+item is in the model). Everything happens in the graph, batched: ids to indices (ai.onnx.ml LabelEncoder),
+the user vector against the item matrix (Gemm) plus the item bias; an item query scores cosine similarity
+instead; an unknown user gets each item's popularity. The user's history (CSR in the graph) is set to -inf
+(ScatterElements) when ``exclude_seen``, an item query excludes the item itself, and TopK picks the best.
+Built by hand rather than traced from torch: the history slice per user has a data-dependent length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+INPUTS = ("user", "item", "exclude_seen")
+OUTPUTS = ("items", "scores", "known")
+ML_OPSET = 3
+EPS = 1e-12
+
+
+@dataclass
+class Tables:
+    """What a trained recommender is at serving time."""
+
+    user_ids: list[str]
+    item_ids: list[str]
+    users: np.ndarray  # (users, dim) float32, the score scale folded in
+    items: np.ndarray  # (items, dim) float32
+    bias: np.ndarray  # (items,) float32
+    popularity: np.ndarray  # (items,) float32: share of all interactions
+    history_indptr: np.ndarray  # (users + 1,) int64: CSR rows of each user's seen items
+    history_items: np.ndarray  # (interactions,) int64
+    max_k: int
+
+
+def _const(name: str, value, dtype=np.int64):
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(np.asarray(value, dtype=dtype), name)
+
+
+def _initializers(t: Tables) -> list:
+    from onnx import numpy_helper
+
+    norms = np.linalg.norm(t.items.astype(np.float64), axis=1).astype(np.float32)
+    history = t.history_items if len(t.history_items) else np.zeros(1, dtype=np.int64)
+    return [
+        numpy_helper.from_array(np.ascontiguousarray(t.users, dtype=np.float32), "user_matrix"),
+        numpy_helper.from_array(np.ascontiguousarray(t.items, dtype=np.float32), "item_matrix"),
+        _const("item_bias", t.bias, np.float32), _const("item_norms", norms, np.float32),
+        _const("popularity", t.popularity, np.float32),
+        _const("history_indptr", t.history_indptr), _const("history_items", history),
+        numpy_helper.from_array(np.asarray(t.item_ids, dtype=object), "item_ids"),
+        _const("zero", 0), _const("one", 1), _const("axis1", [1]), _const("axis0", [0]),
+        _const("n_items", len(t.item_ids)), _const("last_history", len(history) - 1),
+        _const("k", [min(t.max_k, len(t.item_ids))]), _const("eps", EPS, np.float32),
+        _const("minus_inf", -np.inf, np.float32), _const("slice_start", [0]), _const("slice_end", [len(t.item_ids)]),
+    ]  # fmt: skip
+
+
+def _lookup_nodes(t: Tables) -> list:
+    from onnx import helper as h
+
+    return [
+        h.make_node("LabelEncoder", ["user"], ["user_index"], domain="ai.onnx.ml", keys_strings=list(t.user_ids),
+                    values_int64s=list(range(len(t.user_ids))), default_int64=-1),
+        h.make_node("LabelEncoder", ["item"], ["item_index"], domain="ai.onnx.ml", keys_strings=list(t.item_ids),
+                    values_int64s=list(range(len(t.item_ids))), default_int64=-1),
+        h.make_node("GreaterOrEqual", ["user_index", "zero"], ["user_known"]),
+        h.make_node("GreaterOrEqual", ["item_index", "zero"], ["item_query"]),
+        h.make_node("Or", ["user_known", "item_query"], ["known"]),
+        h.make_node("Max", ["user_index", "zero"], ["user_row"]),
+        h.make_node("Max", ["item_index", "zero"], ["item_row"]),
+        h.make_node("Unsqueeze", ["user_known", "axis1"], ["user_known_col"]),
+        h.make_node("Unsqueeze", ["item_query", "axis1"], ["item_query_col"]),
+    ]  # fmt: skip
+
+
+def _score_nodes() -> list:
+    from onnx import helper as h
+
+    return [
+        h.make_node("Gather", ["user_matrix", "user_row"], ["user_vector"], axis=0),
+        h.make_node("Gather", ["item_matrix", "item_row"], ["item_vector"], axis=0),
+        h.make_node("Where", ["item_query_col", "item_vector", "user_vector"], ["query"]),
+        h.make_node("Gemm", ["query", "item_matrix"], ["raw"], transB=1),
+        # an item query: cosine similarity
+        h.make_node("ReduceL2", ["query", "axis1"], ["query_norm"], keepdims=1),
+        h.make_node("Mul", ["query_norm", "item_norms"], ["norm_product"]),
+        h.make_node("Add", ["norm_product", "eps"], ["denominator"]),
+        h.make_node("Div", ["raw", "denominator"], ["cosine"]),
+        # a user: the model's score; an unknown user: popularity
+        h.make_node("Add", ["raw", "item_bias"], ["user_score"]),
+        h.make_node("Where", ["user_known_col", "user_score", "popularity"], ["user_or_popular"]),
+        h.make_node("Where", ["item_query_col", "cosine", "user_or_popular"], ["all_scores"]),
+    ]
+
+
+def _exclusion_nodes() -> list:
+    """-inf on each row's excluded columns: the user's history (a CSR slice of data-dependent length, padded
+    with column n_items) and, for an item query, the item itself; column n_items is dropped afterwards."""
+    from onnx import helper as h
+
+    return [
+        h.make_node("Not", ["item_query"], ["user_query"]),
+        h.make_node("And", ["user_known", "exclude_seen"], ["known_excluding"]),
+        h.make_node("And", ["known_excluding", "user_query"], ["excluding"]),
+        h.make_node("Add", ["user_row", "one"], ["next_row"]),
+        h.make_node("Gather", ["history_indptr", "user_row"], ["start"], axis=0),
+        h.make_node("Gather", ["history_indptr", "next_row"], ["end"], axis=0),
+        h.make_node("Sub", ["end", "start"], ["span"]),
+        h.make_node("Cast", ["excluding"], ["excluding_int"], to=7),  # int64
+        h.make_node("Mul", ["span", "excluding_int"], ["length"]),
+        h.make_node("ReduceMax", ["length"], ["longest"], keepdims=0),
+        h.make_node("Range", ["zero", "longest", "one"], ["offsets"]),
+        h.make_node("Unsqueeze", ["start", "axis1"], ["start_col"]),
+        h.make_node("Unsqueeze", ["offsets", "axis0"], ["offsets_row"]),
+        h.make_node("Add", ["start_col", "offsets_row"], ["positions"]),
+        h.make_node("Min", ["positions", "last_history"], ["safe_positions"]),
+        h.make_node("Gather", ["history_items", "safe_positions"], ["seen"], axis=0),
+        h.make_node("Unsqueeze", ["length", "axis1"], ["length_col"]),
+        h.make_node("Less", ["offsets_row", "length_col"], ["in_history"]),
+        h.make_node("Where", ["in_history", "seen", "n_items"], ["seen_columns"]),
+        h.make_node("Where", ["item_query", "item_row", "n_items"], ["self_column"]),
+        h.make_node("Unsqueeze", ["self_column", "axis1"], ["self_column_col"]),
+        h.make_node("Concat", ["seen_columns", "self_column_col"], ["excluded"], axis=1),
+        h.make_node("Slice", ["all_scores", "slice_start", "one_end", "axis1"], ["spare_column"]),
+        h.make_node("Concat", ["all_scores", "spare_column"], ["padded_scores"], axis=1),
+        h.make_node("Shape", ["excluded"], ["excluded_shape"]),
+        h.make_node("Expand", ["minus_inf", "excluded_shape"], ["minus_infs"]),
+        h.make_node("ScatterElements", ["padded_scores", "excluded", "minus_infs"], ["masked_padded"], axis=1),
+        h.make_node("Slice", ["masked_padded", "slice_start", "slice_end", "axis1"], ["masked"]),
+        h.make_node("TopK", ["masked", "k"], ["scores", "top"], axis=1, largest=1, sorted=1),
+        h.make_node("Gather", ["item_ids", "top"], ["items"], axis=0),
+    ]
+
+
+def build(t: Tables, opset: int):
+    """The ONNX model (an onnx.ModelProto) serving ``t``."""
+    from onnx import TensorProto
+    from onnx import helper as h
+
+    inputs = [
+        h.make_tensor_value_info("user", TensorProto.STRING, ["batch"]),
+        h.make_tensor_value_info("item", TensorProto.STRING, ["batch"]),
+        h.make_tensor_value_info("exclude_seen", TensorProto.BOOL, ["batch"]),
+    ]
+    outputs = [
+        h.make_tensor_value_info("items", TensorProto.STRING, ["batch", "k"]),
+        h.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "k"]),
+        h.make_tensor_value_info("known", TensorProto.BOOL, ["batch"]),
+    ]
+    nodes = _lookup_nodes(t) + _score_nodes() + _exclusion_nodes()
+    graph = h.make_graph(nodes, "recommender", inputs, outputs, [*_initializers(t), _const("one_end", [1])])
+    opsets = [h.make_opsetid("", int(opset)), h.make_opsetid("ai.onnx.ml", ML_OPSET)]
+    return h.make_model(graph, opset_imports=opsets, producer_name="aiaas-recommend")
+
+
+def write(t: Tables, path, opset: int) -> None:
+    import onnx
+
+    onnx.save(build(t, opset), str(path))

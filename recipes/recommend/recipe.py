@@ -1,0 +1,156 @@
+"""The recommend recipe: what the registry sees. Light at import time; heavy parts load on use."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity, Recipe
+
+_FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
+TRAINING_ONLY = ("batch_size",)  # data settings that do not change the dataset dir
+
+
+def _input_digest(cfg: Any) -> str:
+    if not cfg.data.path:
+        return "generated"
+    path = Path(str(cfg.data.path)).expanduser().resolve()
+    if not path.is_file():
+        from aiaas_cli.errors import ConfigError
+
+        raise ConfigError(f"data.path={path} is not a file", "point it at a .csv, .tsv or .parquet table")
+    stat = path.stat()
+    return f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}"
+
+
+class Recommend(Recipe):
+    name = "recommend"
+    description = "Top-k recommendations from an interactions table (built-in: generated latent-factor data)"
+    config_name = "recommend"
+    serving_module = "aiaas_recipes.recommend.serving"
+    metrics = Metrics(
+        names=("recall", "ndcg", "map", "coverage"),
+        headline="ndcg",
+        monitor="val_ndcg",
+        mode="max",
+        details=("baselines", "k"),
+    )
+    models = ("mf", "two_tower")
+
+    def fingerprint(self, cfg: Any) -> str:
+        from omegaconf import OmegaConf
+
+        settings = OmegaConf.to_container(cfg.data, resolve=True)
+        for key in TRAINING_ONLY:
+            settings.pop(key, None)
+        if cfg.data.path:
+            settings.pop("generated", None)
+        blob = {"settings": settings, "input": _input_digest(cfg), "v": _FINGERPRINT_VERSION}
+        return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+
+    def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.recommend import dataset
+
+        return dataset.build(cfg, out_dir)
+
+    def dataset_summary(self, manifest: dict) -> dict:
+        keys = ("users", "items", "interactions", "feedback", "time_order", "eval_users", "filtered",
+                "duplicates_merged", "single_interaction_users", "not_positive", "columns")  # fmt: skip
+        return {key: manifest[key] for key in keys if key in manifest}
+
+    def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        from aiaas_recipes.recommend.training import InteractionsData
+
+        return InteractionsData(dataset_dir, int(cfg.data.batch_size), int(cfg.seed))
+
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        from omegaconf import OmegaConf
+
+        from aiaas_cli.config import instantiate
+        from aiaas_recipes.recommend.dataset import load_ids
+        from aiaas_recipes.recommend.training import build_module
+
+        ids = load_ids(dataset_dir)
+        meta = {
+            "recipe": self.name,
+            "model": OmegaConf.to_container(cfg.model, resolve=True),
+            "n_users": int(manifest["users"]),
+            "n_items": int(manifest["items"]),
+            "k": int(cfg.k),
+            "max_k": int(cfg.max_k),
+            "user_ids": ids["users"],
+            "item_ids": ids["items"],
+        }
+        net = instantiate(cfg.model, n_users=meta["n_users"], n_items=meta["n_items"])
+        return build_module(net, cfg, meta, dataset_dir)
+
+    def checkpoint_suffix(self, cfg: Any) -> str:
+        return ".ckpt"
+
+    def load_model(self, path: Path) -> tuple[Any, dict]:
+        from aiaas_recipes.recommend import export
+
+        return export.load(Path(path), self.name)
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        from aiaas_recipes.recommend.evaluation import evaluate_split
+
+        return evaluate_split(network, dataset_dir, manifest, split)
+
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        from aiaas_recipes.recommend import export
+
+        return export.export_spec(network, meta)
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        from aiaas_recipes.recommend import export
+
+        return export.samples(dataset_dir, split, limit)
+
+    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
+        from aiaas_recipes.recommend import export
+
+        return export.reference_outputs(network, inputs)
+
+    def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
+        from aiaas_recipes.recommend import export
+
+        return export.compare(expected, actual, float(export_cfg.tolerance))
+
+    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
+        if parity.agreement < float(export_cfg.min_agreement):
+            return f"top-k agreement {parity.agreement:.2%} is below export.min_agreement={export_cfg.min_agreement}"
+        return super().parity_problem(parity, export_cfg)
+
+    def score_outputs(self, outputs: dict, targets: Any) -> float:
+        """NDCG at 10 of the graph's top items against each query's target items."""
+        import numpy as np
+        from scipy.sparse import csr_matrix
+
+        from aiaas_recipes.recommend.ranking import metrics
+
+        rows = [(i, t) for i, wanted in enumerate(targets) for t in wanted]
+        names = {name: j for j, name in enumerate(dict.fromkeys([*np.ravel(outputs["items"]), *(t for _, t in rows)]))}
+        top = np.vectorize(names.__getitem__, otypes=[np.int64])(outputs["items"])
+        relevant = csr_matrix(
+            (np.ones(len(rows)), ([i for i, _ in rows], [names[t] for _, t in rows])), shape=(len(targets), len(names))
+        )
+        return metrics(top, relevant, len(names), 10)["ndcg"]
+
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        import numpy as np
+
+        from aiaas_recipes.recommend.dataset import load_ids, load_split
+
+        users = load_ids(dataset_dir)["users"]
+        chosen = np.unique(load_split(dataset_dir, "test")[0])[:limit]
+        return [(f"test:{users[u]}", users[u]) for u in chosen]
+
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        sizes = ["users=60", "items=40", "interactions_per_user=8", "genres=4"]
+        return [*(f"data.generated.{s}" for s in sizes), "model.dim=8", "data.batch_size=32", "max_k=20"]
+
+
+recipe = Recommend()
