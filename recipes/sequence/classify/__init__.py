@@ -1,0 +1,1 @@
+"""seq-cls: classify whole multivariate sequences (sensor windows, signals)."""

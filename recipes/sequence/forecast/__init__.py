@@ -1,0 +1,1 @@
+"""forecast: predict the next values of a series from its recent history."""

@@ -1,0 +1,166 @@
+"""The forecast recipe: the next values of a series from its recent history. Light at import time.
+
+Built-in data: the Mauna Loa weekly CO2 record shipped inside statsmodels (see `series.py` for the credit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
+from aiaas_recipes.common.torch_recipe import TorchRecipe
+
+_FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
+META_KEYS = ("targets", "covariates", "context_length", "horizon", "scale", "season", "frequency", "mase_scale")
+
+
+def _input_digest(data_cfg: Any) -> str:
+    if not data_cfg.path:
+        from importlib import metadata
+
+        return f"builtin:{data_cfg.builtin}:statsmodels {metadata.version('statsmodels')}"
+    path = Path(str(data_cfg.path)).expanduser().resolve()
+    if not path.is_file():
+        from aiaas_cli.errors import ConfigError
+
+        raise ConfigError(f"data.path={path} is not a file", "point it at a .csv, .tsv or .parquet table")
+    stat = path.stat()
+    return f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}"
+
+
+class Forecast(TorchRecipe):
+    name = "forecast"
+    description = "Forecast the next values of a series from CSV/TSV/Parquet (built-in: Mauna Loa CO2, statsmodels)"
+    config_name = "forecast"
+    serving_module = "aiaas_recipes.sequence.forecast.serving"
+    models = ("forecast_lstm",)
+    metrics = Metrics(
+        names=("mae", "rmse", "smape", "mase"),
+        headline="mase",
+        higher_is_better=False,
+        details=("baselines", "per_target", "mae_by_step"),
+    )
+    input_names = ("context",)
+    output_names = ("forecast",)
+
+    def fingerprint(self, cfg: Any) -> str:
+        from omegaconf import OmegaConf
+
+        from aiaas_recipes.sequence.forecast.dataset import check_settings
+
+        check_settings(cfg)
+        settings = OmegaConf.to_container(cfg.data, resolve=True)
+        settings.pop("batch_size", None)  # a training setting: the same dataset serves them all
+        blob = {"settings": settings, "horizon": cfg.horizon, "context": cfg.context_length, "v": _FINGERPRINT_VERSION}
+        blob["input"] = _input_digest(cfg.data)
+        return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+
+    def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.sequence.forecast import dataset
+
+        return dataset.build(cfg, out_dir)
+
+    def dataset_summary(self, manifest: dict) -> dict:
+        keys = ("targets", "covariates", "frequency", "season", "horizon", "context_length", "steps", "time_range",
+                "test_from", "gaps")  # fmt: skip
+        return {key: manifest[key] for key in keys if key in manifest}
+
+    def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        from aiaas_recipes.sequence.forecast.training import WindowData
+
+        return WindowData(dataset_dir, manifest, cfg.data.batch_size, cfg.seed)
+
+    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        from aiaas_cli.config import instantiate
+
+        targets = len(meta["targets"])
+        sizes = {"features": targets + len(meta["covariates"]), "targets": targets}
+        sizes.update(horizon=int(meta["horizon"]), context_length=int(meta["context_length"]))
+        return instantiate(model_cfg, _partial_=True)(**sizes)
+
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        from omegaconf import OmegaConf
+
+        from aiaas_cli.config import instantiate
+        from aiaas_recipes.sequence.forecast.training import Forecaster
+
+        meta = {"recipe": self.name, "model": OmegaConf.to_container(cfg.model, resolve=True)}
+        meta.update({key: manifest[key] for key in META_KEYS})
+        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        net = self.build_network(cfg.model, meta)
+        return Forecaster(net, instantiate(cfg.optim), scheduler, str(cfg.loss.kind), meta)
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        from aiaas_recipes.sequence.forecast.evaluation import evaluate_split
+
+        return evaluate_split(network, dataset_dir, manifest, split)
+
+    def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
+        from aiaas_recipes.sequence.forecast import plots
+
+        paths = [out_dir / "forecast_vs_actual.png", out_dir / "error_by_step.png"]
+        plots.forecast_vs_actual(report, paths[0])
+        plots.error_by_step(report, paths[1])
+        return paths
+
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        import torch
+
+        features = len(meta["targets"]) + len(meta["covariates"])
+        example = torch.randn(2, int(meta["context_length"]), features, generator=torch.Generator().manual_seed(0))
+        return ExportSpec(
+            example_inputs=(example,),
+            input_names=["context"],
+            output_names=["forecast"],
+            dynamic_axes={"context": {0: "batch"}, "forecast": {0: "batch"}},  # the context length is fixed
+            metadata={**{key: meta[key] for key in META_KEYS}, "model": meta.get("model", {}).get("_target_")},
+        )
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        """Scaled windows and, as targets, their scaled futures with the MASE scale on the same scale."""
+        from aiaas_recipes.sequence.forecast import windows
+
+        series, origins = windows.load(dataset_dir, split)
+        x, y, _ = windows.scaled(series, origins[:limit], manifest)
+        scale = np.asarray(manifest["mase_scale"]) / np.asarray(manifest["scale"][: len(manifest["targets"])])
+        return {"context": x}, {"future": y, "mase_scale": scale}
+
+    def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
+        """Largest absolute difference of the scaled forecasts; the share of windows within export.tolerance."""
+        want, got = expected["forecast"].astype(np.float64), actual["forecast"].astype(np.float64)
+        worst = np.abs(want - got).reshape(len(want), -1).max(axis=1) if len(want) else np.zeros(0)
+        within = float((worst <= float(export_cfg.tolerance)).mean()) if len(want) else 1.0
+        diff = float(worst.max()) if len(want) else 0.0
+        return Parity(max_abs_diff=diff, agreement=within, samples=len(want), agreement_name="within_tolerance")
+
+    def score_outputs(self, outputs: dict, targets: Any) -> float:
+        from aiaas_recipes.sequence.forecast.scores import mase
+
+        return mase(outputs["forecast"], targets["future"], targets["mase_scale"])
+
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        from aiaas_recipes.sequence.forecast import windows
+
+        series, origins = windows.load(dataset_dir, "test")
+        times = np.load(Path(dataset_dir) / "times.npy")
+        past, _ = windows.cut(series, origins[-limit:], int(manifest["context_length"]), 1)
+        targets = len(manifest["targets"])
+        samples = []
+        for origin, window in zip(origins[-limit:], past):
+            history = window[:, 0].tolist() if targets == 1 else window[:, :targets].tolist()
+            payload = {"history": history}
+            if manifest["covariates"]:
+                payload["covariates"] = window[:, targets:].tolist()
+            samples.append((f"history before {str(times[origin])[:10]}", payload))
+        return samples
+
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.sequence.forecast.smoke import seasonal_table
+
+        path = seasonal_table(Path(workdir) / "series.csv")
+        return [f"data.path={path}", "horizon=4", "context_length=16", "model.hidden=8", "data.batch_size=16"]

@@ -1,0 +1,91 @@
+"""Batches of scaled windows for training, and the LightningModule that fits a forecasting network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset
+
+from aiaas_cli.errors import ConfigError
+from aiaas_recipes.image_cls.datamodule import EpochSampler, keep_batch
+from aiaas_recipes.sequence.forecast import windows
+
+LOSSES = {"mae": F.l1_loss, "mse": F.mse_loss, "huber": F.smooth_l1_loss}
+
+
+class WindowDataset(Dataset):
+    """Windows cut from the series a batch at a time: (scaled context, scaled future)."""
+
+    def __init__(self, series: np.ndarray, origins: np.ndarray, meta: dict):
+        self.series, self.origins, self.meta = series, origins, meta
+
+    def __len__(self) -> int:
+        return len(self.origins)
+
+    def __getitems__(self, indices: list[int]):
+        x, y, _ = windows.scaled(self.series, self.origins[np.asarray(indices)], self.meta)
+        return torch.from_numpy(x), torch.from_numpy(y)
+
+    def __getitem__(self, index: int):
+        x, y = self.__getitems__([index])
+        return x[0], y[0]
+
+
+class WindowData(pl.LightningDataModule):
+    def __init__(self, dataset_dir: Path, meta: dict, batch_size: int, seed: int):
+        super().__init__()
+        self.dataset_dir, self.meta, self.batch_size, self.seed = Path(dataset_dir), meta, int(batch_size), int(seed)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        data = WindowDataset(*windows.load(self.dataset_dir, split), self.meta)
+        sampler = EpochSampler(len(data), self.seed) if shuffle else None
+        return DataLoader(data, batch_size=self.batch_size, sampler=sampler, collate_fn=keep_batch, num_workers=0)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+
+class Forecaster(pl.LightningModule):
+    """Fits ``net`` with the configured loss on the scaled future; logs the validation MAE on that scale."""
+
+    def __init__(self, net: torch.nn.Module, optimizer, scheduler, loss: str, meta: dict):
+        super().__init__()
+        if loss not in LOSSES:
+            raise ConfigError(f"loss.kind={loss} is not one of {', '.join(LOSSES)}")
+        self.net, self.loss = net, LOSSES[loss]
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.meta = meta  # written into every checkpoint, so later stages need no config
+
+    def forward(self, context: torch.Tensor) -> torch.Tensor:
+        return self.net(context)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = self.loss(self.net(x), y)
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        predicted = self.net(x)
+        self.log("val_loss", self.loss(predicted, y), prog_bar=True, batch_size=len(y), sync_dist=True)
+        self.log("val_mae", F.l1_loss(predicted, y), prog_bar=True, batch_size=len(y), sync_dist=True)
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["aiaas"] = self.meta
