@@ -16,7 +16,8 @@ import numpy as np
 
 START = 1_704_067_200  # 2024-01-01 UTC: the generated timestamps are seconds from here
 YEAR = 365 * 24 * 3600
-_CHUNK = 20_000  # interactions scored at once: bounds memory to a few hundred MB
+URN_SIZE = 2**20
+_CHUNK = 5000
 
 
 @dataclass
@@ -46,13 +47,13 @@ def _catalogue(rng: np.random.Generator, g: dict[str, Any]) -> tuple[np.ndarray,
     return genre, centres, vectors, popularity / popularity.sum()
 
 
-def _choose(rng, taste_from, taste_to, position, vectors, cumulative, candidates: int, sharpness: float):
+def _choose(rng, taste_from, taste_to, position, vectors, urn, candidates: int, sharpness: float):
     """For each interaction: ``candidates`` items drawn by popularity, the one the current taste likes best."""
-    taste = _unit((1 - position)[:, None] * taste_from + position[:, None] * taste_to)
-    drawn = np.searchsorted(cumulative, rng.random((len(position), candidates)), side="right")
-    drawn = np.minimum(drawn, len(vectors) - 1)
+    taste = _unit((1 - position)[:, None] * taste_from + position[:, None] * taste_to).astype(np.float32)
+    drawn = urn[rng.integers(0, len(urn), (len(position), candidates))]
     affinity = np.einsum("nd,ncd->nc", taste, vectors[drawn])
-    gumbel = rng.gumbel(size=affinity.shape)
+    with np.errstate(divide="ignore"):  # a draw of exactly 0 is a Gumbel of -inf: never chosen, as it should
+        gumbel = -np.log(-np.log(rng.random(affinity.shape, dtype=np.float32)))
     return drawn[np.arange(len(drawn)), np.argmax(sharpness * affinity + gumbel, axis=1)]
 
 
@@ -68,12 +69,14 @@ def generate(g: dict[str, Any], seed: int) -> Generated:
     user = np.repeat(np.arange(users), counts)
     offsets = np.cumsum(counts) - counts
     position = (np.arange(len(user)) - offsets[user]) / np.maximum(counts[user] - 1, 1)  # 0..1 along a history
-    cumulative = np.cumsum(popularity)
+    # an urn holding each item in proportion to its popularity: a draw is one random index (faster than a search)
+    urn = np.repeat(np.arange(len(popularity)), np.maximum(1, np.round(popularity * URN_SIZE)).astype(np.int64))
+    vectors = vectors.astype(np.float32)
     item = np.empty(len(user), dtype=np.int64)
     for lo in range(0, len(user), _CHUNK):
         part = slice(lo, lo + _CHUNK)
         item[part] = _choose(
-            rng, start_taste[user[part]], end_taste[user[part]], position[part], vectors, cumulative,
+            rng, start_taste[user[part]], end_taste[user[part]], position[part], vectors, urn,
             int(g["candidates"]), float(g["sharpness"]),
         )  # fmt: skip
     # each user's history spans a stretch of the year that starts at a random day

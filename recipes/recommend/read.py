@@ -119,16 +119,20 @@ def pick_columns(header: list[str], data_cfg: Any) -> dict[str, str | None]:
 
 
 def parse_times(values: np.ndarray) -> np.ndarray:
-    """Seconds since the epoch (NaN where unknown): numbers (seconds or milliseconds) or date strings."""
+    """Seconds since the epoch (NaN where unknown): numbers (seconds, or milliseconds when the column's are
+    that large) or date strings, each cell read as what it looks like."""
     import pandas as pd
 
-    numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
-    if np.isfinite(numbers).sum() >= 0.5 * len(values):  # a numeric column: text in it is an unknown time
-        known = numbers[np.isfinite(numbers)]
-        return numbers / 1000.0 if len(known) and np.median(np.abs(known)) > MILLISECONDS else numbers
-    stamps = pd.to_datetime(pd.Series(values), errors="coerce", utc=True, format="mixed")
-    seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
-    return np.where(stamps.isna().to_numpy(), np.nan, seconds)
+    seconds = np.array(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64)
+    numeric = np.isfinite(seconds)
+    if numeric.any() and np.median(np.abs(seconds[numeric])) > MILLISECONDS:
+        seconds = seconds / 1000.0
+    text = ~numeric & (values != "")
+    if text.any():
+        stamps = pd.to_datetime(pd.Series(values[text]), errors="coerce", utc=True, format="mixed")
+        parsed = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
+        seconds[text] = np.where(stamps.isna().to_numpy(), np.nan, parsed)
+    return seconds
 
 
 def _problems(column: np.ndarray, bad: np.ndarray, where: np.ndarray, reason: str) -> list[dict[str, str]]:
