@@ -178,7 +178,18 @@ def to_onnx(model: Any, inputs: dict[str, int], regression: bool, opset: int) ->
         graph.node.insert(i, node)
     if regression:
         _rename_output(graph, graph.output[0].name, "value")
+    _dedupe_opsets(converted)
     return converted
+
+
+def _dedupe_opsets(model: Any) -> None:
+    """skl2onnx lists the default domain twice; ONNX Runtime's tools (int8 quantization) refuse that."""
+    versions: dict[str, int] = {}
+    for opset in model.opset_import:
+        versions[opset.domain] = max(versions.get(opset.domain, 0), opset.version)
+    del model.opset_import[:]
+    for domain, version in versions.items():
+        model.opset_import.add(domain=domain, version=version)
 
 
 def _rename_output(graph: Any, old: str, new: str) -> None:
