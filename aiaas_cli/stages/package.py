@@ -30,7 +30,7 @@ SERVICE_MODULES = (
 )
 FIRST_PARTY = ("aiaas_cli", "aiaas_recipes")
 FORBIDDEN = ("torch", "torchvision", "lightning", "pytorch_lightning", "mlflow", "hydra", "aiaas_cli.cli")
-PACKAGES = ("onnxruntime", "numpy", "pillow", "pydantic")
+PACKAGES = ("onnxruntime", "numpy", "pillow", "pydantic", "uvloop", "httptools")  # the last two: uvicorn's fast path
 BUILDERS = ("docker", "podman", "buildah", "nerdctl", "buildctl")
 
 
