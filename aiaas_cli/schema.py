@@ -80,6 +80,9 @@ class Serve:
     max_decode_seconds: float = 10.0
     max_connections: int = 256
     header_timeout_s: float = 10.0
+    fast_path: bool = True
+    access_log: bool = False
+    metrics: bool = False
 
 
 @dataclass

@@ -41,6 +41,9 @@ class Settings(BaseModel):
     max_connections: int = Field(default=256, ge=1)  # open connections per worker; more are closed at once
     header_timeout_s: float = Field(default=10.0, gt=0)  # a new connection must send its request headers by then
     serving_module: str | None = None  # the recipe's module, fixed at package time: the only one imported
+    fast_path: bool = True  # the guard answers the API routes itself (fast.py)
+    access_log: bool = False
+    metrics: bool = False  # Prometheus metrics on /metrics
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,11 @@ class RequestGuard:
         routes: dict[str, Route],
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         body_timeout_s: float = 30.0,
+        fast_routes: dict[str, Any] | None = None,
     ):
         self.app = app
         self.routes = routes
+        self.fast_routes = fast_routes or {}
         self.max_body_bytes = max_body_bytes
         self.body_timeout_s = body_timeout_s
 
@@ -125,10 +130,17 @@ class RequestGuard:
             return await send_error(send, *refused.args)
         if body is None:
             return None  # the client went away
-        problem = await _body_problem(scope, body, route)
-        if problem:
-            return await send_error(send, *problem)
-        return await self.app(scope, _replay(body, receive), send)
+        problem, form = await _body_problem(scope, body, route)
+        try:
+            if problem:
+                return await send_error(send, *problem)
+            fast = self.fast_routes.get(scope["path"].rstrip("/"))
+            if fast is not None and _served():
+                return await _answer(fast, body, form, send)
+            return await self.app(scope, _replay(body, receive), send)
+        finally:
+            if form is not None:
+                await form.close()
 
     async def _read_body(self, receive: Any) -> bytes | None:
         chunks, size = [], 0
@@ -169,15 +181,33 @@ class _Refused(Exception):
     """A request refused while its body was read: (status, message)."""
 
 
-async def _body_problem(scope: dict[str, Any], body: bytes, route: Route | None) -> tuple[int, str] | None:
+async def _body_problem(scope: dict[str, Any], body: bytes, route: Route | None) -> tuple[tuple | None, Any]:
+    """(status, message) when the body is not what ``route`` takes, and the parsed form of a multipart body."""
     if route is None:
-        return None
+        return None, None
     if route.multipart:
-        problem = await _form_problem(scope, body, route)
-        return (400, problem) if problem else None
+        return await _form_problem(scope, body, route)
     if json_depth(body) > MAX_JSON_DEPTH:
-        return 400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
-    return None
+        return (400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels"), None
+    return None, None
+
+
+def _served() -> bool:
+    from aiaas_cli.serving.fast import SERVED
+
+    return bool(SERVED)
+
+
+async def _answer(fast: Any, body: bytes, form: Any, send: Any) -> None:
+    from aiaas_cli.serving.fast import Refused
+
+    try:
+        status, payload = await fast.answer(body, form)
+    except Refused as refused:
+        return await send_error(send, *refused.args)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _too_big(value: str) -> bool:
@@ -206,8 +236,8 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
-async def _form_problem(scope: dict[str, Any], body: bytes, route: Route) -> str | None:
-    """Why the body is not a valid form for ``route``, or None. BentoML would answer these with a 500."""
+async def _form_problem(scope: dict[str, Any], body: bytes, route: Route) -> tuple[tuple | None, Any]:
+    """((400, why) or None, the parsed form). BentoML would answer a bad form with a 500."""
     from starlette.datastructures import Headers, UploadFile
     from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -217,14 +247,13 @@ async def _form_problem(scope: dict[str, Any], body: bytes, route: Route) -> str
     try:
         form = await MultiPartParser(Headers(scope=scope), stream()).parse()
     except MultiPartException as exc:
-        return f"malformed multipart body: {exc.message}"
-    try:
-        names = [name for name, _ in form.multi_items()]
-        files = {name for name, value in form.multi_items() if isinstance(value, UploadFile)}
-        long_values = [name for name, value in form.multi_items() if isinstance(value, str) and _too_big(value)]
-        return route.form_problem(names, files, long_values)
-    finally:
-        await form.close()
+        return (400, f"malformed multipart body: {exc.message}"), None
+    items = form.multi_items()
+    names = [name for name, _ in items]
+    files = {name for name, value in items if isinstance(value, UploadFile)}
+    long_values = [name for name, value in items if isinstance(value, str) and _too_big(value)]
+    problem = route.form_problem(names, files, long_values)
+    return ((400, problem) if problem else None), form
 
 
 def _replay(body: bytes, receive: Any) -> Any:

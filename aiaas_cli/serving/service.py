@@ -11,19 +11,26 @@ from __future__ import annotations
 import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import bentoml
 from starlette.responses import JSONResponse
 
-from aiaas_cli.serving import connections, runtime
+from aiaas_cli.serving import connections, fast, runtime
 from aiaas_cli.serving.batcher import MicroBatcher
 from aiaas_cli.serving.limits import RequestGuard, Settings, routes_of
 
 SETTINGS = bentoml.use_arguments(Settings)
 connections.install(SETTINGS.max_connections, SETTINGS.header_timeout_s)
 MODEL_FILE = "model.onnx"
-SERVICE_OPTIONS = {"workers": SETTINGS.workers, "traffic": {"timeout": 60}}
+SERVICE_OPTIONS = {
+    "workers": SETTINGS.workers,
+    "traffic": {"timeout": 60},
+    # each of these runs on every request, even with nothing to record; on only when asked (conf/serve)
+    "logging": {"access": {"enabled": SETTINGS.access_log}},
+    "metrics": {"enabled": SETTINGS.metrics},
+}
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -78,11 +85,22 @@ class Engine:
 
 
 def guard(service: Any) -> Any:
-    """Put the request guard in front of ``service``: each route's content type and fields come from its API."""
+    """Put the request guard in front of ``service``: each route's content type and fields come from its API, and
+    the guard answers the routes itself (fast.py) unless `serve.fast_path` is off."""
+    fast_routes = None
+    if SETTINGS.fast_path:
+        fast.record_instances(service)
+        fast_routes = fast.routes_of(service)
     service.add_asgi_middleware(
         RequestGuard,
         routes=routes_of(service),
         max_body_bytes=SETTINGS.max_body_bytes,
         body_timeout_s=SETTINGS.body_timeout_s,
+        fast_routes=fast_routes,
     )
     return service
+
+
+def upload_bytes(value: Any) -> bytes:
+    """An uploaded file's bytes: in memory on the fast path, a temporary file on BentoML's own path."""
+    return bytes(value) if isinstance(value, (bytes, bytearray)) else Path(value).read_bytes()

@@ -23,13 +23,14 @@ from aiaas_cli.recipe_api import Recipe
 SERVICE_MODULES = (
     "aiaas_cli.serving.service",
     "aiaas_cli.serving.connections",
+    "aiaas_cli.serving.fast",
     "aiaas_cli.serving.batcher",
     "aiaas_cli.serving.limits",
     "aiaas_cli.serving.runtime",
 )
 FIRST_PARTY = ("aiaas_cli", "aiaas_recipes")
 FORBIDDEN = ("torch", "torchvision", "lightning", "pytorch_lightning", "mlflow", "hydra", "aiaas_cli.cli")
-PACKAGES = ("onnxruntime", "numpy", "pillow", "pydantic")
+PACKAGES = ("onnxruntime", "numpy", "pillow", "pydantic", "uvloop", "httptools")  # the last two: uvicorn's fast path
 BUILDERS = ("docker", "podman", "buildah", "nerdctl", "buildctl")
 
 
@@ -158,6 +159,9 @@ def settings(serve: Any) -> dict[str, Any]:
         "max_decode_seconds": float(serve.max_decode_seconds),
         "max_connections": int(serve.max_connections),
         "header_timeout_s": float(serve.header_timeout_s),
+        "fast_path": bool(serve.fast_path),
+        "access_log": bool(serve.access_log),
+        "metrics": bool(serve.metrics),
     }
 
 
