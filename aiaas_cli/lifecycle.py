@@ -73,7 +73,8 @@ def train(cfg: Any, recipe: Recipe) -> dict:
     from aiaas_cli.stages import train as train_stage
 
     with tracking.run(cfg, "train") as run_id:
-        return {"run_id": run_id, **train_stage.summary(_train_in_run(cfg, recipe, run_id))}
+        trained = _train_in_run(cfg, recipe, run_id)
+        return {"run_id": run_id, **preprocess_stage.summary(recipe, trained.dataset), **train_stage.summary(trained)}
 
 
 def evaluate(cfg: Any, recipe: Recipe) -> dict:
@@ -140,7 +141,7 @@ def pipeline(cfg: Any, recipe: Recipe) -> dict:
 
     with tracking.run(cfg, "pipeline") as run_id:
         trained = _train_in_run(cfg, recipe, run_id)
-        result = {"run_id": run_id, **train_stage.summary(trained)}
+        result = {"run_id": run_id, **preprocess_stage.summary(recipe, trained.dataset), **train_stage.summary(trained)}
         result.update(_evaluate_in_run(recipe, trained)[1])
         exported = _export_in_run(cfg, recipe, trained).summary()
         result.update({k: exported[k] for k in ("onnx_path", "parity", "quantized") if k in exported})
