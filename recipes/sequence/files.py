@@ -13,7 +13,22 @@ import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
 
-TIME_NAMES = ("time", "timestamp", "date", "datetime", "ds", "t", "step")
+TIME_NAMES = (
+    "time",
+    "timestamp",
+    "date",
+    "datetime",
+    "ds",
+    "ts",
+    "t",
+    "step",
+    "day",
+    "week",
+    "month",
+    "year",
+    "hour",
+    "period",
+)  # guessed time columns, in this order
 
 
 def text_of(data: bytes) -> str | BadInput:
@@ -57,7 +72,7 @@ def array(data: bytes) -> list | BadInput:
     """A (steps,) or (steps, features) numeric .npy array as nested lists."""
     try:
         values = np.load(io.BytesIO(data), allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         return BadInput(f"not a readable .npy file ({str(exc).splitlines()[0]})")
     if values.ndim not in (1, 2) or not np.issubdtype(values.dtype, np.number):
         return BadInput(f"a {values.ndim}-D {values.dtype} array; expected (steps, features) numbers")

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from aiaas_cli.errors import ConfigError, UserError
+from aiaas_recipes.sequence.files import TIME_NAMES
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
-TIME_GUESSES = ("time", "timestamp", "date", "datetime", "ds", "t", "step")
+TIME_GUESSES = TIME_NAMES
 
 
 def table_format(path: Path, fmt: str | None = None) -> str:

@@ -28,8 +28,8 @@ def as_matrix(payload: Any, features: list[str], what: str) -> np.ndarray:
         payload = payload.tolist()
     if not isinstance(payload, (list, tuple)) or not payload:
         raise BadInput(f"{what} must be a non-empty list of steps", status=422)
-    if width == 1 and all(_is_number(v) for v in payload):
-        payload = [[v] for v in payload]
+    if width == 1 and not any(isinstance(v, (list, tuple)) for v in payload):
+        payload = [[v] for v in payload]  # one value per step
     for step, row in enumerate(payload):
         if not isinstance(row, (list, tuple)):
             shape = f"a list of {width} numbers" if width > 1 else "a number or a list of one number"

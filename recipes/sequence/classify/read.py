@@ -13,7 +13,7 @@ import numpy as np
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_recipes.sequence import tables
 
-ID_GUESSES = ("sequence_id", "series_id", "seq_id", "id", "sequence", "series")
+ID_GUESSES = ("sequence_id", "series_id", "seq_id", "id", "sequence", "series", "run", "recording", "session", "trial")
 LABEL_GUESSES = ("label", "class", "target", "y", "activity", "category")
 FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".npy")
 
@@ -43,7 +43,7 @@ def _visible(path: Path, root: Path) -> bool:
 def _read_npy(path: Path) -> tuple[np.ndarray, list[str] | None]:
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise UserError(f"not a readable .npy file ({str(exc).splitlines()[0]})") from None
     if array.ndim not in (1, 2) or not np.issubdtype(array.dtype, np.number):
         raise UserError(f"a {array.ndim}-D {array.dtype} array; expected (steps, features) numbers")
@@ -80,7 +80,7 @@ def read_folder(root: Path, time_column: str | None) -> Sequences:
                 else:
                     values, names, bad = _read_csv(path, time_column)
                     coerced += bad
-                _check_features(found, values, names)
+                values = _check_features(found, values, names)
             except UserError as exc:
                 found.skipped.append({"file": where, "reason": exc.message})
                 continue
@@ -90,17 +90,19 @@ def read_folder(root: Path, time_column: str | None) -> Sequences:
     return found
 
 
-def _check_features(found: Sequences, values: np.ndarray, names: list[str] | None) -> None:
-    """The first sequence fixes the features; a later one must have as many (and the same names, for tables)."""
+def _check_features(found: Sequences, values: np.ndarray, names: list[str] | None) -> np.ndarray:
+    """The first sequence fixes the features; a later one must have as many (and the same names, for tables, in
+    any order: its columns are put in the first one's)."""
     if not found.features:
         found.features = names or [f"f{i}" for i in range(values.shape[1])]
-        return
+        return values
     if values.shape[1] != len(found.features):
         raise UserError(f"{values.shape[1]} feature(s), the first sequence has {len(found.features)}")
     if names is not None and names != found.features and set(names) != set(found.features):
         raise UserError(f"columns {', '.join(names)} differ from {', '.join(found.features)}")
-    if names is not None and names != found.features:  # same columns, other order
-        values[:] = values[:, [names.index(n) for n in found.features]]
+    if names is not None and names != found.features:
+        return values[:, [names.index(n) for n in found.features]]
+    return values
 
 
 def read_long_table(path: Path, data_cfg: Any) -> Sequences:

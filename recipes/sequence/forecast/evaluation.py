@@ -11,7 +11,7 @@ import torch
 from aiaas_recipes.sequence.forecast import scores, windows
 from aiaas_recipes.sequence.forecast.scaling import denormalise
 
-PLOT_WINDOWS = 12  # forecasts drawn in the plot (every horizon-th origin of the test part)
+PLOT_WINDOWS = 60  # most forecasts drawn in the plot (from every horizon-th origin of the test part)
 
 
 def seasonal_naive(series: np.ndarray, origins: np.ndarray, horizon: int, season: int, targets: int) -> np.ndarray:

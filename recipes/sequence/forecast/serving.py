@@ -103,8 +103,9 @@ def http_request(name: str, payload: Any, k: int) -> dict[str, Any]:
 
 
 def to_row(name: str, payload: Any, prediction: dict) -> dict:
-    """`aiaas predict`'s record: the forecast and what it is of."""
-    return {"input": name, **prediction}
+    """`aiaas predict`'s record: the next value first (one target), then the whole forecast and what it is of."""
+    first = prediction["forecast"][0] if prediction["forecast"] else None
+    return {"input": name, "next": first, **prediction}
 
 
 def _record(record: Any) -> Any:
