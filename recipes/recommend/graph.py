@@ -3,10 +3,15 @@
 Inputs, one row per query: ``user`` (string id), ``item`` (string id, "" for none) and ``exclude_seen``
 (bool). Outputs: ``items`` (the best ``max_k`` item ids), ``scores`` and ``known`` (the query's user or
 item is in the model). Everything happens in the graph, batched: ids to indices (ai.onnx.ml LabelEncoder),
-the user vector against the item matrix (Gemm) plus the item bias; an item query scores cosine similarity
-instead; an unknown user gets each item's popularity. The user's history (CSR in the graph) is set to -inf
-(ScatterElements) when ``exclude_seen``, an item query excludes the item itself, and TopK picks the best.
-Built by hand rather than traced from torch: the history slice per user has a data-dependent length.
+then ONE matrix product against the item table ``[item vectors | bias | popularity]``: a user's row is
+``[user vector, 1, 0]`` (score = user . item + bias), an unknown user's ``[0, 0, 1]`` (popularity), an item
+query's ``[item vector, 0, 0]``, its row then divided by the norms (cosine). The user's history (CSR in the
+graph) is set to -inf (ScatterElements) when ``exclude_seen``, an item query excludes the item itself, and
+TopK picks the best. The table has one spare last row that every query excludes: it pads the ragged history
+slices. Measured on 1M items, folding bias and popularity into the product and dividing only item queries'
+rows made a query 3.9x faster than elementwise Where/Add over the whole catalogue: the matrix product and
+TopK are all that is left. Built by hand rather than traced from torch: a history slice has a
+data-dependent length.
 """
 
 from __future__ import annotations
@@ -42,22 +47,31 @@ def _const(name: str, value, dtype=np.int64):
     return numpy_helper.from_array(np.asarray(value, dtype=dtype), name)
 
 
+def _item_table(t: Tables) -> np.ndarray:
+    """``[item vectors | bias | popularity]`` plus a spare all-zero last row (the padding column)."""
+    n, dim = t.items.shape
+    table = np.zeros((n + 1, dim + 2), dtype=np.float32)
+    table[:n, :dim], table[:n, dim], table[:n, dim + 1] = t.items, t.bias, t.popularity
+    return table
+
+
 def _initializers(t: Tables) -> list:
     from onnx import numpy_helper
 
-    norms = np.linalg.norm(t.items.astype(np.float64), axis=1).astype(np.float32)
+    n, dim = t.items.shape
+    norms = np.ones(n + 1, dtype=np.float32)
+    norms[:n] = np.linalg.norm(t.items.astype(np.float64), axis=1)
     history = t.history_items if len(t.history_items) else np.zeros(1, dtype=np.int64)
     return [
         numpy_helper.from_array(np.ascontiguousarray(t.users, dtype=np.float32), "user_matrix"),
-        numpy_helper.from_array(np.ascontiguousarray(t.items, dtype=np.float32), "item_matrix"),
-        _const("item_bias", t.bias, np.float32), _const("item_norms", norms, np.float32),
-        _const("popularity", t.popularity, np.float32),
+        numpy_helper.from_array(_item_table(t), "item_table"),
+        _const("item_norms", norms, np.float32),
         _const("history_indptr", t.history_indptr), _const("history_items", history),
-        numpy_helper.from_array(np.asarray(t.item_ids, dtype=object), "item_ids"),
+        numpy_helper.from_array(np.asarray([*t.item_ids, ""], dtype=object), "item_ids"),
         _const("zero", 0), _const("one", 1), _const("axis1", [1]), _const("axis0", [0]),
-        _const("n_items", len(t.item_ids)), _const("last_history", len(history) - 1),
-        _const("k", [min(t.max_k, len(t.item_ids))]), _const("eps", EPS, np.float32),
-        _const("minus_inf", -np.inf, np.float32), _const("slice_start", [0]), _const("slice_end", [len(t.item_ids)]),
+        _const("spare", n), _const("last_history", len(history) - 1), _const("dim_start", [0]),
+        _const("dim_end", [dim]), _const("k", [min(t.max_k, n)]), _const("eps", EPS, np.float32),
+        _const("minus_inf", -np.inf, np.float32),
     ]  # fmt: skip
 
 
@@ -72,40 +86,57 @@ def _lookup_nodes(t: Tables) -> list:
         h.make_node("GreaterOrEqual", ["user_index", "zero"], ["user_known"]),
         h.make_node("GreaterOrEqual", ["item_index", "zero"], ["item_query"]),
         h.make_node("Or", ["user_known", "item_query"], ["known"]),
+        h.make_node("Not", ["item_query"], ["user_query"]),
         h.make_node("Max", ["user_index", "zero"], ["user_row"]),
         h.make_node("Max", ["item_index", "zero"], ["item_row"]),
-        h.make_node("Unsqueeze", ["user_known", "axis1"], ["user_known_col"]),
         h.make_node("Unsqueeze", ["item_query", "axis1"], ["item_query_col"]),
     ]  # fmt: skip
 
 
 def _score_nodes() -> list:
+    """``raw`` (batch, items + 1): the model's score, popularity, or (if any item query) cosine similarity."""
     from onnx import helper as h
 
     return [
         h.make_node("Gather", ["user_matrix", "user_row"], ["user_vector"], axis=0),
-        h.make_node("Gather", ["item_matrix", "item_row"], ["item_vector"], axis=0),
-        h.make_node("Where", ["item_query_col", "item_vector", "user_vector"], ["query"]),
-        h.make_node("Gemm", ["query", "item_matrix"], ["raw"], transB=1),
-        # an item query: cosine similarity
-        h.make_node("ReduceL2", ["query", "axis1"], ["query_norm"], keepdims=1),
+        h.make_node("Cast", ["user_known"], ["user_weight"], to=1),  # float
+        h.make_node("Unsqueeze", ["user_weight", "axis1"], ["user_weight_col"]),
+        h.make_node("Mul", ["user_vector", "user_weight_col"], ["known_user_vector"]),  # unknown: zeros
+        h.make_node("Gather", ["item_table", "item_row"], ["item_row_values"], axis=0),
+        h.make_node("Slice", ["item_row_values", "dim_start", "dim_end", "axis1"], ["item_vector"]),
+        h.make_node("Where", ["item_query_col", "item_vector", "known_user_vector"], ["query"]),
+        h.make_node("And", ["user_known", "user_query"], ["bias_on"]),
+        h.make_node("Not", ["user_known"], ["user_unknown"]),
+        h.make_node("And", ["user_unknown", "user_query"], ["popularity_on"]),
+        h.make_node("Cast", ["bias_on"], ["bias_weight"], to=1),
+        h.make_node("Cast", ["popularity_on"], ["popularity_weight"], to=1),
+        h.make_node("Unsqueeze", ["bias_weight", "axis1"], ["bias_weight_col"]),
+        h.make_node("Unsqueeze", ["popularity_weight", "axis1"], ["popularity_weight_col"]),
+        h.make_node("Concat", ["query", "bias_weight_col", "popularity_weight_col"], ["query_row"], axis=1),
+        h.make_node("Gemm", ["query_row", "item_table"], ["dot"], transB=1),
+        # cosine for the item queries' rows only: none in a batch of users costs nothing (empty tensors)
+        h.make_node("NonZero", ["item_query"], ["item_positions"]),
+        h.make_node("Squeeze", ["item_positions", "axis0"], ["item_row_list"]),
+        h.make_node("Gather", ["query", "item_row_list"], ["item_queries"], axis=0),
+        h.make_node("Gather", ["dot", "item_row_list"], ["item_dots"], axis=0),
+        h.make_node("ReduceL2", ["item_queries", "axis1"], ["query_norm"], keepdims=1),
         h.make_node("Mul", ["query_norm", "item_norms"], ["norm_product"]),
         h.make_node("Add", ["norm_product", "eps"], ["denominator"]),
-        h.make_node("Div", ["raw", "denominator"], ["cosine"]),
-        # a user: the model's score; an unknown user: popularity
-        h.make_node("Add", ["raw", "item_bias"], ["user_score"]),
-        h.make_node("Where", ["user_known_col", "user_score", "popularity"], ["user_or_popular"]),
-        h.make_node("Where", ["item_query_col", "cosine", "user_or_popular"], ["all_scores"]),
+        h.make_node("Div", ["item_dots", "denominator"], ["cosine"]),
+        # written back with ScatterElements, which ORT runs in place (ScatterND copied the whole batch: 1.5 ms a row)
+        h.make_node("Unsqueeze", ["item_row_list", "axis1"], ["item_row_col"]),
+        h.make_node("Shape", ["cosine"], ["cosine_shape"]),
+        h.make_node("Expand", ["item_row_col", "cosine_shape"], ["cosine_rows"]),
+        h.make_node("ScatterElements", ["dot", "cosine_rows", "cosine"], ["raw"], axis=0),
     ]
 
 
 def _exclusion_nodes() -> list:
     """-inf on each row's excluded columns: the user's history (a CSR slice of data-dependent length, padded
-    with column n_items) and, for an item query, the item itself; column n_items is dropped afterwards."""
+    with the spare column), the item itself for an item query, and always the spare column."""
     from onnx import helper as h
 
     return [
-        h.make_node("Not", ["item_query"], ["user_query"]),
         h.make_node("And", ["user_known", "exclude_seen"], ["known_excluding"]),
         h.make_node("And", ["known_excluding", "user_query"], ["excluding"]),
         h.make_node("Add", ["user_row", "one"], ["next_row"]),
@@ -123,16 +154,15 @@ def _exclusion_nodes() -> list:
         h.make_node("Gather", ["history_items", "safe_positions"], ["seen"], axis=0),
         h.make_node("Unsqueeze", ["length", "axis1"], ["length_col"]),
         h.make_node("Less", ["offsets_row", "length_col"], ["in_history"]),
-        h.make_node("Where", ["in_history", "seen", "n_items"], ["seen_columns"]),
-        h.make_node("Where", ["item_query", "item_row", "n_items"], ["self_column"]),
+        h.make_node("Where", ["in_history", "seen", "spare"], ["seen_columns"]),
+        h.make_node("Where", ["item_query", "item_row", "spare"], ["self_column"]),
         h.make_node("Unsqueeze", ["self_column", "axis1"], ["self_column_col"]),
-        h.make_node("Concat", ["seen_columns", "self_column_col"], ["excluded"], axis=1),
-        h.make_node("Slice", ["all_scores", "slice_start", "one_end", "axis1"], ["spare_column"]),
-        h.make_node("Concat", ["all_scores", "spare_column"], ["padded_scores"], axis=1),
+        h.make_node("Mul", ["self_column_col", "zero"], ["zero_col"]),
+        h.make_node("Add", ["zero_col", "spare"], ["spare_col"]),
+        h.make_node("Concat", ["seen_columns", "self_column_col", "spare_col"], ["excluded"], axis=1),
         h.make_node("Shape", ["excluded"], ["excluded_shape"]),
         h.make_node("Expand", ["minus_inf", "excluded_shape"], ["minus_infs"]),
-        h.make_node("ScatterElements", ["padded_scores", "excluded", "minus_infs"], ["masked_padded"], axis=1),
-        h.make_node("Slice", ["masked_padded", "slice_start", "slice_end", "axis1"], ["masked"]),
+        h.make_node("ScatterElements", ["raw", "excluded", "minus_infs"], ["masked"], axis=1),
         h.make_node("TopK", ["masked", "k"], ["scores", "top"], axis=1, largest=1, sorted=1),
         h.make_node("Gather", ["item_ids", "top"], ["items"], axis=0),
     ]
@@ -154,7 +184,7 @@ def build(t: Tables, opset: int):
         h.make_tensor_value_info("known", TensorProto.BOOL, ["batch"]),
     ]
     nodes = _lookup_nodes(t) + _score_nodes() + _exclusion_nodes()
-    graph = h.make_graph(nodes, "recommender", inputs, outputs, [*_initializers(t), _const("one_end", [1])])
+    graph = h.make_graph(nodes, "recommender", inputs, outputs, _initializers(t))
     opsets = [h.make_opsetid("", int(opset)), h.make_opsetid("ai.onnx.ml", ML_OPSET)]
     return h.make_model(graph, opset_imports=opsets, producer_name="aiaas-recommend")
 
