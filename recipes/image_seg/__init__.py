@@ -1,0 +1,1 @@
+"""Semantic segmentation (image-seg): image + mask pairs to a per-pixel classifier."""

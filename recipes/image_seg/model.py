@@ -1,0 +1,50 @@
+"""Networks for image-seg, built from `conf/model/*.yaml` through Hydra's instantiate."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def _block(in_ch: int, out_ch: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_ch),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_ch),
+        nn.ReLU(inplace=True),
+    )
+
+
+class UNet(nn.Module):
+    """A small U-Net: ``channels`` per level, max-pool down, transposed convolution up, skip connections.
+
+    The input's sides must be multiples of 2 ** (len(channels) - 1); the output is (N, classes, H, W) logits.
+    """
+
+    def __init__(self, num_classes: int, channels: list[int] = (16, 32, 64)):
+        super().__init__()
+        channels = list(channels)
+        self.down = nn.ModuleList()
+        in_ch = 3
+        for out_ch in channels:
+            self.down.append(_block(in_ch, out_ch))
+            in_ch = out_ch
+        self.pool = nn.MaxPool2d(2)
+        self.up = nn.ModuleList()
+        self.merge = nn.ModuleList()
+        for out_ch in reversed(channels[:-1]):
+            self.up.append(nn.ConvTranspose2d(in_ch, out_ch, 2, stride=2))
+            self.merge.append(_block(2 * out_ch, out_ch))
+            in_ch = out_ch
+        self.head = nn.Conv2d(in_ch, num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else self.pool(x))
+            skips.append(x)
+        for up, merge, skip in zip(self.up, self.merge, reversed(skips[:-1])):
+            x = merge(torch.cat([up(x), skip], dim=1))
+        return self.head(x)

@@ -1,0 +1,166 @@
+"""The image-seg recipe: what the registry sees. Light at import time; heavy parts load on use."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
+from aiaas_recipes.common.torch_recipe import TorchRecipe
+
+MODELS = ("unet_small",)
+
+
+class ImageSegmentation(TorchRecipe):
+    name = "image-seg"
+    description = "Semantic segmentation from images/ + masks/ folders (built-in: shapes)"
+    config_name = "image-seg"
+    serving_module = "aiaas_recipes.image_seg.serving"
+    models = MODELS
+    metrics = Metrics(
+        names=("miou", "pixel_accuracy", "dice"),
+        headline="miou",
+        monitor="val_miou",
+        mode="max",
+        details=("per_class",),
+    )
+    input_names = ("image",)
+    output_names = ("logits",)
+
+    def data_root(self, cfg: Any) -> Path:
+        from aiaas_recipes.image_seg import shapes
+
+        if cfg.data.root:
+            return Path(str(cfg.data.root)).expanduser().resolve()
+        return shapes.materialize(cfg.data.builtin)
+
+    def _check(self, cfg: Any) -> None:
+        from aiaas_recipes.image_seg.dataset import check_settings
+
+        check_settings(cfg.data, len(cfg.model.get("channels", [0])) - 1)
+
+    def fingerprint(self, cfg: Any) -> str:
+        self._check(cfg)
+        root = self.data_root(cfg)
+        digest = hashlib.sha256()
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        settings = {
+            "root": str(root),
+            "size": cfg.data.image_size,
+            "split": dict(cfg.data.split),
+            "classes": list(cfg.data.classes or []),
+            "v": 1,
+        }
+        digest.update(json.dumps(settings, sort_keys=True).encode())
+        return digest.hexdigest()
+
+    def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.image_seg import dataset
+
+        self._check(cfg)
+        return dataset.build(self.data_root(cfg), out_dir, cfg.data)
+
+    def dataset_summary(self, manifest: dict) -> dict:
+        return {"classes": manifest["classes"], "image_size": manifest["image_size"]}
+
+    def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        from aiaas_recipes.image_seg.datamodule import MaskDataModule
+
+        return MaskDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
+
+    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        from aiaas_cli.config import instantiate
+
+        return instantiate(model_cfg, num_classes=len(meta["classes"]))
+
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        from omegaconf import OmegaConf
+
+        from aiaas_cli.config import instantiate
+        from aiaas_recipes.image_seg.module import Segmenter
+
+        self._check(cfg)
+        meta = {
+            "recipe": self.name,
+            "classes": manifest["classes"],
+            "image_size": manifest["image_size"],
+            "mean": manifest["mean"],
+            "std": manifest["std"],
+            "model": OmegaConf.to_container(cfg.model, resolve=True),
+        }
+        optimizer = instantiate(cfg.optim)
+        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        return Segmenter(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        from aiaas_recipes.image_seg.evaluation import evaluate_split
+
+        return evaluate_split(network, dataset_dir, manifest, split)
+
+    def report_tables(self, report: dict) -> list[Any]:
+        from rich.table import Table
+
+        table = Table(title="Evaluation per class (pixels)")
+        for column in ("class", "IoU", "Dice", "pixels"):
+            table.add_column(column, justify="left" if column == "class" else "right")
+        for name, row in report.get("per_class", {}).items():
+            table.add_row(name, f"{row['iou']:.3f}", f"{row['dice']:.3f}", str(row["pixels"]))
+        table.caption = f"mIoU {report['miou']:.4f}   pixel accuracy {report['pixel_accuracy']:.4f}"
+        return [table]
+
+    def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
+        from aiaas_recipes.image_seg.plots import write_confusion, write_overlays
+
+        paths = [out_dir / "confusion_matrix.png"]
+        write_confusion(report, paths[0])
+        if write_overlays(report, out_dir / "predictions.png"):
+            paths.append(out_dir / "predictions.png")
+        return paths
+
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        from aiaas_recipes.image_seg.export import export_spec
+
+        return export_spec(network, meta)
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        from aiaas_recipes.image_seg.export import INPUT_NAME, samples
+
+        images, masks = samples(dataset_dir, manifest, split, limit)
+        return {INPUT_NAME: images}, masks
+
+    def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
+        """Largest absolute logit difference and the share of pixels whose class (argmax) agrees."""
+        want, got = expected["logits"].astype(np.float64), actual["logits"].astype(np.float64)
+        agree = float((want.argmax(1) == got.argmax(1)).mean()) if len(want) else 1.0
+        diff = float(np.abs(want - got).max()) if len(want) else 0.0
+        return Parity(max_abs_diff=diff, agreement=agree, samples=len(want), agreement_name="pixel_agreement")
+
+    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
+        if parity.agreement < float(export_cfg.min_agreement):
+            return f"pixel agreement {parity.agreement:.3%} is below export.min_agreement={export_cfg.min_agreement}"
+        return super().parity_problem(parity, export_cfg)
+
+    def score_outputs(self, outputs: dict, targets: Any) -> float:
+        from aiaas_recipes.image_seg.evaluation import score_logits
+
+        logits = np.asarray(outputs["logits"])
+        return score_logits(logits, targets, [str(i) for i in range(logits.shape[1])])
+
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.image_seg.shapes import write_folder
+
+        root = write_folder(Path(workdir) / "shapes", count=24)
+        return [f"data.root={root}", "data.image_size=16", "data.batch_size=8", "model.channels=[4,8]"]
+
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        files = (Path(dataset_dir) / "test_files.txt").read_text().splitlines()[:limit]
+        return [(name, (Path(manifest["source"]) / name).read_bytes()) for name in files]
+
+
+recipe = ImageSegmentation()
