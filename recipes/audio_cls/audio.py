@@ -1,0 +1,84 @@
+"""Reading audio (torch-free, shared by preprocess, `predict` and the service): any libsndfile format to
+mono float32 at the model's rate, fitted to the model's clip length."""
+
+from __future__ import annotations
+
+import io
+from math import gcd
+
+import numpy as np
+
+# libsndfile decodes these (MP3 since 1.1); others (M4A/AAC, WMA) need converting first
+CONVERT_HINT = "unsupported audio format; convert it first, e.g. ffmpeg -i in.m4a out.wav"
+
+
+class BadAudio(ValueError):
+    """Audio that cannot be used: unreadable, empty, too short or too long (the message says which)."""
+
+
+def _read(data: bytes) -> tuple[np.ndarray, int]:
+    import soundfile
+
+    if not data:
+        raise BadAudio("empty file")
+    try:
+        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except soundfile.LibsndfileError as exc:
+        text = str(exc)
+        if "Format not recognised" in text or "unknown format" in text.lower():
+            raise BadAudio(CONVERT_HINT) from None
+        raise BadAudio(f"cannot decode audio: {text.splitlines()[0]}") from None
+    except (RuntimeError, ValueError, TypeError) as exc:  # soundfile raises these for damaged headers
+        raise BadAudio(f"cannot decode audio: {exc}") from None
+    return samples, int(rate)
+
+
+def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Polyphase resampling (scipy) from ``rate`` to ``target`` Hz."""
+    if rate == target:
+        return samples
+    from scipy.signal import resample_poly
+
+    step = gcd(rate, target)
+    return resample_poly(samples, target // step, rate // step).astype(np.float32)
+
+
+def trim_silence(samples: np.ndarray, rate: int, top_db: float) -> np.ndarray:
+    """Drop leading and trailing 10 ms frames quieter than ``top_db`` below the loudest frame."""
+    frame = max(rate // 100, 1)
+    frames = len(samples) // frame
+    if frames < 2:
+        return samples
+    energy = (samples[: frames * frame].reshape(frames, frame) ** 2).mean(axis=1) + 1e-12
+    loud = np.flatnonzero(10 * np.log10(energy / energy.max()) > -float(top_db))
+    return samples[loud[0] * frame : (loud[-1] + 1) * frame]
+
+
+def fit_clip(samples: np.ndarray, length: int) -> np.ndarray:
+    """Exactly ``length`` samples: zero-padded on both sides, or the window around the energy's centre."""
+    if len(samples) <= length:
+        left = (length - len(samples)) // 2
+        return np.pad(samples, (left, length - len(samples) - left))
+    energy = samples.astype(np.float64) ** 2
+    centre = int(round((energy * np.arange(len(samples))).sum() / max(energy.sum(), 1e-12)))
+    start = min(max(centre - length // 2, 0), len(samples) - length)
+    return samples[start : start + length]
+
+
+def load(data: bytes, rate: int, min_seconds: float, max_seconds: float, trim_db: float | None = None) -> np.ndarray:
+    """Mono float32 samples at ``rate`` Hz from the bytes of an audio file; raises BadAudio."""
+    samples, source_rate = _read(data)
+    if samples.size == 0:
+        raise BadAudio("no audio samples")
+    seconds = len(samples) / source_rate
+    if seconds > max_seconds:
+        raise BadAudio(f"too long: {seconds:.1f} s, above the limit of {max_seconds:g} s")
+    mono = samples.mean(axis=1)
+    if not np.isfinite(mono).all():
+        raise BadAudio("audio holds NaN or infinite samples")
+    mono = resample(mono, source_rate, rate)
+    if trim_db is not None:
+        mono = trim_silence(mono, rate, trim_db)
+    if len(mono) / rate < min_seconds:
+        raise BadAudio(f"too short: {len(mono) / rate:.3f} s, below {min_seconds:g} s")
+    return mono.astype(np.float32)

@@ -1,0 +1,115 @@
+"""The audio-cls recipe (keyword spotting): what the registry sees. Light at import time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from aiaas_cli.recipe_api import ExportSpec
+from aiaas_recipes.common.recipe import ClassificationRecipe
+
+FRONT_KEYS = ("rate", "clip", "n_mels", "win", "hop", "n_fft", "frames", "min_seconds", "max_seconds", "trim_db")
+
+
+class AudioClassification(ClassificationRecipe):
+    name = "audio-cls"
+    description = "Keyword spotting from class folders of recordings (built-in: espeak-ng keywords)"
+    config_name = "audio-cls"
+    serving_module = "aiaas_recipes.audio_cls.serving"
+    models = ("audio_cnn",)
+    input_names = ("features",)
+    bento_packages = ("soundfile", "scipy")
+
+    def data_path(self, cfg: Any) -> Path:
+        from aiaas_recipes.audio_cls import builtin
+
+        if cfg.data.path:
+            return Path(str(cfg.data.path)).expanduser().resolve()
+        return builtin.materialize(cfg.data.builtin)
+
+    def fingerprint(self, cfg: Any) -> str:
+        from aiaas_recipes.audio_cls.sources import scan
+
+        digest = hashlib.sha256()
+        for item in scan(self.data_path(cfg)):
+            stat = item.path.stat() if item.path.exists() else None
+            size, mtime = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
+            digest.update(f"{item.path}\0{item.label}\0{item.split}\0{size}\0{mtime}\n".encode())
+        settings = {key: cfg.data.get(key) for key in ("sample_rate", "clip_seconds", "n_mels", "n_fft")}
+        settings.update(split=dict(cfg.data.split), limits=[cfg.data.min_seconds, cfg.data.max_seconds])
+        digest.update(json.dumps({**settings, "trim": cfg.data.get("trim_db"), "v": 1}, sort_keys=True).encode())
+        return digest.hexdigest()
+
+    def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.audio_cls import dataset
+        from aiaas_recipes.audio_cls.sources import scan
+
+        path = self.data_path(cfg)
+        return {"source": str(path), **dataset.build(scan(path), out_dir, cfg.data)}
+
+    def dataset_summary(self, manifest: dict) -> dict:
+        return {"classes": manifest["classes"], "sample_rate": manifest["rate"], "frames": manifest["frames"]}
+
+    def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        from aiaas_recipes.audio_cls.datamodule import AudioDataModule
+
+        return AudioDataModule(dataset_dir, cfg.data, cfg.seed)
+
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        from omegaconf import OmegaConf
+
+        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import Classifier
+
+        net = instantiate(cfg.model, num_classes=len(manifest["classes"]), n_mels=manifest["n_mels"])
+        optimizer = instantiate(cfg.optim)
+        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        model_cfg = {**OmegaConf.to_container(cfg.model, resolve=True), "n_mels": manifest["n_mels"]}
+        meta = {"recipe": self.name, "classes": manifest["classes"], "model": model_cfg}
+        meta.update({key: manifest.get(key) for key in FRONT_KEYS})
+        return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        from aiaas_recipes.audio_cls.evaluation import evaluate_split
+
+        return evaluate_split(network, dataset_dir, manifest, split)
+
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        import torch
+
+        from aiaas_recipes.audio_cls.serving import INPUT_NAME
+
+        return ExportSpec(
+            example_inputs=(torch.zeros(2, int(meta["n_mels"]), int(meta["frames"])),),
+            input_names=[INPUT_NAME],
+            output_names=["logits"],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, "logits": {0: "batch"}},
+            # BentoML metadata takes no None: an unset trim_db is left out
+            metadata={"labels": list(meta["classes"]), **{k: meta[k] for k in FRONT_KEYS if meta.get(k) is not None}},
+        )
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        import numpy as np
+
+        from aiaas_recipes.audio_cls.datamodule import load_split
+        from aiaas_recipes.audio_cls.serving import INPUT_NAME
+
+        mels, labels = load_split(dataset_dir, split)
+        pick = np.sort(np.random.default_rng(0).permutation(len(labels))[:limit])
+        return {INPUT_NAME: mels[pick]}, labels[pick]
+
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.audio_cls.smoke import tone_folders
+
+        root = tone_folders(Path(workdir) / "tones")
+        return [f"data.path={root}", "data.batch_size=8", "model.channels=[4,8]"]
+
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        files = (dataset_dir / "test_files.txt").read_text().splitlines()
+        files = files[:: max(len(files) // limit, 1)][:limit]  # spread over the sorted list: several classes
+        return [(name, Path(name).read_bytes()) for name in files]
+
+
+recipe = AudioClassification()

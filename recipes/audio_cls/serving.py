@@ -1,0 +1,59 @@
+"""Torch-free serving half of audio-cls: audio file bytes -> log-mels (the same numpy front end as
+preprocessing) -> top-k keywords. Used by `predict`, export checks and the Bento."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from aiaas_cli.serving.runtime import BadInput
+from aiaas_recipes.audio_cls import audio, features
+from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
+
+SERVICE = "aiaas_recipes.audio_cls.service:AudioService"
+INPUT_NAME = "features"
+http_predictions, http_response = one_prediction, one_answer
+__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "to_row"]
+
+
+class AudioAdapter(LabelAdapter):
+    """Decodes audio uploads for a model exported by the audio-cls recipe."""
+
+    def __init__(self, metadata: dict[str, Any], max_seconds: float | None = None):
+        self.labels = list(metadata["labels"])
+        self.front = {key: int(metadata[key]) for key in ("rate", "clip", "n_mels", "win", "hop", "n_fft")}
+        trim = metadata.get("trim_db")
+        self.limits = {
+            "min_seconds": float(metadata["min_seconds"]),
+            # a request may hold less than training allowed, not more
+            "max_seconds": min(float(max_seconds or metadata["max_seconds"]), float(metadata["max_seconds"])),
+            "trim_db": None if trim is None else float(trim),
+        }
+
+    def decode(self, payload: bytes) -> np.ndarray:
+        """One model-length clip of float32 samples; raises BadInput saying what is wrong with the audio."""
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            raise BadInput(f"expected audio file bytes, got {type(payload).__name__}")
+        try:
+            samples = audio.load(bytes(payload), self.front["rate"], **self.limits)
+        except audio.BadAudio as exc:
+            status = 413 if str(exc).startswith("too long") else 400
+            raise BadInput(str(exc), status=status) from None
+        return audio.fit_clip(samples, self.front["clip"])
+
+    def batch(self, items: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """{"features": (N, n_mels, frames) float32 log-mels}."""
+        return {INPUT_NAME: features.log_mel(np.stack(items), **features.settings(self.front))}
+
+
+def build_adapter(metadata: dict[str, Any], max_seconds: float | None = None) -> AudioAdapter:
+    """The adapter for audio-cls models; ``max_seconds`` (from `serve.limits`) caps an upload's duration."""
+    return AudioAdapter(metadata, max_seconds=max_seconds)
+
+
+def http_request(name: str, payload: bytes, k: int) -> dict[str, Any]:
+    """How `aiaas predict --url` sends one recording: a multipart upload."""
+    from pathlib import Path
+
+    return {"files": {"audio": (Path(name).name, payload)}, "data": {"k": str(k)}}
