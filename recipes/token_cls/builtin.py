@@ -91,6 +91,44 @@ Rescue teams reached the village near {LOC} on {DATE}.
 The annual meeting of {ORG} takes place in {LOC} on {DATE}.
 Local farmers in {LOC} welcomed the rain after a long dry summer.
 An interview with {PER} appears in the latest issue.
+"What did {PER} tell the board of {ORG} on {DATE}?" asked one investor.
+{ORG} (based in {LOC}) cut its prices by a third.
+Among the speakers were {PER}, {PER2} and a delegation from {ORG}.
+Weather permitting, the race from {LOC} to {LOC2} starts on {DATE}.
+"We are not leaving {LOC}," {PER} insisted.
+Last week {PER} quietly sold her stake in {ORG}.
+Why did {ORG} delay the launch until {DATE}?
+Two years after {DATE}, the plant near {LOC} is still closed.
+The award went to {PER} for her work with refugees in {LOC}.
+{PER} (born {DATE}) is a chemist at {ORG}.
+Neither {ORG} nor {ORG2} would confirm the figures.
+It rained all day in {LOC}, so the concert moved indoors.
+Hundreds of people queued outside the {ORG} store in {LOC}.
+Asked about the rumours, {PER} only smiled.
+The delegation, led by {PER}, arrived in {LOC} late on {DATE}.
+Citizens of {LOC} vote on the new park on {DATE}.
+{PER} swapped {ORG} for a job at {ORG2} in {LOC}.
+Records show that {ORG} paid no tax in {LOC} until {DATE}.
+According to a source close to {PER}, the deal is off.
+The old harbour of {LOC} draws painters from all over the world.
+Staff at {ORG} learned of the closure by email.
+{PER} grew up on a farm outside {LOC} and still visits every summer.
+In a letter dated {DATE}, {PER} asked {ORG} for more time.
+A new bakery opened in {LOC}; its owner, {PER}, bakes every night.
+Officials from {LOC} and {LOC2} disagree about the border.
+Until {DATE}, nobody outside {LOC} had heard of {PER}.
+The novel by {PER} is set in {LOC} during the war.
+{ORG} denied that {PER} had ever worked there.
+Thanks to {PER}, the library in {LOC} stays open on Sundays.
+Fewer tourists visited {LOC} this year than last.
+The first shipment left {LOC} for {LOC2} on {DATE}.
+Both {PER} and {PER2} declined to comment.
+{PER} will speak at the {ORG} summit next month.
+The bridge linking {LOC} with the island closed for repairs.
+Investigators from {ORG} arrived in {LOC} on {DATE} to inspect the site.
+He said {ORG} had promised to pay by {DATE}.
+She works for {ORG} and lives in {LOC} with her two children.
+Results will be published on {DATE}, a spokesman for {ORG} said.
 """
 
 DATE_FORMATS = (
@@ -190,13 +228,23 @@ def sentence(template: str, filler: Filler) -> Record:
     return Record(text, entities)
 
 
-def generate(sizes: dict[str, int], seed: int) -> dict[str, list[Record]]:
-    """``sizes[split]`` sentences per split, each split filled from its own pools."""
+def template_pools(seed: int, unseen: bool) -> dict[str, list[str]]:
+    """The templates each split is written from: all of them, or (``unseen``) disjoint shares of them."""
     templates = [line.strip() for line in TEMPLATES.strip().splitlines() if line.strip()]
-    split_pools = pools(seed)
+    if not unseen:
+        return {split: templates for split in POOL_SHARES}
+    order = [templates[i] for i in np.random.default_rng([seed, 99]).permutation(len(templates))]
+    cuts = np.cumsum([int(round(len(order) * share)) for share in POOL_SHARES.values()])[:-1]
+    return {split: list(part) for split, part in zip(POOL_SHARES, np.split(np.asarray(order, dtype=object), cuts))}
+
+
+def generate(sizes: dict[str, int], seed: int, unseen_templates: bool = False) -> dict[str, list[Record]]:
+    """``sizes[split]`` sentences per split, each split filled from its own pools (and, with
+    ``unseen_templates``, written from its own templates: the test split's sentences are new as a whole)."""
+    split_pools, templates = pools(seed), template_pools(seed, unseen_templates)
     corpus = {}
     for index, split in enumerate(POOL_SHARES):
         rng = np.random.default_rng([seed, index])
-        filler = Filler(split_pools[split], rng)
-        corpus[split] = [sentence(templates[rng.integers(len(templates))], filler) for _ in range(sizes[split])]
+        filler, mine = Filler(split_pools[split], rng), templates[split]
+        corpus[split] = [sentence(mine[rng.integers(len(mine))], filler) for _ in range(sizes[split])]
     return corpus

@@ -153,8 +153,9 @@ def _splits_and_origin(data_cfg) -> tuple[dict[str, list[Record]], dict]:
     path = source(data_cfg)
     if path is None:
         sizes = {split: int(data_cfg.builtin[split]) for split in SPLITS}
-        origin = {"source": "built-in template sentences (names unseen in training held out for test)"}
-        return builtin.generate(sizes, int(data_cfg.builtin.seed)), {**origin, "skipped": [], "repaired_tags": 0}
+        origin = {"source": "built-in template sentences (the test split's names are never seen in training)"}
+        corpus = builtin.generate(sizes, int(data_cfg.builtin.seed), bool(data_cfg.builtin.unseen_templates))
+        return corpus, {**origin, "skipped": [], "repaired_tags": 0}
     return user_splits(path, data_cfg)
 
 
