@@ -89,6 +89,8 @@ def clean(table: Any, data: Any) -> Cleaned:
     user_ids, user = np.unique(table.users.astype(str), return_inverse=True)
     item_ids, item = np.unique(table.items.astype(str), return_inverse=True)
     rows = np.flatnonzero(positive)
+    if len(rows) == 0:
+        raise UserError(f"no positive interactions ({feedback})", "lower data.rating_threshold, or set it to null")
     rows = rows[np.lexsort((order_in_file[rows], times[rows], user[rows]))]  # by user, then time, then file
     _, first = np.unique(user[rows] * len(item_ids) + item[rows], return_index=True)
     duplicates = len(rows) - len(first)

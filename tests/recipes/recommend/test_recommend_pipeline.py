@@ -64,13 +64,21 @@ def test_every_stage_runs_and_reports_each_problem(run):
 
 
 @pytest.fixture(scope="module")
-def predicted(cli, run, tmp_path_factory) -> list[dict]:
-    folder = tmp_path_factory.mktemp("predict")
-    (folder / "users.txt").write_text(f"u001\nu002\n\n{UNKNOWN}\nlonely\n")
-    out = folder / "out.jsonl"
-    cli("predict", "recommend", str(folder / "users.txt"), "--model", f"run={run['run_id']}", "-k", "5",
-        "--output", str(out))  # fmt: skip
+def users_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("predict") / "users.txt"
+    path.write_text(f"u001\nu002\n\n{UNKNOWN}\nlonely\n")
+    return path
+
+
+def predict(cli, users_file: Path, *source: str) -> list[dict]:
+    out = users_file.with_name(f"out-{len(list(users_file.parent.iterdir()))}.jsonl")
+    cli("predict", "recommend", str(users_file), *source, "-k", "5", "--output", str(out))
     return [json.loads(line) for line in out.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def predicted(cli, run, users_file) -> list[dict]:
+    return predict(cli, users_file, "--model", f"run={run['run_id']}")
 
 
 def test_predict_writes_jsonl_with_the_popular_fallback(predicted):
@@ -98,6 +106,10 @@ def test_served_answers_equal_local_predict(server, run, predicted):
     similar = requests.post(f"{server.url}/similar", json={"item": "i001", "k": 3}, timeout=30).json()
     expected = local.predict([{"item": "i001"}], k=3)[0]
     assert similar == {"item": "i001", "items": expected["items"]} and len(similar["items"]) == 3
+
+
+def test_predict_through_the_service_writes_the_same_lines(cli, server, users_file, predicted):
+    assert predict(cli, users_file, "--url", server.url) == predicted
 
 
 BAD = {
