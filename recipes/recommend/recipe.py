@@ -1,4 +1,8 @@
-"""The recommend recipe: what the registry sees. Light at import time; heavy parts load on use."""
+"""The recommend recipe: what the registry sees. Light at import time; heavy parts load on use.
+
+export.quantize=int8 is refused in ``compare_outputs``, the first hook that is handed the export settings:
+static QDQ quantization of the served graph fails in ONNX Runtime (per-axis scales on the item-table Gather).
+"""
 
 from __future__ import annotations
 
@@ -116,6 +120,12 @@ class Recommend(Recipe):
 
     def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
         from aiaas_recipes.recommend import export
+
+        if export_cfg.get("quantize"):  # the first hook that sees the export settings (see the module docstring)
+            from aiaas_cli.errors import ConfigError
+
+            raise ConfigError("recommend models are not quantized (int8 QDQ breaks the item-table lookup)",
+                              "drop export.quantize")  # fmt: skip
 
         return export.compare(expected, actual, float(export_cfg.tolerance))
 
