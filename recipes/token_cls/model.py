@@ -13,12 +13,18 @@ from torch import nn
 from aiaas_recipes.text_cls.model import EncoderLayer
 
 
-def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Each row's first ``length`` steps of ``x`` (batch, sequence, features) in reverse order, padding left in
-    place; applied twice it gives ``x`` back on the real steps."""
-    steps = torch.cumsum(torch.ones_like(x[:, :, 0], dtype=torch.long), 1) - 1
-    index = torch.where(steps < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - steps, steps)
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+def reversal_index(ids: torch.Tensor) -> torch.Tensor:
+    """(batch, sequence) positions that read each row's real steps backwards and leave its padding in place."""
+    lengths = (ids != 0).sum(1, keepdim=True)
+    steps = torch.cumsum(torch.ones_like(ids), 1) - 1
+    return torch.where(steps < lengths, lengths - 1 - steps, steps)
+
+
+def reverse_padded(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``x`` (batch, sequence, features) with its real steps reversed by ``reversal_index``; applied twice it
+    gives ``x`` back. The index is expanded with -1: its shape comes from the ids, never from an RNN output
+    (torch.export gives nn.LSTM outputs the example's fixed length, which would freeze the sequence axis)."""
+    return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.size(-1)))
 
 
 class TokenRNN(nn.Module):
@@ -44,12 +50,12 @@ class TokenRNN(nn.Module):
         self.head = nn.Linear(2 * hidden, num_tags)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        lengths = (ids != 0).sum(1)
+        index = reversal_index(ids)
         x = self.drop(self.tokens(ids))
         for ahead, behind in zip(self.ahead, self.behind):
             forward_states, _ = ahead(x)
-            backward_states, _ = behind(reverse_padded(x, lengths))
-            x = self.drop(torch.cat([forward_states, reverse_padded(backward_states, lengths)], -1))
+            backward_states, _ = behind(reverse_padded(x, index))
+            x = self.drop(torch.cat([forward_states, reverse_padded(backward_states, index)], -1))
         return self.head(x)
 
 
