@@ -39,8 +39,17 @@ def log_mel(samples: np.ndarray, rate: int, n_mels: int, win: int, hop: int, n_f
     index = np.arange(win)[None, :] + hop * np.arange(frames)[:, None]
     windowed = samples[:, index] * np.hanning(win + 1)[:-1].astype(np.float32)
     power = np.abs(np.fft.rfft(windowed, n=n_fft, axis=-1)) ** 2
-    mel = power.astype(np.float32) @ mel_filterbank(rate, n_fft, n_mels)
-    return np.log(mel + 1e-6).transpose(0, 2, 1).astype(np.float32)
+    mel = np.log(power.astype(np.float32) @ mel_filterbank(rate, n_fft, n_mels) + 1e-6).transpose(0, 2, 1)
+    return standardize(mel)
+
+
+def standardize(mel: np.ndarray, top_db: float = 50.0) -> np.ndarray:
+    """Per clip: floor at ``top_db`` below its peak, then zero mean and unit variance. Recording gain and
+    the padding's digital silence (log 1e-6, far below any noise floor) then no longer dominate the input."""
+    floor = mel.max(axis=(1, 2), keepdims=True) - top_db / 10 * np.log(10)
+    mel = np.maximum(mel, floor)
+    mean, std = mel.mean(axis=(1, 2), keepdims=True), mel.std(axis=(1, 2), keepdims=True)
+    return ((mel - mean) / (std + 1e-5)).astype(np.float32)
 
 
 def settings(meta: dict) -> dict:

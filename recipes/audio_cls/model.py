@@ -30,7 +30,7 @@ class AudioCNN(nn.Module):
         self,
         num_classes: int,
         n_mels: int = 40,
-        channels: list[int] = (32, 64, 96),
+        channels: list[int] = (16, 32, 64),
         dropout: float = 0.2,
         freq_mask: int = 6,
         time_mask: int = 12,

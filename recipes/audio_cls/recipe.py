@@ -39,7 +39,7 @@ class AudioClassification(ClassificationRecipe):
             digest.update(f"{item.path}\0{item.label}\0{item.split}\0{size}\0{mtime}\n".encode())
         settings = {key: cfg.data.get(key) for key in ("sample_rate", "clip_seconds", "n_mels", "n_fft")}
         settings.update(split=dict(cfg.data.split), limits=[cfg.data.min_seconds, cfg.data.max_seconds])
-        digest.update(json.dumps({**settings, "trim": cfg.data.get("trim_db"), "v": 1}, sort_keys=True).encode())
+        digest.update(json.dumps({**settings, "trim": cfg.data.get("trim_db"), "v": 2}, sort_keys=True).encode())
         return digest.hexdigest()
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
