@@ -71,8 +71,8 @@ def evaluate_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, 
     report["baseline"] = {"name": "nearest class colour", **{k: baseline[k] for k in headline}}
     report["compare"] = {
         "title": f"Model vs per-pixel colour baseline ({split} split)",
-        "columns": ["metric", "model", "baseline"],
-        "rows": [[k, f"{report[k]:.4f}", f"{baseline[k]:.4f}"] for k in headline],
+        "columns": ["model", "baseline"],
+        "rows": {k: [report[k], baseline[k]] for k in headline},
     }
     pick = list(range(min(EXAMPLES, len(images))))
     report["examples"] = {"dataset_dir": str(dataset_dir), "split": split, "index": pick,

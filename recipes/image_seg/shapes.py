@@ -23,6 +23,14 @@ def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
     return tuple(int(v) for v in rng.integers(0, 256, 3))
 
 
+def _contrasting(rng: np.random.Generator, background: tuple[int, int, int]) -> tuple[int, int, int]:
+    """A random colour that stands out from the background (an object people could outline)."""
+    while True:
+        colour = _colour(rng)
+        if sum(abs(a - b) for a, b in zip(colour, background)) >= 120:
+            return colour
+
+
 def _clutter(draw, rng: np.random.Generator) -> None:
     """Thin lines and dots: background that is not flat, so edges alone do not make an object."""
     for _ in range(int(rng.integers(2, 6))):
@@ -35,7 +43,7 @@ def _clutter(draw, rng: np.random.Generator) -> None:
 
 def _shape(kind: int, rng: np.random.Generator) -> list[tuple[float, float]] | tuple[float, ...]:
     """A shape's outline: a bounding box (circle, square) or a polygon (triangle)."""
-    size = float(rng.uniform(10, 28))
+    size = float(rng.uniform(12, 30))
     cx, cy = (float(v) for v in rng.uniform(size / 3, SIZE - size / 3, 2))
     if kind == 3:
         angle = float(rng.uniform(0, 2 * np.pi))
@@ -48,13 +56,14 @@ def scene(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One (SIZE, SIZE, 3) uint8 image and its (SIZE, SIZE) class-index mask; later shapes occlude earlier ones."""
     from PIL import Image, ImageDraw
 
-    image = Image.new("RGB", (SIZE, SIZE), _colour(rng))
+    background = _colour(rng)
+    image = Image.new("RGB", (SIZE, SIZE), background)
     mask = Image.new("L", (SIZE, SIZE), 0)
     paint, label = ImageDraw.Draw(image), ImageDraw.Draw(mask)
     _clutter(paint, rng)
     for _ in range(int(rng.integers(1, 4))):
         kind = int(rng.integers(1, len(CLASSES)))
-        outline, colour = _shape(kind, rng), _colour(rng)
+        outline, colour = _shape(kind, rng), _contrasting(rng, background)
         for canvas, fill in ((paint, colour), (label, kind)):
             if kind == 1:
                 canvas.ellipse(outline, fill=fill)
@@ -86,7 +95,7 @@ def materialize(name: str) -> Path:
     """Write the built-in dataset ``name`` once; return its root."""
     if name not in BUILTINS:
         raise ConfigError(f"unknown built-in dataset '{name}'", f"available: {', '.join(BUILTINS)}")
-    root = workspace.builtin_dir() / f"seg-{name}-v1"
+    root = workspace.builtin_dir() / f"seg-{name}-v2"
     if not root.exists():
         with workspace.atomic_dir(root) as temp:
             write_folder(temp)
