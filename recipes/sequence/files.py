@@ -6,13 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.runtime import BadInput
+from aiaas_cli.serving.runtime import BadInput, read_files
 
 TIME_NAMES = (
     "time",
@@ -143,3 +144,24 @@ def json_records(name: str, text: str) -> Iterator[tuple[str, Any]]:
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
             yield f"{name}:{number}", _record(line)
+
+
+def read_inputs(paths: list[Path], key: str, fields: tuple[str, ...], fill: Callable) -> Iterator[tuple[str, Any]]:
+    """(name, payload) per .csv/.tsv/.npy file or .json/.jsonl record; (name, exception) for what cannot be read.
+
+    A table becomes {key: rows, "columns": its header, ...} (see `table_payload`: gaps filled with ``fill``), so
+    the adapter picks its columns by name; a JSON record keeps its ``fields``; an array is the rows themselves."""
+    for name, data in read_files(paths):
+        suffix = Path(name).suffix.lower()
+        text = text_of(data) if suffix in (".csv", ".tsv", ".txt", ".json", ".jsonl") else None
+        if isinstance(data, Exception) or isinstance(text, Exception):
+            yield name, data if isinstance(data, Exception) else text
+        elif suffix == ".npy":
+            yield name, array(data)
+        elif suffix in (".json", ".jsonl"):
+            for where, record in json_records(name, text):
+                yield where, {f: record[f] for f in fields if f in record} if isinstance(record, dict) else record
+        elif suffix in (".csv", ".tsv", ".txt"):
+            yield name, table_payload(text, suffix, key, fill)
+        else:
+            yield name, BadInput("not a .csv, .tsv, .npy, .json or .jsonl file")

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.runtime import BadInput, read_files
+from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction
 from aiaas_recipes.common.scores import to_row as label_row
 from aiaas_recipes.sequence import files
@@ -79,27 +79,7 @@ def to_row(name: str, payload: Any, prediction: dict) -> dict:
     return {**label_row(name, payload, prediction), **files.notes(payload)}
 
 
-def _sequence(record: Any) -> Any:
-    """A JSON record's sequence: {"sequence": rows, "columns": [...]} or the bare rows."""
-    if isinstance(record, dict):
-        return {key: record.get(key) for key in ("sequence", "columns")}
-    return record
-
-
 def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
     """(name, sequence) per .csv/.tsv/.npy file or .json/.jsonl record; (name, exception) for what cannot be read.
-    A table's header goes with its rows ("columns"): the adapter picks the model's features from them by name."""
-    for name, data in read_files(paths):
-        suffix = Path(name).suffix.lower()
-        text = files.text_of(data) if suffix in (".csv", ".tsv", ".txt", ".json", ".jsonl") else None
-        if isinstance(data, Exception) or isinstance(text, Exception):
-            yield name, data if isinstance(data, Exception) else text
-        elif suffix == ".npy":
-            yield name, files.array(data)
-        elif suffix in (".json", ".jsonl"):
-            yield from ((where, _sequence(record)) for where, record in files.json_records(name, text))
-        elif suffix in (".csv", ".tsv", ".txt"):
-            # empty or stray cells of number columns filled from their neighbours, as in preprocessing
-            yield name, files.table_payload(text, suffix, "sequence", lambda values: fill_missing(values)[0])
-        else:
-            yield name, BadInput("not a .csv, .tsv, .npy, .json or .jsonl file")
+    A table's empty or stray number cells are filled from their neighbours, as preprocessing filled them."""
+    return files.read_inputs(paths, "sequence", ("sequence", "columns"), lambda values: fill_missing(values)[0])

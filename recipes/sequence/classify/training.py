@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from aiaas_recipes.common.module import Classifier
-from aiaas_recipes.image_cls.datamodule import EpochSampler, keep_batch
+from aiaas_recipes.sequence.batches import SplitData
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -40,21 +39,9 @@ class SequenceDataset(Dataset):
         return tuple(part[0] for part in self.__getitems__([index]))
 
 
-class SequenceData(pl.LightningDataModule):
-    def __init__(self, dataset_dir: Path, batch_size: int, seed: int):
-        super().__init__()
-        self.dataset_dir, self.batch_size, self.seed = Path(dataset_dir), int(batch_size), int(seed)
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        data = SequenceDataset(*load_split(self.dataset_dir, split))
-        sampler = EpochSampler(len(data), self.seed) if shuffle else None
-        return DataLoader(data, batch_size=self.batch_size, sampler=sampler, collate_fn=keep_batch, num_workers=0)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+class SequenceData(SplitData):
+    def dataset(self, split: str) -> SequenceDataset:
+        return SequenceDataset(*load_split(self.dataset_dir, split))
 
 
 class SequenceClassifier(Classifier):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.runtime import BadInput, read_files
+from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import one_answer, one_prediction
 from aiaas_recipes.sequence import files
 from aiaas_recipes.sequence.forecast.scaling import denormalise, normalise
@@ -110,26 +110,7 @@ def to_row(name: str, payload: Any, prediction: dict) -> dict:
     return {"input": name, "next": first, **prediction, **files.notes(payload)}
 
 
-def _record(record: Any) -> Any:
-    if isinstance(record, dict):
-        return {key: record[key] for key in ("history", "covariates", "columns") if key in record}
-    return record
-
-
 def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
     """(name, history) per .csv/.tsv/.npy file or .json/.jsonl record; (name, exception) for what cannot be read.
-    A table's header goes with its rows ("columns"): the adapter picks targets and covariates by name."""
-    for name, data in read_files(paths):
-        suffix = Path(name).suffix.lower()
-        text = files.text_of(data) if suffix in (".csv", ".tsv", ".txt", ".json", ".jsonl") else None
-        if isinstance(data, Exception) or isinstance(text, Exception):
-            yield name, data if isinstance(data, Exception) else text
-        elif suffix == ".npy":
-            yield name, files.array(data)
-        elif suffix in (".json", ".jsonl"):
-            yield from ((where, _record(record)) for where, record in files.json_records(name, text))
-        elif suffix in (".csv", ".tsv", ".txt"):
-            # empty or stray cells of number columns filled by straight lines, as the training series was
-            yield name, files.table_payload(text, suffix, "history", interpolate_missing)
-        else:
-            yield name, BadInput("not a .csv, .tsv, .npy, .json or .jsonl file")
+    A table's empty or stray number cells are filled by straight lines, as the training series was."""
+    return files.read_inputs(paths, "history", ("history", "covariates", "columns"), interpolate_missing)

@@ -8,10 +8,10 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.image_cls.datamodule import EpochSampler, keep_batch
+from aiaas_recipes.sequence.batches import SplitData
 from aiaas_recipes.sequence.forecast import windows
 
 LOSSES = {"mae": F.l1_loss, "mse": F.mse_loss, "huber": F.smooth_l1_loss}
@@ -35,21 +35,13 @@ class WindowDataset(Dataset):
         return x[0], y[0]
 
 
-class WindowData(pl.LightningDataModule):
+class WindowData(SplitData):
     def __init__(self, dataset_dir: Path, meta: dict, batch_size: int, seed: int):
-        super().__init__()
-        self.dataset_dir, self.meta, self.batch_size, self.seed = Path(dataset_dir), meta, int(batch_size), int(seed)
+        super().__init__(dataset_dir, batch_size, seed)
+        self.meta = meta
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        data = WindowDataset(*windows.load(self.dataset_dir, split), self.meta)
-        sampler = EpochSampler(len(data), self.seed) if shuffle else None
-        return DataLoader(data, batch_size=self.batch_size, sampler=sampler, collate_fn=keep_batch, num_workers=0)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+    def dataset(self, split: str) -> WindowDataset:
+        return WindowDataset(*windows.load(self.dataset_dir, split), self.meta)
 
 
 class Forecaster(pl.LightningModule):

@@ -87,3 +87,19 @@ def test_seasonal_naive_repeats_the_last_season_and_scores_zero_on_a_cycle():
     found = scores.score(predicted + 1.0, actual, ["y"], [2.0])
     assert found["mae"] == pytest.approx(1.0) and found["mase"] == pytest.approx(0.5)
     assert found["rmse"] == pytest.approx(1.0) and 0 < found["smape"] < 200 and found["mae_by_step"] == [1.0] * 10
+
+
+def test_parquet_with_several_targets(tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(gappy_series(tmp_path / "visits.csv"))
+    frame = frame[frame["day"] != "soon"].rename(columns={"day": "when"})
+    frame["when"] = pd.to_datetime(frame["when"], format="mixed")
+    frame.to_parquet(tmp_path / "visits.parquet")
+    cfg = forecast_cfg(**{"data.path": str(tmp_path / "visits.parquet"), "data.time_column": "when"})
+    cfg.data.target = ["visits", "promo"]
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = dataset.build(cfg, out)
+    assert manifest["targets"] == ["visits", "promo"] and len(manifest["mase_scale"]) == 2
+    assert np.load(out / "series.npy").shape == (160, 2) and manifest["gaps"]["missing_steps"] == 4

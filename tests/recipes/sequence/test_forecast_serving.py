@@ -77,3 +77,10 @@ def test_files_for_predict(tmp_path):
     row = serving.to_row("shop.csv", None, {"forecast": [1.0, 2.0], "targets": ["visits"]})
     assert row == {"input": "shop.csv", "next": 1.0, "forecast": [1.0, 2.0], "targets": ["visits"]}
     assert serving.http_request("x", [1, 2], 1) == {"json": {"history": [1, 2]}}
+
+
+def test_several_targets_answer_a_row_per_step():
+    adapter = serving.build_adapter({**META, "targets": ["a", "b"], "scale": [1.0, 1.0]})
+    item = adapter.decode({"history": [[1, 10], [2, 20], [3, 30], [4, 40]]})
+    out = adapter.postprocess({"forecast": np.zeros((1, 2, 2), np.float32)}, [item], k=1)[0]
+    assert out["forecast"] == [[2.5, 25.0], [2.5, 25.0]] and out["targets"] == ["a", "b"]

@@ -12,6 +12,7 @@ import pytest
 import requests
 from conftest import Server
 from seqfiles import class_folders
+from seqhttp import assert_no_5xx
 
 from aiaas_cli import recipes
 from aiaas_cli.serving.runtime import OnnxModel, Predictor
@@ -112,16 +113,4 @@ def test_bad_requests_get_4xx_json(served, case):
 
 
 def test_fuzzed_sequences_never_get_a_5xx(served):
-    import schemathesis
-    from hypothesis import HealthCheck, given, settings
-
-    schema = schemathesis.openapi.from_url(f"{served.url}/docs.json").include(path_regex="^/predict")
-    for operation in [result.ok() for result in schema.get_all_operations()]:
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def no_5xx(case):
-            response = case.call(base_url=served.url, timeout=30)
-            assert response.status_code < 500, f"{case.path}: {response.status_code} {response.text[:300]}"
-
-        no_5xx()
+    assert_no_5xx(served.url)
