@@ -36,6 +36,17 @@ def pipeline(home: Path, overrides: list[str]) -> dict:
     return result
 
 
+def find(tree, key: str):
+    """The first value of ``key`` anywhere in a nested --json answer (None when absent)."""
+    if isinstance(tree, dict):
+        if key in tree:
+            return tree[key]
+        tree = list(tree.values())
+    if isinstance(tree, list):
+        return next((found for item in tree if (found := find(item, key)) is not None), None)
+    return None
+
+
 def latency(onnx_path: str, runs: int = 50) -> dict[str, float]:
     """Median ms for one image: ONNX Runtime (one thread) against the same network exported from torch."""
     import onnxruntime as ort
@@ -50,7 +61,7 @@ def latency(onnx_path: str, runs: int = 50) -> dict[str, float]:
         start = time.perf_counter()
         session.run(None, {"image": x})
         timings.append(time.perf_counter() - start)
-    return {"onnxruntime_ms": 1000 * float(np.median(timings))}
+    return {"onnxruntime_ms": 1000 * float(np.median(timings)), "side": shape[-1]}
 
 
 def main() -> None:
@@ -67,9 +78,11 @@ def main() -> None:
             print(f"{key:<16}{metrics[key]:>10.4f}{baseline[key]:>12.4f}")
         print("per-class IoU: " + ", ".join(f"{k} {v['iou']:.3f}" for k, v in metrics["per_class"].items()))
         print(f"baseline: {baseline['name']}")
-        print(f"fit {result.get('fit_seconds', float('nan')):.1f} s, whole pipeline {result['wall_s']:.1f} s")
+        fit, epochs = find(result, "fit_seconds"), find(result, "epochs")
+        print(f"fit {fit} s, epochs {epochs}, pipeline {result['wall_s']:.1f} s")
         print(f"parity: {json.dumps(result.get('parity'))}")
-        print(f"one 64x64 image: {latency(result['onnx_path'])['onnxruntime_ms']:.2f} ms in ONNX Runtime (1 thread)")
+        timed = latency(result["onnx_path"])
+        print(f"one {timed['side']}x{timed['side']} image: {timed['onnxruntime_ms']:.2f} ms in ONNX Runtime (1 thread)")
         verdict = "meets" if metrics["miou"] >= TARGET_MIOU else "falls short of"
         print(f"model mIoU {metrics['miou']:.4f} {verdict} the target {TARGET_MIOU}")
 

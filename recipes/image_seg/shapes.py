@@ -16,7 +16,7 @@ from aiaas_cli.errors import ConfigError
 CLASSES = ("background", "circle", "square", "triangle")
 BUILTINS = ("shapes",)
 SIZE = 64
-COUNT = 480
+COUNT = 800
 
 
 def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
@@ -95,7 +95,7 @@ def materialize(name: str) -> Path:
     """Write the built-in dataset ``name`` once; return its root."""
     if name not in BUILTINS:
         raise ConfigError(f"unknown built-in dataset '{name}'", f"available: {', '.join(BUILTINS)}")
-    root = workspace.builtin_dir() / f"seg-{name}-v2"
+    root = workspace.builtin_dir() / f"seg-{name}-v3"
     if not root.exists():
         with workspace.atomic_dir(root) as temp:
             write_folder(temp)

@@ -68,6 +68,18 @@ def fill_missing(values: np.ndarray) -> tuple[np.ndarray, int]:
     return filled.astype(np.float32), count
 
 
+def interpolate_missing(values: np.ndarray) -> np.ndarray:
+    """NaN/inf replaced by straight lines between the nearest finite values of the same feature (the nearest one
+    at the ends), as the forecast recipe fills a series on its grid."""
+    values = np.asarray(values, dtype=np.float64).copy()
+    steps = np.arange(len(values))
+    for column in values.T:
+        finite = np.isfinite(column)
+        if finite.any() and not finite.all():
+            column[~finite] = np.interp(steps[~finite], steps[finite], column[finite])
+    return values
+
+
 def by_name(payload: Any, columns: Any, features: list[str], what: str) -> Any:
     """The rows of ``payload`` cut to ``features`` in order, when ``columns`` names the values of each row."""
     if columns is None:

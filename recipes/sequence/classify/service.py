@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import bentoml
 from pydantic import Field
 from starlette.responses import JSONResponse
@@ -11,6 +13,9 @@ from aiaas_recipes.common.responses import Prediction, TopK
 
 # One row of feature values per step ([[a, b, c], ...]); a bare number per step when the model has one feature.
 Sequence = list[list[float] | float]
+Columns = Annotated[
+    list[str] | None, Field(description="Names of the values in each row; the model's features are picked by name.")
+]
 
 
 class SequencePrediction(Prediction):
@@ -26,9 +31,11 @@ class SequenceService:
         self.engine = Engine()
 
     @bentoml.api(route="/predict")
-    async def predict(self, sequence: Sequence, k: TopK = SETTINGS.top_k) -> SequencePrediction:
+    async def predict(
+        self, sequence: Sequence, columns: Columns = None, k: TopK = SETTINGS.top_k
+    ) -> SequencePrediction:
         """Top-k labels for one sequence (JSON `{"sequence": [[...], ...]}`, one row of features per step)."""
-        answer = await self.engine.infer([sequence], k)
+        answer = await self.engine.infer([{"sequence": sequence, "columns": columns}], k)
         return answer if isinstance(answer, JSONResponse) else SequencePrediction(**answer[0])
 
     @bentoml.api(route="/predict_batch")

@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput, read_files
-from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
+from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction
+from aiaas_recipes.common.scores import to_row as label_row
 from aiaas_recipes.sequence import files
-from aiaas_recipes.sequence.values import as_matrix, by_name
+from aiaas_recipes.sequence.values import as_matrix, by_name, fill_missing
 
 SERVICE = "aiaas_recipes.sequence.classify.service:SequenceService"
 http_predictions, http_response = one_prediction, one_answer
@@ -70,7 +71,12 @@ def build_adapter(metadata: dict[str, Any], max_steps: int = DEFAULT_MAX_STEPS) 
 def http_request(name: str, payload: Any, k: int) -> dict[str, Any]:
     """How `aiaas predict --url` sends one sequence: JSON {"sequence", "columns" (from a table's header), "k"}."""
     body = payload if isinstance(payload, dict) else {"sequence": payload}
-    return {"json": {**body, "k": k}}
+    return {"json": {**{key: body[key] for key in ("sequence", "columns") if key in body}, "k": k}}
+
+
+def to_row(name: str, payload: Any, prediction: dict) -> dict:
+    """The classification record, plus what reading its file changed (cells filled, rows dropped)."""
+    return {**label_row(name, payload, prediction), **files.notes(payload)}
 
 
 def _sequence(record: Any) -> Any:
@@ -93,7 +99,7 @@ def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
         elif suffix in (".json", ".jsonl"):
             yield from ((where, _sequence(record)) for where, record in files.json_records(name, text))
         elif suffix in (".csv", ".tsv", ".txt"):
-            found = files.table(text, "\t" if suffix == ".tsv" else ",")
-            yield name, found if isinstance(found, Exception) else {"sequence": found[1], "columns": found[0]}
+            # empty or stray cells of number columns filled from their neighbours, as in preprocessing
+            yield name, files.table_payload(text, suffix, "sequence", lambda values: fill_missing(values)[0])
         else:
             yield name, BadInput("not a .csv, .tsv, .npy, .json or .jsonl file")

@@ -107,6 +107,7 @@ def build(cfg: Any, out_dir: Path) -> dict:
         "mase_scale": mase_scale(series.values[:val_start, :targets], season),
         "gaps": series.report,
         "splits": splits,
-        "skipped": [],
+        "skipped": series.skipped,
+        "skipped_what": "row(s) without a usable timestamp",
         "warnings": _warnings(series),
     }

@@ -36,6 +36,7 @@ class Series:
     frequency: str
     source: str
     report: dict[str, int] = field(default_factory=dict)  # gaps, irregular and repeated timestamps, filled values
+    skipped: list[dict] = field(default_factory=list)  # rows without a usable timestamp: {"file", "reason"}
 
 
 def builtin_table(name: str) -> tuple[Path, str, str, str]:
@@ -61,45 +62,51 @@ def _targets(given: Any, numeric: list[str]) -> list[str]:
     return names
 
 
-def _parse_times(column: Any, fmt: str | None) -> np.ndarray:
+def _parse_times(column: Any, fmt: str | None) -> Any:
+    """The time column as numbers or datetimes (pandas), NaN/NaT where a cell is neither."""
     import pandas as pd
 
     if fmt:
-        parsed = pd.to_datetime(column.astype(str), format=fmt, errors="coerce")
-    else:
-        parsed = pd.to_numeric(column, errors="coerce")
-        if parsed.isna().any():
-            parsed = pd.to_datetime(column, errors="coerce", format="mixed")
-    if parsed.isna().any():
-        bad = column[parsed.isna()].iloc[0]
-        raise UserError(f"time column '{column.name}' holds {bad!r}: not a number or a date", "set data.time_format=")
-    return parsed.to_numpy()
+        return pd.to_datetime(column.astype(str), format=fmt, errors="coerce")
+    parsed = pd.to_numeric(column, errors="coerce")
+    if parsed.isna().sum() > column.isna().sum():  # some cells are not numbers: dates, then
+        parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+    return parsed
 
 
-def read(data_cfg: Any) -> Series:
-    """The configured series on its regular grid."""
+def _frame(data_cfg: Any) -> tuple[Any, str | None, str | None, Any, str]:
+    """(the table, its time column and time format if known, the target(s), where it came from)."""
     if data_cfg.path:
         path = Path(str(data_cfg.path)).expanduser().resolve()
         if not path.is_file():
             raise ConfigError(f"data.path={path} is not a file", "point it at a .csv, .tsv or .parquet table")
-        frame, time_format, target, source = tables.read_table(path, data_cfg.format), data_cfg.time_format, None, ""
-        source = str(path)
-    else:
-        path, time, time_format, target = builtin_table(str(data_cfg.builtin))
-        frame, source = tables.read_table(path, "csv"), CREDIT
+        frame = tables.read_table(path, data_cfg.format)
+        return frame, data_cfg.time_column, data_cfg.time_format, data_cfg.target, str(path)
+    path, time, time_format, target = builtin_table(str(data_cfg.builtin))
+    return tables.read_table(path, "csv"), time, time_format, target, CREDIT
+
+
+def read(data_cfg: Any) -> Series:
+    """The configured series on its regular grid; rows without a usable timestamp are skipped and listed."""
+    frame, time, time_format, target, source = _frame(data_cfg)
     frame.columns = [str(c) for c in frame.columns]
-    time = tables.pick_column(list(frame.columns), data_cfg.time_column, tables.TIME_GUESSES, "time_column")
+    time = tables.pick_column(list(frame.columns), time, tables.TIME_GUESSES, "time_column")
     if time is None:
         raise ConfigError("no time column found", f"name it with data.time_column= (columns: {list(frame.columns)})")
     numbers, _, _ = tables.numeric_frame(frame, {time})
-    targets = _targets(data_cfg.target if data_cfg.path else target, list(numbers.columns))
+    targets = _targets(target, list(numbers.columns))
     covariates = [str(c) for c in (data_cfg.covariates or [])]
     unknown = [c for c in covariates if c not in numbers.columns or c in targets]
     if unknown:
         raise ConfigError(f"data.covariates: {', '.join(unknown)} is not a numeric column other than the target")
     times = _parse_times(frame[time], time_format)
-    columns = numbers[targets + covariates].to_numpy(np.float64)
-    if not len(columns):
-        raise ConfigError(f"{source} has no rows")
-    values, grid_times, frequency, report = to_grid(times, columns, targets + covariates, data_cfg.frequency)
-    return Series(values, grid_times, targets, covariates, frequency, source, report)
+    bad = times.isna().to_numpy()
+    name = Path(source).name if data_cfg.path else str(data_cfg.builtin)
+    skipped = [{"file": f"{name}:row {i + 2}", "reason": f"no usable {time}: {frame[time].iloc[i]!r}"}
+               for i in np.flatnonzero(bad)]  # fmt: skip
+    if bad.all():
+        raise ConfigError(f"no row of {name} has a usable {time}", "set data.time_format= (e.g. %Y%m%d)")
+    columns = numbers[targets + covariates].to_numpy(np.float64)[~bad]
+    values, grid_times, frequency, report = to_grid(times.to_numpy()[~bad], columns, targets + covariates,
+                                                    data_cfg.frequency)  # fmt: skip
+    return Series(values, grid_times, targets, covariates, frequency, source, report, skipped)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import bentoml
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
@@ -10,6 +12,10 @@ from aiaas_cli.serving.service import SERVICE_OPTIONS, Engine, guard
 
 # One value per step ([1.0, 2.0, ...]) for one target; a row per step ([[a, b], ...]) for several.
 Steps = list[list[float] | float]
+Columns = Annotated[
+    list[str] | None,
+    Field(description="Names of the values in each history row (targets and covariates are then picked by name)."),
+]
 
 
 class Forecast(BaseModel):
@@ -27,10 +33,10 @@ class ForecastService:
         self.engine = Engine()
 
     @bentoml.api(route="/predict")
-    async def predict(self, history: Steps, covariates: Steps | None = None) -> Forecast:
+    async def predict(self, history: Steps, covariates: Steps | None = None, columns: Columns = None) -> Forecast:
         """The next values after `history` (oldest first; at least the model's context_length steps), with
         `covariates` at the same steps when the model reads them."""
-        answer = await self.engine.infer([{"history": history, "covariates": covariates}], 1)
+        answer = await self.engine.infer([{"history": history, "covariates": covariates, "columns": columns}], 1)
         return answer if isinstance(answer, JSONResponse) else Forecast(**answer[0])
 
 

@@ -18,7 +18,7 @@ from aiaas_cli.serving.runtime import BadInput, read_files
 from aiaas_recipes.common.scores import one_answer, one_prediction
 from aiaas_recipes.sequence import files
 from aiaas_recipes.sequence.forecast.scaling import denormalise, normalise
-from aiaas_recipes.sequence.values import as_matrix, by_name
+from aiaas_recipes.sequence.values import as_matrix, by_name, interpolate_missing
 
 SERVICE = "aiaas_recipes.sequence.forecast.service:ForecastService"
 http_predictions, http_response = one_prediction, one_answer
@@ -99,13 +99,15 @@ def build_adapter(metadata: dict[str, Any], max_steps: int = DEFAULT_MAX_STEPS) 
 
 def http_request(name: str, payload: Any, k: int) -> dict[str, Any]:
     """How `aiaas predict --url` sends one history: its JSON record."""
-    return {"json": payload if isinstance(payload, dict) else {"history": payload}}
+    body = payload if isinstance(payload, dict) else {"history": payload}
+    return {"json": {key: body[key] for key in ("history", "covariates", "columns") if key in body}}
 
 
 def to_row(name: str, payload: Any, prediction: dict) -> dict:
-    """`aiaas predict`'s record: the next value first (one target), then the whole forecast and what it is of."""
+    """`aiaas predict`'s record: the next value first (one target), the whole forecast and what it is of, and what
+    reading its file changed (cells filled, rows dropped)."""
     first = prediction["forecast"][0] if prediction["forecast"] else None
-    return {"input": name, "next": first, **prediction}
+    return {"input": name, "next": first, **prediction, **files.notes(payload)}
 
 
 def _record(record: Any) -> Any:
@@ -127,7 +129,7 @@ def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
         elif suffix in (".json", ".jsonl"):
             yield from ((where, _record(record)) for where, record in files.json_records(name, text))
         elif suffix in (".csv", ".tsv", ".txt"):
-            found = files.table(text, "\t" if suffix == ".tsv" else ",")
-            yield name, found if isinstance(found, Exception) else {"history": found[1], "columns": found[0]}
+            # empty or stray cells of number columns filled by straight lines, as the training series was
+            yield name, files.table_payload(text, suffix, "history", interpolate_missing)
         else:
             yield name, BadInput("not a .csv, .tsv, .npy, .json or .jsonl file")

@@ -39,7 +39,7 @@ def test_pipeline_reports_segmentation_metrics_and_pictures(run):
     assert 0 <= metrics["miou"] <= 1 and metrics["baseline"]["name"] == "nearest class colour"
     assert run["parity"]["pixel_agreement"] >= 0.999
     manifest = json.loads((Path(run["dataset_dir"]) / "manifest.json").read_text())
-    assert manifest["skipped"] == [] and sum(manifest["splits"].values()) == 480
+    assert manifest["skipped"] == [] and sum(manifest["splits"].values()) == 800
 
 
 def predictions(cli, folder: Path, *source: str) -> list[dict]:

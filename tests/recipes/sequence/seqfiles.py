@@ -61,7 +61,7 @@ def long_table(path: Path, per_class: int = 8, seed: int = 0) -> Path:
 
 def gappy_series(path: Path, steps: int = 160, seed: int = 0) -> Path:
     """Daily `visits` with a weekly season and a `promo` covariate under a `day` column: missing days, a repeated
-    day, a timestamp off the grid (noon) and an empty cell."""
+    day, a timestamp off the grid (noon), one that is not a date and an empty cell."""
     rng = np.random.default_rng(seed)
     days = np.arange(steps)
     promo = (days % 11 == 0).astype(float)
@@ -76,6 +76,7 @@ def gappy_series(path: Path, steps: int = 160, seed: int = 0) -> Path:
         if day == 30:
             lines.append(f"{date},{visits[day] + 1:.3f},{promo[day]:.0f}")  # the same day again
     lines.append(f"{np.datetime64('2024-03-01') + min(50, steps - 5)}T12:00:00,55.0,0")
+    lines.append("soon,56.0,0")  # not a date: skipped and listed
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path

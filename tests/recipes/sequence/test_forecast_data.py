@@ -36,6 +36,7 @@ def test_gaps_repeats_and_off_grid_times_are_found_and_filled(tmp_path):
     gap = found.values[19:24, 0]
     assert np.all(np.diff(gap) != 0) and gap.min() >= min(gap[0], gap[-1]) - 1e-4  # a straight line across
     assert np.datetime64("2024-03-21") in found.times
+    assert found.skipped == [{"file": "visits.csv:row 160", "reason": "no usable day: 'soon'"}]
 
 
 def test_target_and_covariates_by_name(tmp_path):

@@ -60,17 +60,20 @@ def test_covariates_join_the_context():
 
 
 def test_files_for_predict(tmp_path):
-    rows = ["day,promo,visits", "2024-01-03,1,3", "2024-01-01,0,1", "2024-01-02,0,2", "2024-01-04,0,4"]
+    rows = ["day,promo,visits", "2024-01-03,1,", "2024-01-01,0,1", "2024-01-02,0,2", "2024-01-04,0,4", "soon,0,9"]
     (tmp_path / "shop.csv").write_text("\n".join(rows) + "\n")
     (tmp_path / "more.jsonl").write_text(json.dumps({"history": [1, 2, 3, 4]}) + "\nnot json\n")
     np.save(tmp_path / "plain.npy", np.arange(5.0))
     found = dict(serving.read_inputs(sorted(tmp_path.iterdir())))
     adapter = serving.build_adapter(WITH_PROMO)
-    shop = adapter.decode(found[str(tmp_path / "shop.csv")])  # rows in time order, columns by name
-    assert shop.context.tolist() == [[1, 0], [2, 0], [3, 1], [4, 0]]
+    shop = adapter.decode(found[str(tmp_path / "shop.csv")])  # rows in time order, columns by name, gap filled
+    assert (
+        shop.context.tolist() == [[1, 0], [2, 0], [3, 1], [4, 0]] and found[str(tmp_path / "shop.csv")]["filled"] == 1
+    )
     plain = serving.build_adapter(META).decode(found[str(tmp_path / "plain.npy")])
     assert plain.context[:, 0].tolist() == [1, 2, 3, 4] and plain.steps == 5
     assert isinstance(found[f"{tmp_path / 'more.jsonl'}:2"], BadInput)
+    assert found[str(tmp_path / "shop.csv")]["dropped"] == 1  # "soon" is not a time
     row = serving.to_row("shop.csv", None, {"forecast": [1.0, 2.0], "targets": ["visits"]})
     assert row == {"input": "shop.csv", "next": 1.0, "forecast": [1.0, 2.0], "targets": ["visits"]}
     assert serving.http_request("x", [1, 2], 1) == {"json": {"history": [1, 2]}}

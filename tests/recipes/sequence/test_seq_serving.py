@@ -61,7 +61,7 @@ def test_one_feature_takes_a_flat_list():
 
 
 def test_files_for_predict(tmp_path, adapter):
-    (tmp_path / "walk.csv").write_text("time,gy,ax,note\n2,0.2,3,b\n1,0.1,1,a\n")
+    (tmp_path / "walk.csv").write_text("time,gy,ax,note\n2,0.2,3,b\n1,0.1,1,a\n3,,5,c\n")
     np.save(tmp_path / "run.npy", np.ones((3, 2)))
     (tmp_path / "many.jsonl").write_text(json.dumps({"sequence": [[1, 2]]}) + "\n\n" + json.dumps([[3, 4]]) + "\n")
     (tmp_path / "bad.npy").write_bytes(b"nope")
@@ -71,8 +71,15 @@ def test_files_for_predict(tmp_path, adapter):
         f"{tmp_path / 'many.jsonl'}:1", f"{tmp_path / 'many.jsonl'}:3"}  # fmt: skip
     walk = found[str(tmp_path / "walk.csv")]
     assert walk["columns"] == ["gy", "ax", "note"]
-    assert np.allclose(adapter.decode(walk).values, [[1, 0.1], [3, 0.2]])  # in time order; features by name
+    # in time order, features by name, the empty cell filled from its neighbour (as in training)
+    assert np.allclose(adapter.decode(walk).values, [[1, 0.1], [3, 0.2], [5, 0.2]]) and walk["filled"] == 1
+    row = serving.to_row("walk.csv", walk, {"predictions": [{"label": "up", "score": 0.9}]})
+    assert row["label"] == "up" and row["filled"] == 1
     assert adapter.decode(found[str(tmp_path / "run.npy")]).values.shape == (3, 2)
     assert isinstance(found[str(tmp_path / "bad.npy")], BadInput)
     assert isinstance(found[str(tmp_path / "photo.png")], BadInput)
-    assert serving.http_request("x", walk, 2)["json"]["columns"] == ["gy", "ax", "note"]
+    assert serving.http_request("x", walk, 2)["json"] == {
+        "sequence": walk["sequence"],
+        "columns": walk["columns"],
+        "k": 2,
+    }

@@ -172,3 +172,19 @@ def test_folder_with_named_splits_and_bad_settings(tmp_path):
         dataset.check_settings(data_cfg(tmp_path, "data.split.val=0.7", "data.split.test=0.5"))
     with pytest.raises(ConfigError, match="cannot tell the format"):
         sources.detect_format(tmp_path / "x.csv", None)
+
+
+def test_training_batches_hide_pieces_as_unk_never_padding_or_tags():
+    from aiaas_recipes.token_cls.datamodule import RowsDataset
+
+    ids = np.tile(np.arange(2, 12, dtype=np.int32), (40, 1))
+    ids[:, 7:] = 0
+    ids[:20, 5:] = 0  # shorter rows: their padding stays inside the batch
+    tags = np.where(ids != 0, 3, dataset.IGNORE).astype(np.int16)
+    hidden_ids, hidden_tags = RowsDataset(ids, tags, unk_rate=0.3, seed=1).__getitems__(list(range(40)))
+    plain_ids, plain_tags = RowsDataset(ids, tags).__getitems__(list(range(40)))
+    assert hidden_ids.shape == plain_ids.shape == (40, 7)  # cut to the longest row
+    assert np.array_equal(plain_ids.numpy(), ids[:, :7]) and np.array_equal(hidden_tags, plain_tags)
+    assert (hidden_ids[:20, 5:] == 0).all()
+    share = float((hidden_ids[20:] == 1).float().mean())
+    assert 0.15 < share < 0.45 and set(np.unique(hidden_ids[hidden_ids != 1]).tolist()) <= set(range(9))

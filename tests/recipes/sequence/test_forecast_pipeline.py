@@ -1,0 +1,108 @@
+"""forecast end to end on a user's series (its own column names, missing days, a repeated and an off-grid
+timestamp, a row that is not a date, an empty cell, a covariate): every stage to a served Bento, `predict` over
+its file, and the HTTP service (answers equal to local ones, a short history 422 naming the context length, no
+5xx under schema-driven fuzzing). One pipeline run shared by the module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from conftest import Server
+from seqfiles import gappy_series
+
+from aiaas_cli.serving.runtime import Predictor
+
+pytestmark = pytest.mark.slow
+
+SMALL = [
+    "data.target=visits", "data.covariates=[promo]", "horizon=7", "context_length=21", "data.batch_size=16",
+    "model.hidden=8", "trainer.max_epochs=3", "trainer.early_stopping.enabled=false", "export.register=false",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(cli, tmp_path_factory) -> dict:
+    path = gappy_series(tmp_path_factory.mktemp("forecast-own") / "visits.csv")
+    return {**cli.json("pipeline", "forecast", f"data.path={path}", *SMALL), "path": path}
+
+
+@pytest.fixture(scope="module")
+def served(run, tmp_path_factory):
+    server = Server(run["bento_tag"], tmp_path_factory.mktemp("serve-forecast") / "server.log")
+    yield server.wait_ready()
+    server.stop()
+
+
+def history(run, steps: int = 30) -> dict:
+    series = np.load(Path(run["dataset_dir"]) / "series.npy")[-steps:]
+    return {"history": series[:, 0].tolist(), "covariates": series[:, 1:].tolist()}
+
+
+def test_own_series_through_every_stage(run, cli, tmp_path):
+    manifest = json.loads((Path(run["dataset_dir"]) / "manifest.json").read_text())
+    assert manifest["gaps"]["missing_steps"] == 4 and len(manifest["skipped"]) == 1
+    assert manifest["covariates"] == ["promo"] and manifest["season"] == 7
+    metrics = run["metrics"]
+    assert {"mae", "rmse", "smape", "mase"} <= set(metrics) and metrics["baseline"]["name"].startswith("seasonal")
+    assert set(metrics["baselines"]) == {"seasonal_naive", "linear_ar"}
+    plots = Path(run["metrics_file"]).parent
+    assert (plots / "forecast_vs_actual.png").stat().st_size > 0 and (plots / "error_by_step.png").exists()
+    assert run["parity"]["samples"] > 0 and run["bento_tag"].startswith("aiaas-forecast:")
+
+    recent = history(run, 25)  # a file of its own: columns in another order, rows out of time order
+    lines = ["promo,day,visits", *(f"{c[0]},2024-06-{d + 1:02d},{v}" for d, (v, c) in enumerate(zip(*recent.values())))]
+    (tmp_path / "recent.csv").write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
+    files = [str(tmp_path / "recent.csv"), str(run["path"])]  # the training file: an empty cell, a row not dated
+    out = cli("predict", "forecast", *files, "--model", f"run={run['run_id']}").stdout
+    rows = [json.loads(line) for line in out.splitlines() if line]
+    assert (
+        len(rows[0]["forecast"]) == 7 and rows[0]["history_steps"] == 25 and rows[0]["next"] == rows[0]["forecast"][0]
+    )
+    assert rows[1]["filled"] == 1 and rows[1]["dropped"] == 1 and len(rows[1]["forecast"]) == 7
+    want = Predictor(run["onnx_path"]).predict([recent])[0]["forecast"]
+    assert np.allclose(rows[0]["forecast"], want, atol=1e-4)
+
+
+def test_served_answers_equal_local_ones(run, served):
+    body = history(run)
+    answer = requests.post(f"{served.url}/predict", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    want = Predictor(run["onnx_path"]).predict([body])[0]
+    assert answer.json()["targets"] == ["visits"] and answer.json()["horizon"] == 7
+    assert np.allclose(answer.json()["forecast"], want["forecast"], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"history": [1.0] * 5, "covariates": [[0.0]] * 5}, 422, "context_length=21"),
+        ({"history": [1.0] * 30}, 422, "covariates are needed"),
+        ({"history": [1.0] * 30, "covariates": [[0.0]] * 29}, 422, "covariates has 29 steps"),
+        ({"history": "abc"}, None, ""),
+        ({"covariates": [[0.0]]}, None, ""),
+    ],
+)
+def test_bad_histories_get_4xx_naming_the_problem(served, body, status, message):
+    answer = requests.post(f"{served.url}/predict", json=body, timeout=30)
+    assert answer.status_code == status if status else 400 <= answer.status_code < 500, answer.text
+    assert message in answer.json()["error"]
+
+
+def test_fuzzed_histories_never_get_a_5xx(served):
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_url(f"{served.url}/docs.json").include(path_regex="^/predict")
+    for operation in [result.ok() for result in schema.get_all_operations()]:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def no_5xx(case):
+            response = case.call(base_url=served.url, timeout=30)
+            assert response.status_code < 500, f"{case.path}: {response.status_code} {response.text[:300]}"
+
+        no_5xx()
