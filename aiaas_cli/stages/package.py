@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import os
 import shutil
+import sys
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -184,6 +186,13 @@ def _labels(recipe: Recipe, run_id: str, metadata: dict[str, Any]) -> dict[str, 
     return labels
 
 
+def _forget_services(serving_module: str) -> None:
+    """bentoml.build imports the service in this process; a service module imported for an earlier Bento still holds
+    that Bento's arguments (SETTINGS: its model tag, limits), so it must be imported afresh."""
+    for name in ("aiaas_cli.serving.service", service_for(serving_module).split(":")[0]):
+        sys.modules.pop(name, None)
+
+
 def build_bento(
     path: Path, metadata: dict[str, Any], settings: dict[str, Any], labels: dict[str, str], recipe: Recipe
 ) -> dict:
@@ -192,25 +201,32 @@ def build_bento(
 
     model_tag = save_model(path, metadata)
     console.step(f"Model {model_tag} in the BentoML model store")
+    _forget_services(metadata["serving_module"])
     with tempfile.TemporaryDirectory(prefix="aiaas-bento-") as context:
         files = write_build_context(metadata["serving_module"], Path(context))
         console.step(f"Building the Bento from {len(files)} torch-free modules")
-        bento = bentoml.build(
-            service_for(metadata["serving_module"]),
-            name=f"aiaas-{metadata['recipe']}",
-            labels={**labels, "model": model_tag},
-            description=f"aiaas {metadata['recipe']} model (run {labels.get('run_id', '-')}) served with ONNX Runtime",
-            include=files,
-            python={
-                "packages": requirements(metadata["serving_module"], recipe.bento_packages),
-                "lock_packages": False,
-            },
-            docker={"system_packages": list(recipe.system_packages)} if recipe.system_packages else None,
-            models=[model_tag],
-            build_ctx=context,
-            args={**settings, "model_tag": model_tag, "serving_module": recipe.serving_module},
-        )
+        cwd = os.getcwd()  # bentoml.build enters the build context and leaves it only when the import succeeds
+        try:
+            bento = _build(bentoml, context, files, metadata, labels, model_tag, settings, recipe)
+        finally:
+            os.chdir(cwd)
     return {"bento_tag": str(bento.tag), "model_tag": model_tag, "bento_path": bento.path, "files": files}
+
+
+def _build(bentoml: Any, context: str, files: list[str], metadata: dict, labels: dict, model_tag: str,
+           settings: dict, recipe: Recipe) -> Any:  # fmt: skip
+    return bentoml.build(
+        service_for(metadata["serving_module"]),
+        name=f"aiaas-{metadata['recipe']}",
+        labels={**labels, "model": model_tag},
+        description=f"aiaas {metadata['recipe']} model (run {labels.get('run_id', '-')}) served with ONNX Runtime",
+        include=files,
+        python={"packages": requirements(metadata["serving_module"], recipe.bento_packages), "lock_packages": False},
+        docker={"system_packages": list(recipe.system_packages)} if recipe.system_packages else None,
+        models=[model_tag],
+        build_ctx=context,
+        args={**settings, "model_tag": model_tag, "serving_module": recipe.serving_module},
+    )
 
 
 def build(cfg: Any, recipe: Recipe, run_id: str, path: Path | str) -> dict[str, Any]:
