@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -117,9 +118,16 @@ def remove_scratch() -> None:
     shutil.rmtree(home() / "tmp" / f".scratch.tmp-{_process_tag()}-0", ignore_errors=True)
 
 
-def _disk_full(exc: OSError, target: Path) -> UserError:
+def _disk_full(exc: OSError, target: Path) -> UserError | None:
+    """The one-line error for a write that ran out of room, or None when ``exc`` is another OS error."""
+    if exc.errno in _FULL:
+        why = os.strerror(exc.errno)
+    elif exc.errno is None and re.fullmatch(r"\d+ requested and \d+ written", str(exc)):
+        why = "the disk is full or a file-size limit was reached"  # numpy's short write carries no errno
+    else:
+        return None
     kept = f"the previous {target.name} is unchanged" if target.exists() else "nothing was written under that name"
-    return UserError(f"cannot write {target}: {os.strerror(exc.errno)} ({kept})", "free some disk space and run again")
+    return UserError(f"cannot write {target}: {why} ({kept})", "free some disk space and run again")
 
 
 @contextmanager
@@ -134,9 +142,10 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             shutil.rmtree(target)
         temp.rename(target)
     except OSError as exc:
-        if exc.errno in _FULL:
-            raise _disk_full(exc, target) from None
-        raise
+        full = _disk_full(exc, target)
+        if full is None:
+            raise
+        raise full from None
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
@@ -150,9 +159,10 @@ def atomic_file(target: Path) -> Iterator[Path]:
         yield temp
         os.replace(temp, target)
     except OSError as exc:
-        if exc.errno in _FULL:
-            raise _disk_full(exc, target) from None
-        raise
+        full = _disk_full(exc, target)
+        if full is None:
+            raise
+        raise full from None
     finally:
         if temp.exists():
             temp.unlink()

@@ -88,7 +88,7 @@ def test_disk_full_while_writing_the_dataset_cache_is_one_line(tmp_path):
                preexec_fn=limit_file_size(limit))  # fmt: skip
     errors = [line for _, line in full.lines if line.startswith("error:")]
     assert full.code == 1 and "Traceback" not in full.stderr, full.stderr[-3000:]
-    assert len(errors) == 1 and "File too large" in errors[0] and "nothing was written under that name" in errors[0]
+    assert len(errors) == 1 and "nothing was written under that name" in errors[0]
     print(f"\n{errors[0]}")
     assert half_written(home) == [] and litter(home) == []
     assert sorted(p.name for p in (home / "datasets").iterdir()) == [Path(small.json()["dataset_dir"]).name]
@@ -158,7 +158,9 @@ def test_kill_train_at_several_points(kill_home, cli, monkeypatch):
     report = kill_then_rerun(["train", "image-cls", *args, "trainer.max_epochs=3"], home, points)
     assert report["kills"] >= 2
     monkeypatch.setenv("AIAAS_HOME", str(home))
-    statuses = [row["status"] for row in cli.json("runs", "-n", "20")["runs"]]
+    runs = [row for row in cli.json("runs", "-n", "50")["runs"] if {"train", "train!"} & set(row["stages"])]
+    statuses = [row["status"] for row in runs]
+    print(f"aiaas runs after the kills: {statuses}")
     assert statuses.count("KILLED") == report["kills"] and "RUNNING" not in statuses
     assert not [p for p in litter(home) if p.startswith("runs")]
 

@@ -69,7 +69,7 @@ def export_local(bento: Any, target: Path) -> str:
     workspace.sweep_stale(folder, recursive=False)  # what a killed push left behind
     with workspace.temp_dir(folder) as temp:
         name = target.name if target.suffix in ARCHIVES else ""
-        written = Path(bento.export(str(Path(temp) / name) if name else temp))
+        written = Path(bento.export(str(temp / name) if name else str(temp)))
         final = folder / written.name
         os.replace(written, final)
     return str(final)
