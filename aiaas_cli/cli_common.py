@@ -77,9 +77,9 @@ def stage_command(
 
     console.settings.json = json_mode
     jobs = config.sweep(list(overrides or [])) if multirun else [list(overrides or [])]
+    composed = [compose(recipe_name, job, strict) for job in jobs]  # every job's usage errors before any run
     results = []
-    for job in jobs:
-        recipe, cfg = compose(recipe_name, job, strict)
+    for job, (recipe, cfg) in zip(jobs, composed):
         if print_cfg:
             console.show(config.to_yaml(cfg)) if not json_mode else console.emit_json(config.to_plain(cfg))
             return

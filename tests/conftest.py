@@ -95,6 +95,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stop_group(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM a server's process group, SIGKILL it if it has not stopped within ``timeout`` seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 class Server:
     """`aiaas serve REF` as a real subprocess on a free 127.0.0.1 port, in a process group of its own."""
 
@@ -123,13 +134,7 @@ class Server:
         raise AssertionError(f"server not ready after {timeout}s:\n{Path(self.log_path).read_text()}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_group(self.process, 20)
 
 
 class MlflowServer:
@@ -163,13 +168,8 @@ class MlflowServer:
         raise AssertionError(f"mlflow server did not start within {timeout} s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process is not None:
+            stop_group(self.process, 30)
 
 
 @pytest.fixture(scope="session")

@@ -147,3 +147,10 @@ def test_a_usage_error_found_inside_a_run_deletes_that_run(cli, fresh_home, tmp_
 def test_runs_limit_must_be_positive(cli, limit):
     result = cli("runs", "-n", limit, expect=2)
     assert "Traceback" not in result.output and "--limit" in result.output
+
+
+def test_a_sweep_with_one_bad_value_runs_nothing(cli, fresh_home):
+    cli("runs")
+    result = cli("train", "image-cls", "-m", "optim.lr=0.001,-1", expect=2)
+    assert "optim.lr=-1 must be above 0" in _error_line(result)
+    assert _run_ids(cli) == []
