@@ -87,7 +87,7 @@ class Export:
     target_cpu: str = "auto"
     per_channel: bool = True
     reduce_range: Any = None  # null/auto, true or false
-    max_score_drop: float = bounded(1.0, low=0)
+    max_score_drop: float = 1.0  # unbounded: a negative drop asks int8 to gain that much
     latency_runs: int = bounded(100, low=1)
     int8_even_if_slower: bool = False
     register: bool = True
