@@ -17,6 +17,7 @@ from aiaas_cli.cli_common import (
     Strict,
     finish,
     stage_command,
+    stop_on_sigterm,
 )
 
 app = typer.Typer(
@@ -149,6 +150,9 @@ def predict(
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many labels per input.")] = 5,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Inputs per ONNX Runtime call.")] = 32,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="ONNX Runtime threads.")] = None,
+    json_mode: Annotated[
+        bool, typer.Option("--json", help="One JSON object on stdout, predictions inside (not one line per input).")
+    ] = False,
 ) -> None:
     """Predict with an exported model (ONNX Runtime, no torch) or a running service: one JSON line per input.
 
@@ -157,12 +161,15 @@ def predict(
       aiaas predict image-cls a.png b.jpg --model model.onnx --top-k 3 --output preds.csv
       aiaas predict image-cls photos/ --url http://127.0.0.1:3000
       aiaas predict text-cls reviews.csv notes.txt --model run=<run_id>   (a text per row / per line)
+      aiaas predict image-cls a.png --model model.onnx --json   ({"inputs", "failed", "predictions": [...]})
     """
     from aiaas_cli.stages import predict as predict_stage
 
-    console.settings.json = False  # stdout carries the JSON lines themselves
-    request = predict_stage.Request(recipe, inputs, model, url, output, top_k, batch_size, threads)
-    predict_stage.predict(request)
+    console.settings.json = json_mode  # without --json, stdout carries one JSON line per input
+    request = predict_stage.Request(recipe, inputs, model, url, output, top_k, batch_size, threads, json_mode)
+    summary = predict_stage.predict(request)
+    if json_mode:
+        console.emit_json(summary)
 
 
 @app.command()
@@ -251,22 +258,29 @@ def pipeline(
     stage_command(lifecycle.pipeline, recipe, overrides, json_mode, print_cfg, strict, multirun)
 
 
-@app.command()
+runs_app = typer.Typer(cls=ErrorHandlingGroup, add_completion=False, rich_markup_mode="rich")
+app.add_typer(runs_app, name="runs")
+TrackingUri = Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: the workspace's).")]
+
+
+@runs_app.callback(invoke_without_command=True)
 def runs(
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to show.")] = 10,
-    tracking_uri: Annotated[
-        Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: the workspace's).")
-    ] = None,
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs to show.")] = 10,
+    tracking_uri: TrackingUri = None,
     json_mode: Json = False,
 ) -> None:
-    """List recent runs with their key metrics.
+    """List recent runs with their key metrics; runs whose process was killed show as KILLED.
 
     Examples:
       aiaas runs
       aiaas runs -n 3 --json
+      aiaas runs sync <run_id>      (upload what a run kept locally while its tracking server was away)
     """
     from aiaas_cli import run_list
 
+    if ctx.invoked_subcommand is not None:
+        return
     console.settings.json = json_mode
     rows = run_list.rows(tracking_uri, limit)
     if json_mode:
@@ -275,5 +289,24 @@ def runs(
         console.show(run_list.table(rows))
 
 
+@runs_app.command("sync")
+def runs_sync(
+    run_id: Annotated[str, typer.Argument(help="The run to upload, as `aiaas runs` or the warning named it.")],
+    tracking_uri: TrackingUri = None,
+    json_mode: Json = False,
+) -> None:
+    """Upload what a run kept locally while its tracking server did not answer (metrics, params, artifacts, end).
+
+    Examples:
+      aiaas runs sync <run_id>
+      aiaas runs sync <run_id> --tracking-uri http://127.0.0.1:5000 --json
+    """
+    from aiaas_cli import run_list
+
+    console.settings.json = json_mode
+    finish(run_list.sync(tracking_uri, run_id), json_mode)
+
+
 def main() -> None:
+    stop_on_sigterm()
     app()

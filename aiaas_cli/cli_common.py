@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from typing import Annotated, Optional
 
 import typer
 from typer.core import TyperGroup
 
-from aiaas_cli import console
+from aiaas_cli import console, workspace
 from aiaas_cli.errors import UserError
 
 
@@ -28,6 +29,17 @@ class ErrorHandlingGroup(TyperGroup):
         except KeyboardInterrupt:
             console.error("interrupted")
             raise typer.Exit(130) from None
+        finally:
+            workspace.remove_scratch()
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (CI cancelling a job, `kill`) ends a command like Ctrl-C: clean-up runs and the run is marked KILLED."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 Recipe = Annotated[str, typer.Argument(help="Task recipe, e.g. image-cls (see `aiaas recipes`).", show_default=False)]
@@ -65,9 +77,9 @@ def stage_command(
 
     console.settings.json = json_mode
     jobs = config.sweep(list(overrides or [])) if multirun else [list(overrides or [])]
+    composed = [compose(recipe_name, job, strict) for job in jobs]  # every job's usage errors before any run
     results = []
-    for job in jobs:
-        recipe, cfg = compose(recipe_name, job, strict)
+    for job, (recipe, cfg) in zip(jobs, composed):
         if print_cfg:
             console.show(config.to_yaml(cfg)) if not json_mode else console.emit_json(config.to_plain(cfg))
             return

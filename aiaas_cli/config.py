@@ -124,9 +124,19 @@ def compose(recipe: Recipe, overrides: list[str]) -> Any:
             raise ConfigError(f"unknown config key '{key}'", hint)
         _check_type(key, override.value(), known[key])
     try:
-        return _hydra_compose(recipe, overrides)
+        cfg = _hydra_compose(recipe, overrides)
     except (HydraException, OmegaConfBaseException) as exc:
         raise _explain(exc, recipe, reference) from None
+    validate(recipe, cfg)
+    return cfg
+
+
+def validate(recipe: Recipe, cfg: Any) -> None:
+    """Ranges of the shared keys (`schema`), then the recipe's own checks: a usage error before any run exists."""
+    from aiaas_cli import schema
+
+    schema.check_bounds(cfg)
+    recipe.check_config(cfg)
 
 
 def sweep(overrides: list[str]) -> list[list[str]]:
@@ -138,15 +148,19 @@ def sweep(overrides: list[str]) -> list[list[str]]:
 
 
 def to_yaml(cfg: Any) -> str:
+    """The resolved config as YAML, credentials masked (it is printed and saved with the run)."""
     from omegaconf import OmegaConf
 
-    return OmegaConf.to_yaml(cfg, resolve=True)
+    return OmegaConf.to_yaml(OmegaConf.create(to_plain(cfg)))
 
 
 def to_plain(cfg: Any) -> dict:
+    """The resolved config as plain data, credentials masked."""
     from omegaconf import OmegaConf
 
-    return OmegaConf.to_container(cfg, resolve=True)
+    from aiaas_cli import redact
+
+    return redact.config(OmegaConf.to_container(cfg, resolve=True))
 
 
 def instantiate(node: Any, **kwargs: Any) -> Any:

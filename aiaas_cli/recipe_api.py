@@ -125,6 +125,11 @@ class Recipe:
     def config_dir(self) -> Path:
         return bundled_conf_dir()
 
+    def check_config(self, cfg: Any) -> None:
+        """Raise a ConfigError for settings of the recipe's own groups that cannot work (a size of 0, split
+        fractions summing past 1, a data path that does not exist). Called when the config is composed, before any
+        run is opened, so a usage mistake leaves nothing behind; the shared keys' ranges are checked already."""
+
     # preprocess: raw input -> dataset dir (arrays + manifest.json)
     def fingerprint(self, cfg: Any) -> str:
         """A key for the raw input and the preprocessing settings; same key -> cached dataset."""

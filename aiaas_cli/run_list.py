@@ -1,20 +1,37 @@
-"""`aiaas runs`: recent MLflow runs as rows and as a rich table."""
+"""`aiaas runs`: recent MLflow runs as rows and as a rich table; `aiaas runs sync`."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from rich.table import Table
 
-from aiaas_cli import tags, tracking
+from aiaas_cli import owner, tags, tracking
+from aiaas_cli.errors import ConfigError
+from aiaas_cli.journal import Journal
 
 SHOWN = 3  # test metrics per run in the table
 
 
-def rows(tracking_uri: str | None, limit: int) -> list[dict]:
+def _cfg(tracking_uri: str | None):
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.create({"tracking": {"uri": tracking_uri}})
+    return OmegaConf.create({"tracking": {"uri": tracking_uri}})
+
+
+def status(run) -> str:
+    """The run's status as the server has it, unless this machine knows better: KILLED when the process that held
+    it is gone, UNSYNCED when it ended here but its server has not heard of it yet (`aiaas runs sync`)."""
+    if run.info.status != "RUNNING":
+        return run.info.status
+    if any(entry["op"] == "end" for entry in Journal(run.info.run_id).pending()):
+        return "UNSYNCED"
+    return "KILLED" if owner.is_dead(run.data.tags.get(tags.OWNER)) else "RUNNING"
+
+
+def rows(tracking_uri: str | None, limit: int) -> list[dict]:
+    cfg = _cfg(tracking_uri)
     found = []
     for run in tracking.recent_runs(cfg, limit):
         found_tags = run.data.tags
@@ -27,7 +44,7 @@ def rows(tracking_uri: str | None, limit: int) -> list[dict]:
         found.append({
             "run_id": run.info.run_id,
             "recipe": found_tags.get(tags.RECIPE, ""),
-            "status": run.info.status,
+            "status": status(run),
             "started": started.isoformat(timespec="seconds"),
             "stages": stages,
             "metrics": {k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("test_", "val_"))},
@@ -45,3 +62,9 @@ def table(found: list[dict]) -> Table:
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in test) or "-"
         out.add_row(row["run_id"], row["recipe"], row["status"], row["started"][:19], ",".join(row["stages"]), metrics)
     return out
+
+
+def sync(tracking_uri: str | None, run_id: str) -> dict:
+    if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", run_id):
+        raise ConfigError(f"'{run_id}' is not a run id", "see `aiaas runs` for run ids")
+    return tracking.sync(_cfg(tracking_uri), run_id)

@@ -2,20 +2,50 @@
 
 The group files (`conf/trainer/default.yaml`...) extend these (`defaults: [schema, _self_]`), so a value of
 the wrong type is refused even where the default is null, and a key that is not in the schema is unknown.
-Recipes' own groups (data, model) stay free-form: their keys are the recipe's business.
+A numeric field's allowed range sits on the field itself (``bounded``), beside its type and default, and
+`check_bounds` enforces it when the config is composed, before any run exists.
+Recipes' own groups (data, model, optim) stay free-form: their keys are the recipe's business. The few keys that
+mean the same in every recipe (a learning rate, a batch size) have their ranges in ``SHARED_BOUNDS``; the
+recipe checks the rest (`Recipe.check_config`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, Optional
+
+from aiaas_cli.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """An allowed range; ``above``: the low end itself is excluded (a learning rate of 0 trains nothing)."""
+
+    low: float | None = None
+    high: float | None = None
+    above: bool = False
+
+    def problem(self, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            return "must be a number"
+        if self.low is not None and (value <= self.low if self.above else value < self.low):
+            return f"must be {'above' if self.above else 'at least'} {self.low}"
+        if self.high is not None and value > self.high:
+            return f"must be at most {self.high}"
+        return None
+
+
+def bounded(default: Any, low: float | None = None, high: float | None = None, above: bool = False) -> Any:
+    """A dataclass field with ``default`` whose values must lie in [low, high] (or (low, high] with ``above``)."""
+    return field(default=default, metadata={"bounds": Bounds(low, high, above)})
 
 
 @dataclass
 class EarlyStopping:
     enabled: bool = True
     monitor: Optional[str] = None  # null: the recipe's metric
-    patience: int = 4
+    patience: int = bounded(4, low=0)
     mode: Optional[str] = None  # null: the recipe's
 
 
@@ -24,19 +54,19 @@ class Trainer:
     """Lightning's Trainer (built with hydra.utils.instantiate), plus aiaas' own `threads` and `early_stopping`."""
 
     _target_: str = "pytorch_lightning.Trainer"
-    max_epochs: int = 12
+    max_epochs: int = bounded(12, low=1)  # Lightning reads -1 as "forever"
     accelerator: str = "auto"
     devices: Any = 1  # an int, a list of ids or "auto"
     strategy: str = "auto"
-    num_nodes: int = 1
+    num_nodes: int = bounded(1, low=1)
     precision: Any = "32-true"
-    accumulate_grad_batches: int = 1
-    gradient_clip_val: Optional[float] = None
+    accumulate_grad_batches: int = bounded(1, low=1)
+    gradient_clip_val: Optional[float] = bounded(None, low=0)
     deterministic: bool = False
-    log_every_n_steps: int = 10
+    log_every_n_steps: int = bounded(10, low=1)
     limit_train_batches: Any = 1.0  # a fraction (float) or a number of batches (int)
     limit_val_batches: Any = 1.0
-    threads: Optional[int] = None
+    threads: Optional[int] = bounded(None, low=1)
     early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
     callbacks: dict[str, Any] = field(default_factory=dict)  # extra Lightning callbacks: name -> {_target_: ...}
 
@@ -46,19 +76,19 @@ OWN_TRAINER_KEYS = ("threads", "early_stopping", "callbacks")  # aiaas' keys in 
 
 @dataclass
 class Export:
-    opset: int = 18
+    opset: int = bounded(18, low=7)
     exporter: str = "dynamo"
     dynamic_batch: bool = True
-    parity_samples: int = 256
-    tolerance: float = 1.0e-3
-    min_agreement: float = 0.99
+    parity_samples: int = bounded(256, low=1)
+    tolerance: float = bounded(1.0e-3, low=0)
+    min_agreement: float = bounded(0.99, low=0, high=1)
     quantize: Optional[str] = None
-    calibration_samples: int = 256
+    calibration_samples: int = bounded(256, low=1)
     target_cpu: str = "auto"
     per_channel: bool = True
     reduce_range: Any = None  # null/auto, true or false
-    max_score_drop: float = 1.0
-    latency_runs: int = 100
+    max_score_drop: float = 1.0  # unbounded: a negative drop asks int8 to gain that much
+    latency_runs: int = bounded(100, low=1)
     int8_even_if_slower: bool = False
     register: bool = True
     registered_model_name: str = "aiaas-${recipe}"
@@ -66,20 +96,20 @@ class Export:
 
 @dataclass
 class Serve:
-    top_k: int = 5
+    top_k: int = bounded(5, low=1)
     host: str = "127.0.0.1"
-    port: int = 3000
+    port: int = bounded(3000, low=1, high=65535)
     limits: dict[str, Any] = field(default_factory=dict)
-    max_body_mb: float = 20.0
-    max_batch_size: int = 32
-    max_latency_ms: float = 0.0
-    threads: Optional[int] = 1
-    workers: int = 2
-    body_timeout_s: float = 30.0
-    decode_threads: int = 1
-    max_decode_seconds: float = 10.0
-    max_connections: int = 256
-    header_timeout_s: float = 10.0
+    max_body_mb: float = bounded(20.0, low=0, above=True)
+    max_batch_size: int = bounded(32, low=1)
+    max_latency_ms: float = bounded(0.0, low=0)
+    threads: Optional[int] = bounded(1, low=1)
+    workers: int = bounded(2, low=1)
+    body_timeout_s: float = bounded(30.0, low=0, above=True)
+    decode_threads: int = bounded(1, low=1)
+    max_decode_seconds: float = bounded(10.0, low=0, above=True)
+    max_connections: int = bounded(256, low=1)
+    header_timeout_s: float = bounded(10.0, low=0, above=True)
     fast_path: bool = True
     access_log: bool = False
     metrics: bool = False
@@ -92,6 +122,43 @@ class Tracking:
 
 
 SCHEMAS = {"trainer": Trainer, "export": Export, "serve": Serve, "tracking": Tracking}
+
+# Keys of the free-form groups that mean the same in every recipe and config file that has them.
+SHARED_BOUNDS = {
+    "optim.lr": Bounds(0, above=True),
+    "optim.weight_decay": Bounds(0),
+    "optim.momentum": Bounds(0, 1),
+    "scheduler.step_size": Bounds(1),
+    "scheduler.gamma": Bounds(0, above=True),
+    "data.batch_size": Bounds(1),
+    "data.num_workers": Bounds(0),
+    "data.preprocess_workers": Bounds(1),
+    "model.dropout": Bounds(0, 1),
+}
+
+
+def _schema_bounds(node: type, prefix: str) -> dict[str, tuple[Bounds, Any]]:
+    found: dict[str, tuple[Bounds, Any]] = {}
+    for item in fields(node):
+        if "bounds" in item.metadata:
+            found[f"{prefix}{item.name}"] = (item.metadata["bounds"], item.default)
+        elif item.default_factory is not MISSING and is_dataclass(nested := item.default_factory()):
+            found.update(_schema_bounds(type(nested), f"{prefix}{item.name}."))
+    return found
+
+
+def check_bounds(cfg: Any) -> None:
+    """Refuse a value outside its range (`trainer.max_epochs=-1`, `optim.lr=-5`) with one line."""
+    from omegaconf import OmegaConf
+
+    known = {key: (bounds, None) for key, bounds in SHARED_BOUNDS.items()}
+    for group, node in SCHEMAS.items():
+        known.update(_schema_bounds(node, f"{group}."))
+    for key, (bounds, default) in known.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        problem = None if value is None else bounds.problem(value)
+        if problem:
+            raise ConfigError(f"{key}={value} {problem}", f"e.g. {key}={default}" if default is not None else None)
 
 
 def register() -> None:

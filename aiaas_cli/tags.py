@@ -8,3 +8,4 @@ CHECKPOINT = "aiaas.checkpoint"
 ONNX = "aiaas.onnx"  # the run's served model (int8 when accepted), read by `aiaas predict run=<id>`
 REGISTERED_MODEL = "aiaas.registered_model"
 BENTO = "aiaas.bento"
+OWNER = "aiaas.owner"  # "host pid start-time" of the process that holds the run: a dead one means it was killed

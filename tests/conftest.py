@@ -101,6 +101,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stop_group(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM a server's process group, SIGKILL it if it has not stopped within ``timeout`` seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 class Server:
     """`aiaas serve REF` as a real subprocess on a free 127.0.0.1 port, in a process group of its own."""
 
@@ -129,13 +140,42 @@ class Server:
         raise AssertionError(f"server not ready after {timeout}s:\n{Path(self.log_path).read_text()}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        stop_group(self.process, 20)
+
+
+class MlflowServer:
+    """`mlflow server` on 127.0.0.1 as a subprocess in its own process group; start it again on the same port and
+    store to model a server that comes back after an outage."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.port = free_port()
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 180) -> MlflowServer:
+        command = [
+            str(Path(sys.executable).with_name("mlflow")), "server", "--host", "127.0.0.1", "--port", str(self.port),
+            "--workers", "1", "--backend-store-uri", f"sqlite:///{self.root / 'db.sqlite'}",
+            "--artifacts-destination", str(self.root / "artifacts"),
+        ]  # fmt: skip
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                if requests.get(f"{self.uri}/health", timeout=1).ok:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.5)
+        self.stop()
+        raise AssertionError(f"mlflow server did not start within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process, 30)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 AIAAS = str(Path(sys.executable).with_name("aiaas"))
 
 
@@ -105,3 +107,50 @@ def test_real_subprocess_error_is_one_line(tmp_path):
     assert proc.stdout == ""
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "does not exist" in lines[0]
+
+
+def _run_ids(cli) -> list[str]:
+    return [row["run_id"] for row in cli.json("runs", "-n", "1000")["runs"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "image-cls", "data.batch_size=-1"], "data.batch_size=-1 must be at least 1"),
+        (["train", "image-cls", "optim.lr=-5"], "optim.lr=-5 must be above 0"),
+        (["train", "image-cls", "trainer.max_epochs=-1"], "trainer.max_epochs=-1 must be at least 1"),
+        (["preprocess", "image-cls", "data.image_size=0"], "data.image_size=0 is not a positive number"),
+        (["preprocess", "image-cls", "data.root=/nonexistent/images"], "/nonexistent/images does not exist"),
+    ],
+    ids=["batch_size", "lr", "max_epochs", "image_size", "missing-root"],
+)
+def test_bad_values_are_usage_errors_that_leave_no_run(cli, fresh_home, args, message):
+    """Issue 13 #8: one line, exit 2, no traceback, and no FAILED run left behind."""
+    cli("runs")  # the store exists before, so a run created by mistake would show
+    result = cli(*args, expect=2)
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [_error_line(result)]
+    assert message in _error_line(result)
+    assert _run_ids(cli) == []
+
+
+def test_a_usage_error_found_inside_a_run_deletes_that_run(cli, fresh_home, tmp_path):
+    """A data root that exists but has one class is only found by scanning it, inside the run: no run is kept."""
+    (tmp_path / "pets" / "cat").mkdir(parents=True)
+    (tmp_path / "pets" / "cat" / "a.png").write_bytes(b"x")
+    cli("runs")
+    result = cli("preprocess", "image-cls", f"data.root={tmp_path / 'pets'}", expect=2)
+    assert "single class" in _error_line(result)
+    assert _run_ids(cli) == []
+
+
+@pytest.mark.parametrize("limit", ["-5", "0"])
+def test_runs_limit_must_be_positive(cli, limit):
+    result = cli("runs", "-n", limit, expect=2)
+    assert "Traceback" not in result.output and "--limit" in result.output
+
+
+def test_a_sweep_with_one_bad_value_runs_nothing(cli, fresh_home):
+    cli("runs")
+    result = cli("train", "image-cls", "-m", "optim.lr=0.001,-1", expect=2)
+    assert "optim.lr=-1 must be above 0" in _error_line(result)
+    assert _run_ids(cli) == []

@@ -76,3 +76,40 @@ def test_sweep_expands_every_combination():
 def test_leaf_keys_flatten_nested():
     flat = config._flatten({"a": {"b": 1, "c": {"d": [1, 2]}}})
     assert flat["a.b"] == 1 and flat["a.c.d"] == [1, 2] and "a.c" in flat
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("trainer.max_epochs=-1", "trainer.max_epochs=-1 must be at least 1"),
+        ("trainer.max_epochs=0", "trainer.max_epochs=0 must be at least 1"),
+        ("optim.lr=-5", "optim.lr=-5 must be above 0"),
+        ("optim.lr=0", "optim.lr=0 must be above 0"),
+        ("data.batch_size=-1", "data.batch_size=-1 must be at least 1"),
+        ("data.image_size=0", "data.image_size=0 is not a positive number of pixels"),
+        ("export.min_agreement=1.5", "export.min_agreement=1.5 must be at most 1"),
+        ("serve.port=70000", "serve.port=70000 must be at most 65535"),
+        ("trainer.early_stopping.patience=-2", "trainer.early_stopping.patience=-2 must be at least 0"),
+        ("model.dropout=2", "model.dropout=2 must be at most 1"),
+    ],
+)
+def test_values_out_of_range_are_refused_when_composing(recipe, override, message):
+    """Issue 13 #8: ranges are checked in the composed config, before any run exists."""
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        config.compose(recipe, [override])
+
+
+def test_range_hint_names_the_default(recipe):
+    with pytest.raises(ConfigError) as caught:
+        config.compose(recipe, ["trainer.max_epochs=-1"])
+    assert caught.value.hint == "e.g. trainer.max_epochs=12"
+
+
+def test_every_recipe_default_config_is_in_range():
+    for name in recipes.load_all():
+        config.compose(recipes.load(name), [])
+
+
+def test_bounds_accept_null_and_in_range_values(recipe):
+    cfg = config.compose(recipe, ["trainer.threads=null", "optim.lr=1e-4", "trainer.max_epochs=1"])
+    assert cfg.trainer.max_epochs == 1

@@ -2,49 +2,26 @@
 
 from __future__ import annotations
 
-import socket
+import json
+import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-import requests
-from conftest import FAST_TRAIN
+from conftest import FAST_TRAIN, MlflowServer
 
-MLFLOW = str(Path(sys.executable).with_name("mlflow"))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+AIAAS = str(Path(sys.executable).with_name("aiaas"))
+TESTS = str(Path(__file__).resolve().parent)
 
 
 @pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [MLFLOW, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{root / 'db.sqlite'}", "--artifacts-destination", str(root / "artifacts")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{uri}/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.5)
-        else:
-            pytest.fail("mlflow server did not start within 120 s")
-        yield uri
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
+    yield server.uri
+    server.stop()
 
 
 @pytest.mark.slow
@@ -79,3 +56,75 @@ def test_runs_lists_recent_runs_with_metrics(cli, trained_run):
     assert {"pipeline", "evaluate"} & set(row["stages"])
     table = cli("runs", "-n", "1000").stdout
     assert trained_run["run_id"] in table
+
+
+@pytest.fixture()
+def colours(tmp_path) -> list[str]:
+    """Overrides for a tiny image-cls run whose checkpoint is the default CNN's (3.5 MB, like a real one)."""
+    from aiaas_recipes.common.smoke import colour_folders
+
+    root = colour_folders(tmp_path / "colours")
+    return [f"data.root={root}", "data.image_size=12", "data.batch_size=8", "trainer.early_stopping.enabled=false"]
+
+
+def _aiaas(args: list[str], home: Path, timeout: float) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AIAAS_HOME": str(home), "PYTHONPATH": TESTS}
+    return subprocess.run([AIAAS, *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def _timed_aiaas(args: list[str], home: Path, timeout: float) -> tuple[int, str, list[tuple[float, str]]]:
+    """Run aiaas; its stdout, and each stderr line with the time it arrived."""
+    env = {**os.environ, "AIAAS_HOME": str(home), "PYTHONPATH": TESTS}
+    proc = subprocess.Popen([AIAAS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines: list[tuple[float, str]] = []
+    reader = threading.Thread(target=lambda: lines.extend((time.time(), line.rstrip()) for line in proc.stderr))
+    reader.start()
+    stdout = proc.stdout.read()
+    proc.wait(timeout=timeout)
+    reader.join()
+    return proc.returncode, stdout, lines
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_server_dying_mid_training_loses_nothing(tmp_path, colours):
+    """Issue 13 #5: bounded retries, one line naming what was not recorded, the run finishes locally, and
+    `aiaas runs sync` uploads what was missed once the server is back."""
+    from mlflow.tracking import MlflowClient
+
+    server = MlflowServer(tmp_path / "server").start()
+    stamp = tmp_path / "killed-at"
+    outage = "+trainer.callbacks.outage"
+    try:
+        args = ["train", "image-cls", *colours, "trainer.max_epochs=3", f"tracking.uri={server.uri}", "--json",
+                f"{outage}._target_=faults.KillGroupAtEpoch", f"{outage}.pgid={server.process.pid}",
+                f"{outage}.epoch=1", f"{outage}.stamp={stamp}"]  # fmt: skip
+        code, stdout, lines = _timed_aiaas(args, tmp_path / "home", timeout=420)
+        finished, stderr = time.time(), "\n".join(line for _, line in lines)
+        assert code == 0, stderr[-3000:]
+        out = json.loads(stdout)
+        assert "Traceback" not in stderr
+        told = [(at, line) for at, line in lines if "stopped answering" in line or "aiaas runs sync" in line]
+        assert len(told) == 2 and out["run_id"] in told[1][1], stderr[-3000:]  # "gone, carrying on", then "what"
+        assert Path(out["checkpoint"]).is_file() and out["epochs"] == 3
+        killed = float(stamp.read_text())
+        print(
+            f"\nserver killed after epoch 1 of 3; first line {told[0][0] - killed:.1f} s later, last line "
+            f"{told[1][0] - killed:.1f} s later, command done {finished - killed:.1f} s later"
+        )
+        print("\n".join(line for _, line in told))
+        assert finished - killed < 120
+
+        server.start()  # the same port and store: the server is back
+        synced = _aiaas(["runs", "sync", out["run_id"], "--tracking-uri", server.uri, "--json"], tmp_path / "home", 300)
+        assert synced.returncode == 0, synced.stderr[-3000:]
+        client = MlflowClient(tracking_uri=server.uri)
+        run = client.get_run(out["run_id"])
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["aiaas.stage.train"] == "done"
+        assert len(client.get_metric_history(out["run_id"], "val_loss")) == 3
+        assert {a.path for a in client.list_artifacts(out["run_id"], "checkpoints")} == {"checkpoints/best.ckpt"}
+        again = _aiaas(["runs", "sync", out["run_id"], "--tracking-uri", server.uri, "--json"], tmp_path / "home", 300)
+        assert again.returncode == 0 and json.loads(again.stdout)["uploaded"] == 0
+    finally:
+        server.stop()

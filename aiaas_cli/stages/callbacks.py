@@ -1,13 +1,20 @@
-"""Lightning callbacks of our own: throughput, and plain per-epoch lines for non-TTY logs."""
+"""Lightning add-ons of our own: throughput, plain per-epoch lines for non-TTY logs, the run's metric logger and
+checkpoint writes that are atomic."""
 
 from __future__ import annotations
 
+import io
 import statistics
 import time
+from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
+from lightning_fabric.plugins import TorchCheckpointIO
+from pytorch_lightning.loggers import Logger
+from pytorch_lightning.utilities import rank_zero_only
 
-from aiaas_cli import console
+from aiaas_cli import console, tracking, workspace
 
 
 class Throughput(pl.Callback):
@@ -59,3 +66,61 @@ def batch_size(batch) -> int:
     if isinstance(batch, (list, tuple)):
         return batch_size(batch[0]) if batch else 0
     return len(batch)
+
+
+class RunLogger(Logger):
+    """Lightning's metrics into the aiaas run, through `tracking`, a batch every ``every`` seconds and at the end.
+
+    One call per batch instead of one per logged step keeps a slow tracking server from stalling training, and a
+    dead one costs a single bounded wait (tracking then keeps the metrics in the run's journal).
+    """
+
+    def __init__(self, run_id: str, every: float = 10.0):
+        super().__init__()
+        self._run_id, self.every = run_id, every
+        self._rows: list[list] = []
+        self._sent = time.monotonic()
+
+    @property
+    def name(self) -> str:
+        return "aiaas"
+
+    @property
+    def version(self) -> str:
+        return self._run_id
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        pass  # the whole composed config is logged as the run's params
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        stamp = int(time.time() * 1000)
+        self._rows += [[key, float(value), stamp, step or 0] for key, value in metrics.items()]
+        if time.monotonic() - self._sent >= self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        rows, self._rows, self._sent = self._rows, [], time.monotonic()
+        tracking.log_metric_rows(rows)
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        self.flush()
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written under a temporary name beside the final one, then renamed into place.
+
+    Lightning's own save goes through a temp file in /tmp and a move, which is a copy across filesystems: a kill
+    mid-copy leaves a torn checkpoint under its final name, and the temp file stays behind. Here a kill or a full
+    disk leaves the previous checkpoint as it was (and a full disk is one line, see `workspace`).
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)  # torch's zip writer hides the OS error of a full disk: write the bytes here
+        with workspace.atomic_file(Path(path)) as temp:
+            temp.write_bytes(buffer.getbuffer())

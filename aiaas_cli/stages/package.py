@@ -179,7 +179,7 @@ def service_for(serving_module: str) -> str:
 
 def _labels(recipe: Recipe, run_id: str, metadata: dict[str, Any]) -> dict[str, str]:
     """The Bento's labels: recipe, run and the run's test figures (the recipe's metrics)."""
-    metrics = tracking.get_run(run_id).data.metrics
+    metrics = tracking.run_metrics(run_id)  # this process's own, while the tracking server is away
     labels = {"recipe": metadata["recipe"], "run_id": run_id, "aiaas_version": __version__}
     names = (f"test_{name}" for name in recipe.metrics.names)
     labels.update({name: f"{metrics[name]:.4f}" for name in names if name in metrics})
@@ -202,7 +202,7 @@ def build_bento(
     model_tag = save_model(path, metadata)
     console.step(f"Model {model_tag} in the BentoML model store")
     _forget_services(metadata["serving_module"])
-    with tempfile.TemporaryDirectory(prefix="aiaas-bento-") as context:
+    with tempfile.TemporaryDirectory(prefix="aiaas-bento-", dir=workspace.scratch_dir()) as context:
         files = write_build_context(metadata["serving_module"], Path(context))
         console.step(f"Building the Bento from {len(files)} torch-free modules")
         cwd = os.getcwd()  # bentoml.build enters the build context and leaves it only when the import succeeds

@@ -31,6 +31,7 @@ class Request:
     top_k: int = 5
     batch_size: int = 32
     threads: int | None = None
+    json: bool = False  # one JSON object on stdout (the predictions inside it) instead of JSON lines
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -152,10 +153,10 @@ def _service_rows(request: Request, module: Any, inputs: Iterator[tuple[str, Any
 
 
 @contextmanager
-def _writer(output: str | None) -> Iterator[Any]:
-    """A ``write(row)`` callable: JSON lines on stdout, or a .jsonl/.csv file written atomically."""
+def _writer(output: str | None, keep: Any = None) -> Iterator[Any]:
+    """A ``write(row)`` callable: JSON lines on stdout (or ``keep`` them), or a .jsonl/.csv file written atomically."""
     if output is None:
-        yield console.emit_json
+        yield keep or console.emit_json
         return
     target = Path(output).expanduser()
     if target.suffix.lower() not in (".jsonl", ".csv"):
@@ -218,8 +219,9 @@ def predict(request: Request) -> dict:
         predictor = load_predictor(request)
         inputs, total = runtime.read_inputs(predictor.metadata["serving_module"], paths)
         rows = _local_rows(request, predictor, inputs)
-    failed = 0
-    with _writer(request.output) as write, console.progress("Predicting", total) as bar:
+    failed, collected = 0, []
+    keep = collected.append if request.json and not request.output else None  # --json: rows go into the one object
+    with _writer(request.output, keep) as write, console.progress("Predicting", total) as bar:
         for row in rows:
             write(row)
             failed += "error" in row
@@ -228,6 +230,10 @@ def predict(request: Request) -> dict:
         console.warn(f'{failed} of {total} input(s) could not be used (see their "error" field)')
     if failed == total:
         raise UserError(f"none of the {total} input(s) could be used")
+    summary: dict[str, Any] = {"inputs": total, "failed": failed}
     if request.output:
         console.step(f"Wrote {total} prediction(s) to {request.output}")
-    return {"inputs": total, "failed": failed}
+        summary["output"] = str(Path(request.output).expanduser())
+    elif keep is not None:
+        summary["predictions"] = collected
+    return summary

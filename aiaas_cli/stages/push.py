@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli import console
+from aiaas_cli import console, workspace
 from aiaas_cli.errors import ConfigError, UserError
 
 CLOUD_KEY_ENV = "BENTO_CLOUD_API_KEY"
@@ -66,9 +66,10 @@ def export_local(bento: Any, target: Path) -> str:
     """Export into a temporary folder beside the target, then rename: no half-written archive is ever seen."""
     folder = target.parent if target.suffix in ARCHIVES else target
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".aiaas-export-") as temp:
+    workspace.sweep_stale(folder, recursive=False)  # what a killed push left behind
+    with workspace.temp_dir(folder) as temp:
         name = target.name if target.suffix in ARCHIVES else ""
-        written = Path(bento.export(str(Path(temp) / name) if name else temp))
+        written = Path(bento.export(str(temp / name) if name else str(temp)))
         final = folder / written.name
         os.replace(written, final)
     return str(final)
@@ -102,7 +103,7 @@ def push_s3(bento: Any, url: str) -> str:
     bucket, key = _s3_key(bento, url)
     uri = f"s3://{bucket}/{key}"
     console.step(f"Uploading {bento.tag} to {uri}")
-    with tempfile.TemporaryDirectory(prefix="aiaas-push-") as temp:
+    with tempfile.TemporaryDirectory(prefix="aiaas-push-", dir=workspace.scratch_dir()) as temp:
         archive = bento.export(str(Path(temp) / "bento.bento"))
         try:
             s3_client().upload_file(archive, bucket, key)
@@ -116,7 +117,7 @@ def pull_s3(url: str) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
     bucket, _, key = url.removeprefix("s3://").partition("/")
-    with tempfile.TemporaryDirectory(prefix="aiaas-pull-") as temp:
+    with tempfile.TemporaryDirectory(prefix="aiaas-pull-", dir=workspace.scratch_dir()) as temp:
         archive = Path(temp) / (Path(key).name or "bento.bento")
         try:
             s3_client().download_file(bucket, key, str(archive))

@@ -77,7 +77,7 @@ def quantize_static(float_path: Path, out_path: Path, calibration: Feeds, settin
     from onnxruntime.quantization import QuantFormat, QuantType, quant_pre_process, quantize_static
 
     types = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}
-    with tempfile.TemporaryDirectory(prefix="aiaas-quant-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="aiaas-quant-", dir=workspace.scratch_dir()) as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         try:
             quant_pre_process(str(float_path), str(prepared))  # shape inference + folding, as ORT recommends

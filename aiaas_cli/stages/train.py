@@ -63,27 +63,23 @@ def _callbacks(cfg: Any, ckpt_dir, monitor: tuple[str, str], has_val: bool) -> t
     return callbacks, checkpoint, throughput
 
 
-def _trainer(cfg: Any, run_id: str, uri: str, callbacks: list):
+def _trainer(cfg: Any, run_id: str, callbacks: list):
     """Lightning's Trainer as the `trainer` config group builds it (`_target_`), with our logger and callbacks."""
     from lightning_fabric.utilities.exceptions import MisconfigurationException
     from omegaconf import OmegaConf
-    from pytorch_lightning.loggers import MLFlowLogger
 
     from aiaas_cli.config import instantiate
     from aiaas_cli.schema import OWN_TRAINER_KEYS
+    from aiaas_cli.stages.callbacks import AtomicCheckpointIO, RunLogger
 
-    # Not synchronous: a blocking write per logged step (an SQLite commit, or an HTTP call to a tracking server)
-    # stalls training; MLflow's queue is flushed when Lightning ends the fit (set_terminated).
-    logger = MLFlowLogger(
-        experiment_name=str(cfg.tracking.experiment), tracking_uri=uri, run_id=run_id, synchronous=False
-    )
     node = OmegaConf.masked_copy(cfg.trainer, [k for k in cfg.trainer if k not in OWN_TRAINER_KEYS])
     build = instantiate(node, _partial_=True)
     extra = [instantiate(callback) for callback in (cfg.trainer.get("callbacks") or {}).values()]
     try:
         return build(
             callbacks=callbacks + extra,
-            logger=logger,
+            logger=RunLogger(run_id),
+            plugins=[AtomicCheckpointIO()],
             default_root_dir=str(workspace.run_dir(run_id)),
             enable_progress_bar=console.is_tty(),
             enable_model_summary=console.settings.debug,
@@ -136,7 +132,7 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str) -> Trained:
     ckpt_dir = _fresh_checkpoint_dir(run_id)
     has_val = dataset.manifest["splits"].get("val", 0) > 0
     callbacks, checkpoint, throughput = _callbacks(cfg, ckpt_dir, _monitor(recipe, has_val), has_val)
-    trainer = _trainer(cfg, run_id, tracking.tracking_uri(cfg), callbacks)
+    trainer = _trainer(cfg, run_id, callbacks)
     try:
         with _run_env(run_id), tracking.quiet_stdout():
             trainer.fit(module, datamodule=datamodule)

@@ -13,6 +13,32 @@ from aiaas_cli.recipe_api import Recipe
 _CHUNK = 64
 
 
+def read_checkpoint(path: Path) -> Any:
+    """A checkpoint's tensors and plain values. A file that holds anything else is refused with aiaas' own line:
+    unpickling it could run code, and torch's message would advise turning its weights_only check off."""
+    import pickle
+    import re
+    import warnings
+
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about the pickle protocol of a file it then refuses
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Weights only load failed" not in str(exc):
+            raise UserError(f"cannot load checkpoint {path}: {str(exc).splitlines()[0]}") from None
+        code = re.search(r"GLOBAL (\S+)", str(exc))
+        what = f"it refers to {code[1]}, code that unpickling would run" if code else "a pickle, or a damaged file"
+        raise UserError(
+            f"cannot load checkpoint {path}: it is not a plain checkpoint ({what}), so aiaas will not load it",
+            "use a checkpoint written by `aiaas train`",
+        ) from None
+    except Exception as exc:  # torch raises many types for a damaged file
+        raise UserError(f"cannot load checkpoint {path}: {str(exc).splitlines()[0]}") from None
+
+
 class TorchRecipe(Recipe):
     """A Recipe whose LightningModule wraps ``net`` and writes an "aiaas" dict into every checkpoint."""
 
@@ -27,12 +53,7 @@ class TorchRecipe(Recipe):
         raise NotImplementedError
 
     def load_model(self, path: Path) -> tuple[Any, dict]:
-        import torch
-
-        try:  # weights_only: a checkpoint can never run code
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises many types for a bad file
-            raise UserError(f"cannot load checkpoint {path}: {str(exc).splitlines()[0]}") from None
+        checkpoint = read_checkpoint(path)
         meta = checkpoint.get("aiaas", {}) if isinstance(checkpoint, dict) else {}
         if meta.get("recipe") != self.name:
             raise ConfigError(f"checkpoint {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")

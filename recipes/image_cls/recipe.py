@@ -28,11 +28,17 @@ class ImageClassification(ClassificationRecipe):
             return Path(str(cfg.data.root)).expanduser().resolve()
         return builtin.materialize(cfg.data.builtin)
 
-    def fingerprint(self, cfg: Any) -> str:
+    def check_config(self, cfg: Any) -> None:
         from aiaas_recipes.image_cls.dataset import check_settings
-        from aiaas_recipes.image_cls.scan import scan, visible_files
+        from aiaas_recipes.image_cls.scan import check_root
 
         check_settings(cfg.data)
+        if cfg.data.root:
+            check_root(Path(str(cfg.data.root)).expanduser().resolve())
+
+    def fingerprint(self, cfg: Any) -> str:
+        from aiaas_recipes.image_cls.scan import scan, visible_files
+
         layout = scan(self.data_root(cfg))
         digest = hashlib.sha256()
         for path in visible_files(layout.root):

@@ -107,7 +107,8 @@ def _check_mixed(root: Path, top: list[Path], split_dirs: dict[str, Path]) -> No
         )
 
 
-def _check_root(root: Path) -> None:
+def check_root(root: Path) -> None:
+    """The data root exists, is a readable folder and holds something."""
     if not root.exists():
         raise ConfigError(f"data root {root} does not exist", "set data.root=/path/to/images")
     if not root.is_dir():
@@ -122,7 +123,7 @@ def _check_root(root: Path) -> None:
 
 def scan(root: Path) -> Layout:
     """List the images under ``root`` (one folder per class, or train/ val/ test/ splits)."""
-    _check_root(root)
+    check_root(root)
     top = visible_dirs(root)
     split_dirs = _split_dirs(top)
     _check_mixed(root, top, split_dirs)

@@ -19,14 +19,22 @@ def is_boosting(model_cfg: Any) -> bool:
     return model_cfg.get("_target_") == BOOSTING
 
 
-def _input_digest(cfg: Any) -> str:
+def _table_path(cfg: Any) -> Path | None:
+    """The user's table (None: a built-in one), which must be a file."""
     if not cfg.data.path:
-        return f"builtin:{cfg.data.builtin}:sklearn {metadata.version('scikit-learn')}"
+        return None
     path = Path(str(cfg.data.path)).expanduser().resolve()
     if not path.is_file():
         from aiaas_cli.errors import ConfigError
 
         raise ConfigError(f"data.path={path} is not a file", "point it at a .csv, .tsv or .parquet table")
+    return path
+
+
+def _input_digest(cfg: Any) -> str:
+    path = _table_path(cfg)
+    if path is None:
+        return f"builtin:{cfg.data.builtin}:sklearn {metadata.version('scikit-learn')}"
     stat = path.stat()
     return f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}"
 
@@ -37,6 +45,9 @@ class TabularRecipe(Recipe):
     task = ""
     serving_module = "aiaas_recipes.tabular.serving"
     models = ("mlp", "hist_gb")
+
+    def check_config(self, cfg: Any) -> None:
+        _table_path(cfg)
 
     def fingerprint(self, cfg: Any) -> str:
         from omegaconf import OmegaConf
@@ -125,17 +136,15 @@ class TabularRecipe(Recipe):
         return network, meta
 
     def _load_checkpoint(self, path: Path) -> tuple[Any, dict]:
-        import torch
-
         from aiaas_cli.config import instantiate
         from aiaas_cli.errors import UserError
+        from aiaas_recipes.common.torch_recipe import read_checkpoint
         from aiaas_recipes.tabular.model import Exportable
 
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-            meta = checkpoint["aiaas"]
-        except Exception as exc:  # torch raises many types for a bad file
-            raise UserError(f"cannot load checkpoint {path}: {str(exc).splitlines()[0]}") from None
+        checkpoint = read_checkpoint(path)
+        if not isinstance(checkpoint, dict) or "aiaas" not in checkpoint:
+            raise UserError(f"cannot load checkpoint {path}: it is not an aiaas checkpoint")
+        meta = checkpoint["aiaas"]
         net = instantiate(meta["model"], _partial_=True)(**self.network_sizes(meta))
         state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
         net.load_state_dict(state)

@@ -34,17 +34,21 @@ class TextClassification(ClassificationRecipe):
     models = ("text_transformer", "text_bilstm")
     input_names = ("input_ids",)
 
+    def check_config(self, cfg: Any) -> None:
+        from aiaas_recipes.text_cls.dataset import check_settings
+
+        check_settings(cfg.data)
+        if cfg.data.path and not Path(str(cfg.data.path)).expanduser().exists():
+            from aiaas_cli.errors import ConfigError
+
+            raise ConfigError(f"data.path={cfg.data.path} does not exist")
+
     def fingerprint(self, cfg: Any) -> str:
         from omegaconf import OmegaConf
 
-        from aiaas_recipes.text_cls.dataset import check_settings, source
+        from aiaas_recipes.text_cls.dataset import source
 
-        check_settings(cfg.data)
         path, fmt, encoding = source(cfg.data)
-        if not path.exists():
-            from aiaas_cli.errors import ConfigError
-
-            raise ConfigError(f"data.path={path} does not exist")
         settings = OmegaConf.to_container(cfg.data, resolve=True)
         for key in ("batch_size", "balance"):  # training settings: the same dataset serves them all
             settings.pop(key, None)

@@ -7,7 +7,6 @@ where they are ("reviews.csv:12") and why, so a user can find and fix them.
 from __future__ import annotations
 
 import csv
-import io
 import json
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -109,24 +108,24 @@ def _columns(columns: list[str], cfg, name: str) -> tuple[str, str]:
 
 
 def read_delimited(text: str, name: str, delimiter: str, cfg) -> Table:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    """Rows of a CSV/TSV; a row with broken quoting or the wrong number of fields is skipped with its line number."""
+    from aiaas_recipes.common.delimited import Rows
+
     try:
-        header = next(reader, None)
-        if not header:
-            raise UserError(f"{name} is empty", "give a header row with a text and a label column")
-        text_col, label_col = _columns(header, cfg, name)
-        ti, li = header.index(text_col), header.index(label_col)
-        table = Table()
-        for row in reader:
-            where = f"{name}:{reader.line_num}"
-            if not row:
-                continue  # a blank line
-            if len(row) != len(header):
-                table.skipped.append({"file": where, "reason": f"{len(row)} fields, the header has {len(header)}"})
-                continue
-            table.add(row[ti], row[li], where)
+        rows = Rows(text, delimiter)
     except csv.Error as exc:
-        raise UserError(f"{name}:{reader.line_num}: broken {delimiter!r}-separated line ({exc})") from None
+        raise UserError(f"{name}: broken header ({exc})", "the first line names the columns") from None
+    if not rows.header:
+        raise UserError(f"{name} is empty", "give a header row with a text and a label column")
+    text_col, label_col = _columns(rows.header, cfg, name)
+    ti, li = rows.header.index(text_col), rows.header.index(label_col)
+    table = Table()
+    for row in rows:
+        where = f"{name}:{row.line}"
+        if row.problem:
+            table.skipped.append({"file": where, "reason": row.problem})
+        else:
+            table.add(row.cells[ti], row.cells[li], where)
     return table
 
 

@@ -83,6 +83,18 @@ def test_run_model_and_output_files(cli, model_path, inputs, exported_run, tmp_p
     assert not list(tmp_path.glob(".p.*tmp-*"))
 
 
+def test_json_is_one_object_with_the_predictions_inside(cli, model_path, inputs, tmp_path):
+    """Issue 13 #9: `predict --json` as the README promises for every command."""
+    folder, truth = inputs
+    by_line = lines(cli("predict", "image-cls", str(folder), "--model", str(model_path)).stdout)
+    out = cli.json("predict", "image-cls", str(folder), "--model", str(model_path))
+    assert out == {"inputs": len(truth) + 1, "failed": 1, "predictions": by_line}
+    written = cli.json("predict", "image-cls", str(folder), "--model", str(model_path), "-o", str(tmp_path / "p.jsonl"))
+    assert written == {"inputs": len(truth) + 1, "failed": 1, "output": str(tmp_path / "p.jsonl")}
+    failed = cli("predict", "image-cls", str(folder / "notes.png"), "--model", str(model_path), "--json", expect=1)
+    assert json.loads(failed.stdout) == {"error": "none of the 1 input(s) could be used", "exit_code": 1}
+
+
 def test_missing_and_unreadable_inputs(cli, model_path, inputs, tmp_path):
     folder, _ = inputs
     result = cli(

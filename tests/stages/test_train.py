@@ -104,3 +104,27 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     assert Path(out["checkpoint"]).exists()
     runs = [p for p in (tmp_path / "home" / "runs").iterdir()]
     assert [p.name for p in runs] == [out["run_id"]]
+
+
+@pytest.mark.slow
+def test_disk_full_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path):
+    """Standing guarantee: the second epoch's checkpoint cannot be written (a file-size limit, as a full disk):
+    one line, exit 1, and the first epoch's checkpoints are intact."""
+    from processes import run
+
+    from aiaas_recipes.common.smoke import colour_folders
+
+    root = colour_folders(tmp_path / "colours")
+    limit = "+trainer.callbacks.full"  # the default CNN's checkpoint is 3.5 MB; the MLflow store about 1 MB
+    args = ["train", "image-cls", f"data.root={root}", "data.image_size=12", "trainer.max_epochs=3",
+            "trainer.early_stopping.enabled=false", f"{limit}._target_=faults.FileSizeLimitAfterEpoch",
+            f"{limit}.epoch=2", f"{limit}.limit=2000000"]  # fmt: skip
+    done = run(args, tmp_path / "home")
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.code == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert len(errors) == 1 and "File too large" in errors[0] and "is unchanged" in errors[0], done.stderr[-3000:]
+    print(f"\n{errors[0]}")
+    checkpoints = next((tmp_path / "home" / "runs").glob("*/checkpoints"))
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["best.ckpt", "last.ckpt"]
+    epochs = {p.name: torch.load(p, map_location="cpu", weights_only=True)["epoch"] for p in checkpoints.iterdir()}
+    assert epochs == {"best.ckpt": 0, "last.ckpt": 0}  # Lightning counts epochs from 0

@@ -107,6 +107,20 @@ def test_skipped_rows_warn_and_strict_fails_cleanly(cli, user_csv, fresh_home):
     assert "Traceback" not in strict.stderr and not half_written(fresh_home)
 
 
+def test_a_tweet_with_broken_quoting_is_skipped_and_strict_names_its_line(cli, tmp_path, fresh_home):
+    """Issue 13 #11: a real tweet TSV line (a quote opened, closed, then more text) no longer ends the run."""
+    rows = [f"{text}\t{label}" for text, label in make_rows(60)]
+    rows.insert(20, '"Brilliant" match today, what a goal\tsports')  # line 22 of the file
+    path = tmp_path / "tweets.tsv"
+    path.write_text("text\tlabel\n" + "\n".join(rows) + "\n")
+    out = cli.json("preprocess", "text-cls", f"data.path={path}", "data.max_length=8")
+    assert out["skipped"] == 1 and sum(out["split_sizes"].values()) == 60
+    manifest = json.loads((Path(out["dataset_dir"]) / "manifest.json").read_text())
+    assert manifest["skipped"][0]["file"] == "tweets.tsv:22" and "broken quoting" in manifest["skipped"][0]["reason"]
+    strict = cli("preprocess", "text-cls", f"data.path={path}", "data.max_length=9", "--strict", expect=1)
+    assert len(error_lines(strict)) == 1 and "tweets.tsv:22" in error_lines(strict)[0]
+
+
 def test_non_utf8_input_names_the_line(cli, tmp_path, fresh_home):
     path = write_csv(tmp_path / "old.csv", make_rows(30) + [("crème brûlée recipe", "food")], encoding="latin-1")
     failed = cli("preprocess", "text-cls", f"data.path={path}", expect=1)

@@ -81,3 +81,24 @@ def test_unknown_format_and_missing_builtin(tmp_path, monkeypatch):
     monkeypatch.setitem(sources.BUILTINS, "gone", ("no-such-dist-aiaas", "x.csv", "utf-8"))
     with pytest.raises(UserError, match="not installed"):
         sources.builtin_file("gone")
+
+
+def test_a_line_with_broken_quoting_is_skipped_and_reading_goes_on(tmp_path):
+    """Issue 13 #11: a tweet that opens a quote, closes it and goes on is one skipped line, not the end of the run."""
+    path = tmp_path / "tweets.tsv"
+    lines = ["text\tlabel", "first tweet\tpos", '"quoted" and then more words\tneg', "third tweet\tneg",
+             '"never closed\tpos', "fifth tweet\tpos", "sixth tweet\tneg"]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    table = read(path)
+    assert table.texts == ["first tweet", "third tweet", "fifth tweet", "sixth tweet"]
+    assert table.where == ["tweets.tsv:2", "tweets.tsv:4", "tweets.tsv:6", "tweets.tsv:7"]
+    assert [s["file"] for s in table.skipped] == ["tweets.tsv:3", "tweets.tsv:5"]
+    assert "broken quoting" in table.skipped[0]["reason"]
+
+
+def test_quoted_fields_with_newlines_still_read(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text('text,label\n"two\nlines, one text",a\nnext,b\n')
+    table = read(path)
+    assert table.texts == ["two\nlines, one text", "next"]
+    assert table.where == ["d.csv:2", "d.csv:4"] and table.skipped == []
