@@ -43,7 +43,9 @@ class SequenceClassification(ClassificationRecipe):
         settings = OmegaConf.to_container(cfg.data, resolve=True)
         for key in TRAINING_ONLY:
             settings.pop(key, None)
-        blob = {"settings": settings, "seed": cfg.seed, "input": _input_digest(source(cfg.data))}
+        path = source(cfg.data)
+        seed = None if path else cfg.seed  # the built-in signals are generated from it
+        blob = {"settings": settings, "seed": seed, "input": _input_digest(path)}
         return hashlib.sha256(json.dumps({**blob, "v": _FINGERPRINT_VERSION}, sort_keys=True).encode()).hexdigest()
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
