@@ -128,3 +128,13 @@ def test_read_inputs_from_text_and_jsonl_files(tmp_path):
     assert values["more.jsonl:3"] == "no 'text' field" and values["more.jsonl:4"] == "bare string"
     assert "not JSON" in values["more.jsonl:5"] and values["bad.txt"] == "line 2 is not UTF-8"
     assert serving.http_request("x", "Ana", 5) == {"json": {"text": "Ana"}}
+
+
+def test_piece_shapes_by_vocabulary_id(tok):
+    shapes, vocab = encoding.piece_shapes(tok), tok.get_vocab()
+    assert len(shapes) == tok.get_vocab_size() and max(shapes) < encoding.SHAPES
+    expected = {"[PAD]": 0, "[UNK]": 1, "A": 2, "a": 3, "1": 4, ".": 5, "##a": 7}
+    assert {piece: shapes[vocab[piece]] for piece in expected if piece in vocab} == {
+        piece: shape for piece, shape in expected.items() if piece in vocab
+    }
+    assert {"[PAD]", "[UNK]", "A", "a", "."} <= set(vocab)
