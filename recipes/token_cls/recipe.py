@@ -58,7 +58,7 @@ class TokenClassification(TorchRecipe):
         return dataset.build(cfg.data, out_dir)
 
     def dataset_summary(self, manifest: dict) -> dict:
-        keys = ("types", "entities", "repaired_tags", "max_length", "duplicates")
+        keys = ("types", "entities", "schemes", "repaired_tags", "max_length", "duplicates")
         return {key: manifest[key] for key in keys if key in manifest}
 
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:

@@ -113,7 +113,8 @@ def test_batch_and_postprocess_keep_each_text_to_its_rows(adapter):
     assert serving.http_predictions(json.loads(json.dumps(serving.http_response(answers)))) == answers[:1]
     assert serving.http_predictions({"error": "bad"}) is None
     row = serving.to_row("a.txt:1", "Ana Costa lives in Lyon.", answers[0])
-    assert row == {"input": "a.txt:1", "text": "Ana Costa lives in Lyon.", "entities": answers[0]["entities"]}
+    assert row == {"input": "a.txt:1", "text": "Ana Costa lives in Lyon.", "found": "Ana (PER)",
+                   "entities": answers[0]["entities"]}  # fmt: skip
 
 
 def test_read_inputs_from_text_and_jsonl_files(tmp_path):
