@@ -52,6 +52,25 @@ def train(texts: Iterable[str], vocab_size: int = 4000, min_frequency: int = 2) 
     return tokenizer
 
 
+SHAPES = 10  # piece shapes, see ``piece_shapes``
+
+
+def piece_shapes(tokenizer: Tokenizer) -> list[int]:
+    """Per vocabulary id, the shape of its piece: 0 padding, 1 [UNK], then word-start pieces (2 capital,
+    3 lower case, 4 digit, 5 other) and continuations "##..." (6-9 alike). A network sees the shape of a
+    piece it hardly met in training (an unseen word's pieces), shared with every piece of that shape."""
+    shapes = [0] * tokenizer.get_vocab_size()
+    for piece, index in tokenizer.get_vocab().items():
+        if piece in (PAD, UNK):
+            shapes[index] = 0 if piece == PAD else 1
+            continue
+        body, offset = (piece[2:], 6) if piece.startswith("##") and len(piece) > 2 else (piece, 2)
+        first = body[:1]
+        kind = 0 if first.isupper() else 1 if first.islower() else 2 if first.isdigit() else 3
+        shapes[index] = offset + kind
+    return shapes
+
+
 def segmenter() -> Tokenizer:
     """A tokenizer that only splits words (one token per word), for checking spans before any training."""
     tokenizer = Tokenizer(models.WordLevel({UNK: 0}, unk_token=UNK))

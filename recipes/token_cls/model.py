@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from aiaas_recipes.text_cls.model import EncoderLayer
+from aiaas_recipes.token_cls.encoding import SHAPES
 
 
 def reversal_index(ids: torch.Tensor) -> torch.Tensor:
@@ -27,6 +28,21 @@ def reverse_padded(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.size(-1)))
 
 
+class PieceEmbedding(nn.Module):
+    """A piece's embedding plus the embedding of its shape (capital, lower case, digit...; a fixed table by
+    vocabulary id): a rare piece still says whether it starts a capitalised word."""
+
+    def __init__(self, vocab_size: int, width: int, shapes: list[int] | None):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab_size, width, padding_idx=0)
+        table = torch.as_tensor(list(shapes) if shapes is not None else [0] * vocab_size, dtype=torch.long)
+        self.register_buffer("shape_of", table)
+        self.shapes = nn.Embedding(SHAPES, width, padding_idx=0)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.tokens(ids) + self.shapes(self.shape_of[ids])
+
+
 class TokenRNN(nn.Module):
     """A bidirectional LSTM (or GRU) tagger over sub-token embeddings, ``layers`` deep.
 
@@ -35,14 +51,15 @@ class TokenRNN(nn.Module):
     """
 
     def __init__(self, num_tags: int, vocab_size: int, max_length: int = 0, embed: int = 128, hidden: int = 128,
-                 layers: int = 1, cell: str = "lstm", dropout: float = 0.2):  # fmt: skip
+                 layers: int = 1, cell: str = "lstm", dropout: float = 0.2,
+                 shapes: list[int] | None = None):  # fmt: skip
         super().__init__()
         if cell not in ("lstm", "gru"):
             from aiaas_cli.errors import ConfigError
 
             raise ConfigError(f"model.cell={cell} must be lstm or gru")
         rnn = nn.LSTM if cell == "lstm" else nn.GRU
-        self.tokens = nn.Embedding(vocab_size, embed, padding_idx=0)
+        self.tokens = PieceEmbedding(vocab_size, embed, shapes)
         sizes = [embed] + [2 * hidden] * (layers - 1)
         self.ahead = nn.ModuleList(rnn(size, hidden, batch_first=True) for size in sizes)
         self.behind = nn.ModuleList(rnn(size, hidden, batch_first=True) for size in sizes)
@@ -64,13 +81,13 @@ class TokenTransformer(nn.Module):
     a tag classifier on every position. Positions past ``max_length`` share the last position's embedding."""
 
     def __init__(self, num_tags: int, vocab_size: int, max_length: int, width: int = 128, layers: int = 2,
-                 heads: int = 4, ff: int = 256, dropout: float = 0.1):  # fmt: skip
+                 heads: int = 4, ff: int = 256, dropout: float = 0.1, shapes: list[int] | None = None):  # fmt: skip
         super().__init__()
         if width % heads:
             from aiaas_cli.errors import ConfigError
 
             raise ConfigError(f"model.width={width} must be a multiple of model.heads={heads}")
-        self.tokens = nn.Embedding(vocab_size, width, padding_idx=0)
+        self.tokens = PieceEmbedding(vocab_size, width, shapes)
         self.positions = nn.Embedding(max_length, width)
         self.layers = nn.ModuleList(EncoderLayer(width, heads, ff, dropout) for _ in range(layers))
         self.norm = nn.LayerNorm(width)

@@ -58,7 +58,7 @@ class TokenClassification(TorchRecipe):
         return dataset.build(cfg.data, out_dir)
 
     def dataset_summary(self, manifest: dict) -> dict:
-        keys = ("types", "entities", "repaired_tags", "max_length", "duplicates")
+        keys = ("types", "entities", "schemes", "repaired_tags", "max_length", "duplicates")
         return {key: manifest[key] for key in keys if key in manifest}
 
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
@@ -68,9 +68,12 @@ class TokenClassification(TorchRecipe):
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
         from aiaas_cli.config import instantiate
+        from aiaas_recipes.text_cls.tokenizer import load
+        from aiaas_recipes.token_cls.encoding import piece_shapes
 
         sizes = {"vocab_size": meta["vocab_size"], "max_length": meta["max_length"]}
-        return instantiate(model_cfg, num_tags=len(meta["tags"]), **sizes)
+        shapes = piece_shapes(load(meta["tokenizer"]))
+        return instantiate(model_cfg, num_tags=len(meta["tags"]), shapes=shapes, **sizes)
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf

@@ -96,8 +96,11 @@ def http_predictions(body: dict) -> list[dict]:
 
 
 def to_row(name: str, payload: Any, prediction: dict) -> dict:
-    """`aiaas predict`'s record: the input's name, its text and the entities found in it."""
-    return {"input": name, "text": payload, "entities": prediction["entities"]}
+    """`aiaas predict`'s record: the input's name, its text, the entities found in it, and the same as one
+    readable line (a column that CSV output and the pipeline's sample table can show)."""
+    entities = prediction["entities"]
+    found = "; ".join(f"{e['text']} ({e['label']})" for e in entities)
+    return {"input": name, "text": payload, "found": found, "entities": entities}
 
 
 def _json_text(line: str) -> Any:

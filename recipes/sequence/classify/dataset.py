@@ -93,7 +93,9 @@ def build(data_cfg: Any, seed: int, out_dir: Path) -> dict:
     check_settings(data_cfg)
     found, where = load(data_cfg, seed)
     if not found.values:
-        raise ConfigError(f"no usable sequences in {where}", "see the skipped files in the manifest")
+        first = found.skipped[0] if found.skipped else None
+        why = f"{len(found.skipped)} skipped, e.g. {first['file']}: {first['reason']}" if first else "no sequence files"
+        raise ConfigError(f"no usable sequences in {where} ({why})")
     classes = _check_classes(found.labels)
     labels = np.asarray([classes.index(label) for label in found.labels], dtype=np.int64)
     parts = split_by_class(labels, data_cfg.split.val, data_cfg.split.test, int(data_cfg.split.seed))

@@ -12,8 +12,9 @@ import numpy as np
 
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_recipes.sequence import tables
+from aiaas_recipes.sequence.classify.serving import ID_NAMES
 
-ID_GUESSES = ("sequence_id", "series_id", "seq_id", "id", "sequence", "series", "run", "recording", "session", "trial")
+ID_GUESSES = ID_NAMES  # guessed id columns, as `predict` splits a long table
 LABEL_GUESSES = ("label", "class", "target", "y", "activity", "category")
 FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".npy")
 

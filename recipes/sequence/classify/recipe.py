@@ -15,14 +15,20 @@ TRAINING_ONLY = ("batch_size",)  # data settings that do not change the dataset 
 
 
 def _input_digest(path: Path | None) -> str:
-    """Names, sizes and modification times of the input file or of every file under the folder."""
+    """Names, sizes and modification times of the input file or of every visible file under the folder."""
     if path is None:
         return "generated"
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = [path] if not path.is_dir() else sorted(
+        p for p in path.rglob("*") if not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )  # fmt: skip
     digest = hashlib.sha256()
     for file in files:
-        stat = file.stat()
-        digest.update(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        try:
+            stat = file.stat()
+        except OSError:  # gone since the listing, or unreadable: the reader reports it
+            continue
+        if not file.is_dir():
+            digest.update(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
@@ -43,7 +49,9 @@ class SequenceClassification(ClassificationRecipe):
         settings = OmegaConf.to_container(cfg.data, resolve=True)
         for key in TRAINING_ONLY:
             settings.pop(key, None)
-        blob = {"settings": settings, "seed": cfg.seed, "input": _input_digest(source(cfg.data))}
+        path = source(cfg.data)
+        seed = None if path else cfg.seed  # the built-in signals are generated from it
+        blob = {"settings": settings, "seed": seed, "input": _input_digest(path)}
         return hashlib.sha256(json.dumps({**blob, "v": _FINGERPRINT_VERSION}, sort_keys=True).encode()).hexdigest()
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:

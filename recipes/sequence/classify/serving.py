@@ -23,6 +23,7 @@ from aiaas_recipes.sequence.values import as_matrix, by_name, fill_missing
 SERVICE = "aiaas_recipes.sequence.classify.service:SequenceService"
 http_predictions, http_response = one_prediction, one_answer
 __all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "read_inputs", "to_row"]
+ID_NAMES = ("sequence_id", "series_id", "seq_id", "id", "sequence", "series", "run", "recording", "session", "trial")
 DEFAULT_MAX_STEPS = 100_000  # longer requests are refused: only max_length steps are read anyway
 
 
@@ -80,6 +81,24 @@ def to_row(name: str, payload: Any, prediction: dict) -> dict:
 
 
 def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
-    """(name, sequence) per .csv/.tsv/.npy file or .json/.jsonl record; (name, exception) for what cannot be read.
-    A table's empty or stray number cells are filled from their neighbours, as preprocessing filled them."""
-    return files.read_inputs(paths, "sequence", ("sequence", "columns"), lambda values: fill_missing(values)[0])
+    """(name, sequence) per .csv/.tsv/.npy file, per id of a long table, or per .json/.jsonl record; (name, exception)
+    for what cannot be read. A table's empty or stray number cells are filled from their neighbours, as
+    preprocessing filled them."""
+    fill = lambda values: fill_missing(values)[0]  # noqa: E731
+    for name, payload in files.read_inputs(paths, "sequence", ("sequence", "columns"), fill):
+        yield from _by_sequence(name, payload)
+
+
+def _by_sequence(name: str, payload: Any) -> Iterator[tuple[str, Any]]:
+    """A long table (an id column, as a training table has) holds one sequence per id, in order of appearance."""
+    columns = payload.get("columns") if isinstance(payload, dict) else None
+    ident = next((i for i, c in enumerate(columns or []) if c.strip().lower() in ID_NAMES), None)
+    if ident is None:
+        yield name, payload
+        return
+    groups: dict[Any, list] = {}
+    for row in payload["sequence"]:
+        groups.setdefault(row[ident], []).append(row)
+    for key, rows in groups.items():
+        shown = int(key) if isinstance(key, float) and key.is_integer() else key
+        yield f"{name}:{columns[ident]}={shown}", {**payload, "sequence": rows}

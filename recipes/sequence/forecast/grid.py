@@ -31,7 +31,10 @@ def _grid(start: Any, end: Any, step: Any, dates: bool) -> tuple[np.ndarray, str
     import pandas as pd
 
     if not dates:
-        step = float(step)
+        try:
+            step = float(step)
+        except (TypeError, ValueError):
+            raise ConfigError(f"data.frequency={step} must be a number: the time column holds numbers") from None
         if step <= 0:
             raise ConfigError(f"data.frequency={step} must be positive")
         return start + step * np.arange(int(np.floor((end - start) / step + 1e-9)) + 1), f"{step:g}"
@@ -39,7 +42,7 @@ def _grid(start: Any, end: Any, step: Any, dates: bool) -> tuple[np.ndarray, str
         grid = pd.date_range(pd.Timestamp(int(start)), pd.Timestamp(int(end)), freq=step)
     except ValueError as exc:
         raise ConfigError(f"data.frequency={step} is not a pandas frequency: {exc}") from None
-    return grid.asi8.astype(np.float64), step_name(step)
+    return grid.as_unit("ns").asi8.astype(np.float64), step_name(step)
 
 
 def step_name(step: Any) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 
 from aiaas_cli.errors import ConfigError
+from aiaas_recipes.common.module import Classifier
 from aiaas_recipes.sequence.batches import SplitData
 from aiaas_recipes.sequence.forecast import windows
 
@@ -44,19 +44,15 @@ class WindowData(SplitData):
         return WindowDataset(*windows.load(self.dataset_dir, split), self.meta)
 
 
-class Forecaster(pl.LightningModule):
-    """Fits ``net`` with the configured loss on the scaled future; logs the validation MAE on that scale."""
+class Forecaster(Classifier):
+    """Classifier's optimiser, scheduler and checkpoint metadata around a forecasting network; its own steps: the
+    configured loss on the scaled future, and the validation MAE on that scale."""
 
     def __init__(self, net: torch.nn.Module, optimizer, scheduler, loss: str, meta: dict):
-        super().__init__()
         if loss not in LOSSES:
             raise ConfigError(f"loss.kind={loss} is not one of {', '.join(LOSSES)}")
-        self.net, self.loss = net, LOSSES[loss]
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.meta = meta  # written into every checkpoint, so later stages need no config
-
-    def forward(self, context: torch.Tensor) -> torch.Tensor:
-        return self.net(context)
+        super().__init__(net, optimizer, scheduler, label_smoothing=0.0, meta=meta)
+        self.loss = LOSSES[loss]
 
     def training_step(self, batch, batch_idx):
         x, y = batch
@@ -69,15 +65,3 @@ class Forecaster(pl.LightningModule):
         predicted = self.net(x)
         self.log("val_loss", self.loss(predicted, y), prog_bar=True, batch_size=len(y), sync_dist=True)
         self.log("val_mae", F.l1_loss(predicted, y), prog_bar=True, batch_size=len(y), sync_dist=True)
-
-    def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch"},
-        }
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["aiaas"] = self.meta

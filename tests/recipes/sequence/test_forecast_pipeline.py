@@ -15,6 +15,7 @@ from conftest import Server
 from seqfiles import gappy_series
 from seqhttp import assert_no_5xx
 
+from aiaas_cli import recipes
 from aiaas_cli.serving.runtime import Predictor
 
 pytestmark = pytest.mark.slow
@@ -66,6 +67,30 @@ def test_own_series_through_every_stage(run, cli, tmp_path):
     assert rows[1]["filled"] == 1 and rows[1]["dropped"] == 1 and len(rows[1]["forecast"]) == 7
     want = Predictor(run["onnx_path"]).predict([recent])[0]["forecast"]
     assert np.allclose(rows[0]["forecast"], want, atol=1e-4)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_both_cells_export_with_dynamo_for_any_batch(cell, tmp_path):
+    """forecast keeps the default exporter (dynamo): its context length is fixed, only the batch axis varies."""
+    import onnxruntime as ort
+    import torch
+    from omegaconf import OmegaConf
+
+    from aiaas_cli.recipe_api import bundled_conf_dir
+    from aiaas_cli.stages.export import _torch_export
+    from aiaas_recipes.sequence.forecast.model import ForecastRNN
+
+    net = ForecastRNN(features=2, targets=1, horizon=7, context_length=21, hidden=8, cell=cell).eval()
+    meta = {"targets": ["y"], "covariates": ["x"], "context_length": 21, "horizon": 7, "model": {}}
+    meta.update(scale=[1.0, 1.0], season=7, frequency="1D", mase_scale=[1.0])
+    spec = recipes.load("forecast").export_spec(net, meta)
+    _torch_export(net, spec, tmp_path / "model.onnx", OmegaConf.load(bundled_conf_dir() / "export" / "onnx.yaml"))
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    for batch in (1, 5):
+        context = torch.randn(batch, 21, 2)
+        with torch.inference_mode():
+            want = net(context).numpy()
+        assert np.abs(session.run(None, {"context": context.numpy()})[0] - want).max() < 1e-4
 
 
 def test_served_answers_equal_local_ones(run, served):

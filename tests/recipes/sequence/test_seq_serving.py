@@ -83,3 +83,11 @@ def test_files_for_predict(tmp_path, adapter):
         "columns": walk["columns"],
         "k": 2,
     }
+
+
+def test_a_long_table_gives_one_sequence_per_id(tmp_path, adapter):
+    (tmp_path / "runs.csv").write_text("run,ts,ax,gy,activity\nr1,1,1,0,up\nr2,0,5,5,\nr1,0,0,0,up\nr2,1,6,6,\n")
+    found = list(serving.read_inputs([tmp_path / "runs.csv"]))
+    found = dict((name.rsplit(":", 1)[-1], payload) for name, payload in found)
+    assert sorted(found) == ["run=r1", "run=r2"]
+    assert adapter.decode(found["run=r1"]).values.tolist() == [[0, 0], [1, 0]]  # its rows in time order

@@ -113,7 +113,8 @@ def test_batch_and_postprocess_keep_each_text_to_its_rows(adapter):
     assert serving.http_predictions(json.loads(json.dumps(serving.http_response(answers)))) == answers[:1]
     assert serving.http_predictions({"error": "bad"}) is None
     row = serving.to_row("a.txt:1", "Ana Costa lives in Lyon.", answers[0])
-    assert row == {"input": "a.txt:1", "text": "Ana Costa lives in Lyon.", "entities": answers[0]["entities"]}
+    assert row == {"input": "a.txt:1", "text": "Ana Costa lives in Lyon.", "found": "Ana (PER)",
+                   "entities": answers[0]["entities"]}  # fmt: skip
 
 
 def test_read_inputs_from_text_and_jsonl_files(tmp_path):
@@ -128,3 +129,13 @@ def test_read_inputs_from_text_and_jsonl_files(tmp_path):
     assert values["more.jsonl:3"] == "no 'text' field" and values["more.jsonl:4"] == "bare string"
     assert "not JSON" in values["more.jsonl:5"] and values["bad.txt"] == "line 2 is not UTF-8"
     assert serving.http_request("x", "Ana", 5) == {"json": {"text": "Ana"}}
+
+
+def test_piece_shapes_by_vocabulary_id(tok):
+    shapes, vocab = encoding.piece_shapes(tok), tok.get_vocab()
+    assert len(shapes) == tok.get_vocab_size() and max(shapes) < encoding.SHAPES
+    expected = {"[PAD]": 0, "[UNK]": 1, "A": 2, "a": 3, "1": 4, ".": 5, "##a": 7}
+    assert {piece: shapes[vocab[piece]] for piece in expected if piece in vocab} == {
+        piece: shape for piece, shape in expected.items() if piece in vocab
+    }
+    assert {"[PAD]", "[UNK]", "A", "a", "."} <= set(vocab)
