@@ -270,7 +270,9 @@ def _write_model(run_id: str, entry: dict, example: tuple[Any, Any] | None = Non
         save_as_external_data=False,
         run_id=run_id,
     )
-    return str(info.registered_model_version) if info.registered_model_version is not None else None
+    version = str(info.registered_model_version) if info.registered_model_version is not None else None
+    _client().set_tag(run_id, tags.REGISTERED_MODEL, f"{entry['name']}/{version}")  # also when replayed by sync
+    return version
 
 
 def _write_end(run_id: str, entry: dict) -> None:

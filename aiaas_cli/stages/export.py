@@ -191,9 +191,8 @@ def log(cfg: Any, exported: Exported) -> None:
     if cfg.export.register:
         name = str(cfg.export.registered_model_name)
         console.step(f"Registering {exported.onnx_path.name} as MLflow model '{name}'")
-        version = tracking.register_onnx(exported.onnx_path, name, exported.example)
+        version = tracking.register_onnx(exported.onnx_path, name, exported.example)  # tags the run with it
         exported.registered = {"name": name, "version": version}
-        tracking.set_tags({tags.REGISTERED_MODEL: f"{name}/{version}"})
     report_path = workspace.run_dir(exported.run_id) / "export_report.json"
     workspace.write_json(report_path, exported.summary())
     for path in dict.fromkeys((exported.float_path, exported.onnx_path, report_path)):
