@@ -7,7 +7,24 @@ import torch
 from torch.nn import functional as F
 
 
-class Classifier(pl.LightningModule):
+class FromConfig:
+    """The optimiser/scheduler from config and the checkpoint's "aiaas" metadata, shared by every LightningModule
+    of the recipes (they set optimizer_factory, scheduler_factory and meta)."""
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["aiaas"] = self.meta
+
+
+class Classifier(FromConfig, pl.LightningModule):
     """Wraps any network that maps a batch to class logits."""
 
     def __init__(
@@ -36,15 +53,3 @@ class Classifier(pl.LightningModule):
         logits = self.net(x)
         self.log("val_loss", F.cross_entropy(logits, y), prog_bar=True, batch_size=len(y), sync_dist=True)
         self.log("val_acc", (logits.argmax(-1) == y).float().mean(), prog_bar=True, batch_size=len(y), sync_dist=True)
-
-    def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch"},
-        }
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["aiaas"] = self.meta

@@ -6,10 +6,11 @@ import pytorch_lightning as pl
 import torch
 from torch.nn import functional as F
 
+from aiaas_recipes.common.module import FromConfig
 from aiaas_recipes.image_seg.images import IGNORE
 
 
-class Segmenter(pl.LightningModule):
+class Segmenter(FromConfig, pl.LightningModule):
     """Wraps any network that maps (N, 3, H, W) to (N, classes, H, W) logits."""
 
     def __init__(self, net: torch.nn.Module, optimizer, scheduler, meta: dict):
@@ -36,15 +37,3 @@ class Segmenter(pl.LightningModule):
         self.log("val_loss", F.cross_entropy(logits, y, ignore_index=IGNORE), prog_bar=True, batch_size=len(y))
         self.val_iou.update(logits.argmax(1), y)
         self.log("val_miou", self.val_iou, prog_bar=True, on_epoch=True, batch_size=len(y))
-
-    def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch"},
-        }
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["aiaas"] = self.meta

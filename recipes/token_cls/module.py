@@ -6,11 +6,12 @@ import pytorch_lightning as pl
 import torch
 from torch.nn import functional as F
 
+from aiaas_recipes.common.module import FromConfig
 from aiaas_recipes.token_cls.dataset import IGNORE
 from aiaas_recipes.token_cls.decode import Decoder, word_tags
 
 
-class Tagger(pl.LightningModule):
+class Tagger(FromConfig, pl.LightningModule):
     """Wraps a network that maps (batch, sequence) ids to (batch, sequence, tags) logits."""
 
     def __init__(self, net: torch.nn.Module, optimizer, scheduler, meta: dict):
@@ -48,15 +49,3 @@ class Tagger(pl.LightningModule):
             f1 = f1_score(list(gold), list(predicted), mode="strict", scheme=IOB2, zero_division=0)
             self.log("val_f1", float(f1), prog_bar=True, sync_dist=True)
         self.val_words = []
-
-    def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch"},
-        }
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["aiaas"] = self.meta
