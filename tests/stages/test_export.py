@@ -35,17 +35,19 @@ def test_parity_with_torch_is_reported(export_report):
     assert parity["samples"] >= 200  # the digits test split, capped at export.parity_samples
 
 
-def test_export_logs_tags_and_registers_the_model(export_report, exported_run):
+def test_export_logs_tags_and_registers_the_model(export_report, exported_run, session_home):
     from mlflow.tracking import MlflowClient
 
-    run = MlflowClient().get_run(exported_run)
+    # MLflow's tracking URI is process-global and the last in-process command (maybe one on a fresh_home) set it.
+    client = MlflowClient(f"sqlite:///{session_home / 'mlflow.db'}")
+    run = client.get_run(exported_run)
     assert run.data.tags["aiaas.onnx"] == export_report["onnx_path"]
     assert run.data.metrics["export_top1_agreement"] == 1.0
-    artifacts = {a.path for a in MlflowClient().list_artifacts(exported_run, "export")}
+    artifacts = {a.path for a in client.list_artifacts(exported_run, "export")}
     assert {"export/model.onnx", "export/export_report.json"} <= artifacts
     registered = export_report["registered_model"]
     assert registered["name"] == "aiaas-image-cls"
-    version = MlflowClient().get_model_version(registered["name"], registered["version"])
+    version = client.get_model_version(registered["name"], registered["version"])
     assert version.run_id == exported_run
 
 
