@@ -43,6 +43,9 @@ class Metrics:
     names: tuple[str, ...]
     headline: str
     higher_is_better: bool = True
+    # the headline lies in [0, 1]: int8's loss is counted in points (0.01); otherwise (MASE, RMSE, MCD) in percent
+    # of the float model's score, since a point means nothing on an open scale
+    bounded: bool = True
     monitor: str = "val_loss"
     mode: str = "min"
     details: tuple[str, ...] = ()  # non-scalar report keys that --json carries too (per-class figures)

@@ -127,6 +127,20 @@ def _write_onnx(network: Any, spec: ExportSpec, path: Path, export_cfg: Any) -> 
         ) from exc
 
 
+def _run_exported(path: Path, inputs: Feeds) -> Feeds:
+    """The exported model's outputs; an exporter can write a graph ONNX Runtime will not load or run (an axis fixed
+    to the example's size, an op the runtime lacks): that is one line, not a runtime traceback."""
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, NotImplemented, RuntimeException
+
+    try:
+        return onnx_outputs(OnnxModel(path), inputs)
+    except (Fail, InvalidArgument, NotImplemented, RuntimeException) as exc:
+        raise UserError(
+            f"ONNX Runtime cannot run the exported model: {str(exc).strip().splitlines()[0][:300]}",
+            "try export.exporter=torchscript (or dynamo) or another export.opset; model.onnx was not written",
+        ) from exc
+
+
 def _check_parity(recipe: Recipe, expected: Feeds, actual: Feeds, export_cfg: Any) -> Parity:
     result = recipe.compare_outputs(expected, actual, export_cfg)
     problem = recipe.parity_problem(result, export_cfg)
@@ -155,7 +169,7 @@ def export(cfg: Any, recipe: Recipe, trained: Trained) -> Exported:
     with workspace.atomic_file(target) as temp:
         _write_onnx(network, spec, temp, cfg.export)
         embed_metadata(temp, info)
-        actual = onnx_outputs(OnnxModel(temp), inputs)
+        actual = _run_exported(temp, inputs)
         result = _check_parity(recipe, expected, actual, cfg.export)
     shown = ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in result.as_dict().items() if k != "samples")
     console.step(f"Parity on {result.samples} test samples: {shown}")
@@ -179,7 +193,7 @@ def _quantize(cfg: Any, recipe: Recipe, trained: Trained, exported: Exported, in
         targets,
         recipe.score_outputs,
         cfg.export,
-        metric_name=recipe.metrics.headline,
+        metrics=recipe.metrics,
     )
     exported.quantized = report
     if report["accepted"]:

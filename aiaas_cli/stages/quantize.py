@@ -21,6 +21,7 @@ import numpy as np
 
 from aiaas_cli import console, cpu, workspace
 from aiaas_cli.errors import ConfigError
+from aiaas_cli.recipe_api import Metrics
 from aiaas_cli.serving.runtime import Feeds, OnnxModel
 from aiaas_cli.stages.export import embed_metadata, onnx_outputs
 
@@ -132,22 +133,31 @@ def refusals(drop_points: float, max_drop_points: float, latency_ratio: float, e
     return reasons
 
 
-def _compare(float_path: Path, int8_path: Path, inputs, targets, score, cfg: Any, metric_name: str) -> dict[str, Any]:
+def score_loss(float_score: float, int8_score: float, metrics: Metrics) -> float:
+    """How much worse int8 scores: points for a [0, 1] headline, percent of the float score on an open scale."""
+    loss = float_score - int8_score if metrics.higher_is_better else int8_score - float_score
+    if metrics.bounded:
+        return round(loss * 100.0, 4)
+    return round(loss / max(abs(float_score), 1e-12) * 100.0, 4)
+
+
+def _compare(float_path: Path, int8_path: Path, inputs, targets, score, cfg: Any, metrics: Metrics) -> dict[str, Any]:
     float_model, int8_model = OnnxModel(float_path), OnnxModel(int8_path)
     float_score = float(score(onnx_outputs(float_model, inputs), targets))
     int8_score = float(score(onnx_outputs(int8_model, inputs), targets))
     one = {name: rows[:1] for name, rows in inputs.items()}
     float_ms, int8_ms = paired_latency_ms(float_model.run, int8_model.run, one, int(cfg.latency_runs))
-    drop, ratio = round((float_score - int8_score) * 100.0, 4), round(int8_ms / max(float_ms, 1e-9), 4)
+    drop, ratio = score_loss(float_score, int8_score, metrics), round(int8_ms / max(float_ms, 1e-9), 4)
     even_if_slower = bool(cfg.get("int8_even_if_slower", False))
     refused = refusals(drop, float(cfg.max_score_drop), ratio, even_if_slower)
     return {
         "accepted": not refused,
         "refused_because": refused,
-        "metric": metric_name,
+        "metric": metrics.headline,
         "float_score": float_score,
         "int8_score": int8_score,
         "drop_points": drop,
+        "drop_unit": "points" if metrics.bounded else "percent",
         "max_drop_points": float(cfg.max_score_drop),
         "float_size_bytes": float_path.stat().st_size,
         "int8_size_bytes": int8_path.stat().st_size,
@@ -166,7 +176,8 @@ class _Refused(Exception):
 def _warn_refused(report: dict[str, Any], cfg: Any) -> None:
     if "score" in report["refused_because"]:
         console.warn(
-            f"int8 model refused: the test {report['metric']} drops {report['drop_points']:.2f} points "
+            f"int8 model refused: the test {report['metric']} worsens by {report['drop_points']:.2f} "
+            f"{report['drop_unit']} "
             f"({report['float_score']:.4f} -> {report['int8_score']:.4f}), more than "
             f"export.max_score_drop={cfg.max_score_drop}; keeping the float model"
         )
@@ -187,11 +198,12 @@ def int8(
     score: Callable[[Feeds, np.ndarray], float],
     cfg: Any,
     *,
-    metric_name: str = "score",
+    metrics: Metrics = Metrics(names=("score",), headline="score"),
     features: cpu.CpuFeatures | None = None,
 ) -> dict[str, Any]:
-    """Write model.int8.onnx next to ``float_path`` unless it loses more than cfg.max_score_drop points of
-    ``score`` or is slower than float (without cfg.int8_even_if_slower). ``features``: this CPU's (detected)."""
+    """Write model.int8.onnx next to ``float_path`` unless ``score`` (the recipe's headline, judged as ``metrics``
+    says) worsens by more than cfg.max_score_drop points (percent on an open scale) or is slower than float
+    (without cfg.int8_even_if_slower). ``features``: this CPU's (detected)."""
     features = features or cpu.detect()
     settings = pick_settings(cfg, features)
     quantization = {**asdict(settings), "cpu": features.summary()}
@@ -212,7 +224,7 @@ def int8(
         with workspace.atomic_file(target) as temp:
             quantize_static(float_path, temp, calibration, settings)
             embed_metadata(temp, {**meta, "quantized": "int8", "quantization": quantization})
-            report = _compare(float_path, temp, inputs, targets, score, cfg, metric_name)
+            report = _compare(float_path, temp, inputs, targets, score, cfg, metrics)
             if not report["accepted"]:
                 raise _Refused
     except _Refused:
@@ -220,7 +232,7 @@ def int8(
     report["quantization"] = quantization
     report["path"] = str(target) if report["accepted"] else None
     console.step(
-        f"int8: {metric_name} {report['int8_score']:.4f} (float {report['float_score']:.4f}), "
+        f"int8: {metrics.headline} {report['int8_score']:.4f} (float {report['float_score']:.4f}), "
         f"size {report['int8_size_bytes'] / 1e6:.2f} MB (float {report['float_size_bytes'] / 1e6:.2f} MB), "
         f"batch-1 latency {report['latency_ratio']:.2f}x float"
     )

@@ -163,3 +163,28 @@ def test_fixed_batch_export_still_runs_any_batch(cli, exported_run):
         np.testing.assert_allclose(model.run({"image": batch})["logits"], one_by_one, rtol=0, atol=1e-6)
     finally:  # the other tests share this run: serve its dynamic-batch model again
         cli.json("export", "image-cls", f"run={exported_run}", "export.register=false")
+
+
+def test_a_graph_onnx_runtime_cannot_run_is_one_line(tmp_path):
+    """An exporter can fix an axis to the example's size: the parity run fails inside ONNX Runtime."""
+    from onnx import TensorProto, helper
+
+    from aiaas_cli.errors import UserError
+    from aiaas_cli.stages import export
+
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [2, 4])
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])],
+        "fixed",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
+        initializer=[shape],
+    )
+    path = tmp_path / "model.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+    export.embed_metadata(path, {"recipe": "image-cls", "input_names": ["x"], "output_names": ["y"]})
+    with pytest.raises(UserError) as caught:
+        export._run_exported(path, {"x": np.zeros((3, 4), np.float32)})
+    line = caught.value.one_line()
+    assert line.startswith("ONNX Runtime cannot run the exported model: ") and "\n" not in line
+    assert "export.exporter=torchscript" in line

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 
 from aiaas_cli import cpu
 from aiaas_cli.errors import ConfigError
+from aiaas_cli.recipe_api import Metrics
 from aiaas_cli.stages import quantize
 
 ZEN3 = """processor\t: 0
@@ -163,7 +164,7 @@ def test_int8_refuses_a_slower_model_unless_insisted(tiny, monkeypatch, capsys, 
     monkeypatch.setattr(quantize, "paired_latency_ms", lambda *args: latency)
     cfg = export_cfg(max_score_drop=100.0, int8_even_if_slower=insist)
     report = quantize.int8(
-        path, META, inputs, inputs, labels, agreement, cfg, metric_name="agreement", features=features(ZEN3)
+        path, META, inputs, inputs, labels, agreement, cfg, metrics=AGREEMENT, features=features(ZEN3)
     )
     slower = latency[1] > latency[0]
     assert report["accepted"] is (not slower or insist) and report["latency_ratio"] == latency[1] / latency[0]
@@ -179,6 +180,24 @@ def test_int8_refuses_a_slower_model_unless_insisted(tiny, monkeypatch, capsys, 
         assert meta["quantization"]["cpu"]["model"] == "AMD EPYC 7763 64-Core Processor"
         assert meta["quantization"]["reduce_range"] is True and meta["quantization"]["target_cpu"] == "avx2"
         assert {n.op_type for n in onnx.load(str(written)).graph.node} >= {"QuantizeLinear", "DequantizeLinear"}
+
+
+AGREEMENT = Metrics(names=("agreement",), headline="agreement")
+
+
+@pytest.mark.parametrize(
+    ("higher_is_better", "bounded", "float_score", "int8_score", "loss"),
+    [
+        (True, True, 0.98, 0.97, 1.0),  # accuracy: one point lost
+        (True, True, 0.97, 0.98, -1.0),  # a gain is a negative loss
+        (False, False, 0.34, 0.357, 5.0),  # MASE: 5% worse, although the number went up
+        (False, False, 0.34, 0.323, -5.0),
+        (False, True, 0.10, 0.12, 2.0),  # a [0, 1] error rate (WER): two points worse
+    ],
+)
+def test_int8_loss_follows_the_recipes_direction_and_scale(higher_is_better, bounded, float_score, int8_score, loss):
+    metrics = Metrics(names=("m",), headline="m", higher_is_better=higher_is_better, bounded=bounded)
+    assert quantize.score_loss(float_score, int8_score, metrics) == pytest.approx(loss, abs=1e-3)
 
 
 def test_int8_report_figures_agree(tiny):

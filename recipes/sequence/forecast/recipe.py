@@ -43,6 +43,7 @@ class Forecast(TorchRecipe):
         names=("mae", "rmse", "smape", "mase"),
         headline="mase",
         higher_is_better=False,
+        bounded=False,
         details=("baselines", "per_target", "mae_by_step"),
     )
     input_names = ("context",)
