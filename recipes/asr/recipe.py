@@ -1,0 +1,137 @@
+"""The asr recipe (speech recognition with CTC over characters): what the registry sees. Light at import time."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
+from aiaas_recipes.common.torch_recipe import TorchRecipe
+
+_FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
+META_KEYS = ("rate", "n_mels", "win", "hop", "n_fft", "window_frames", "min_seconds", "max_seconds", "trim_db")
+
+
+class SpeechRecognition(TorchRecipe):
+    name = "asr"
+    description = "Speech recognition (CTC over characters) from transcribed recordings (built-in: espeak-ng sentences)"
+    config_name = "asr"
+    serving_module = "aiaas_recipes.asr.serving"
+    models = ("asr_gru",)
+    metrics = Metrics(names=("wer", "cer"), headline="wer", higher_is_better=False, details=("examples",))
+    input_names = ("features", "lengths")
+    output_names = ("log_probs",)
+    bento_packages = ("soundfile", "scipy")
+
+    def data_path(self, cfg: Any) -> Path:
+        from aiaas_recipes.asr import builtin
+
+        if cfg.data.path:
+            return Path(str(cfg.data.path)).expanduser().resolve()
+        return builtin.materialize(cfg.data.builtin)
+
+    def fingerprint(self, cfg: Any) -> str:
+        from aiaas_recipes.asr.sources import scan
+
+        digest = hashlib.sha256()
+        for item in scan(self.data_path(cfg)):
+            stat = item.path.stat() if item.path.exists() else None
+            size, mtime = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
+            digest.update(f"{item.path}\0{item.text}\0{item.split}\0{item.speaker}\0{size}\0{mtime}\n".encode())
+        keys = ("sample_rate", "n_mels", "n_fft", "window_seconds", "min_seconds", "max_seconds", "trim_db")
+        settings = {key: cfg.data.get(key) for key in keys}
+        settings.update(split=dict(cfg.data.split), v=_FINGERPRINT_VERSION)
+        digest.update(json.dumps(settings, sort_keys=True).encode())
+        return digest.hexdigest()
+
+    def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.asr import dataset
+        from aiaas_recipes.asr.sources import scan
+
+        path = self.data_path(cfg)
+        return {"source": str(path), **dataset.build(scan(path), out_dir, cfg.data)}
+
+    def dataset_summary(self, manifest: dict) -> dict:
+        return {
+            "alphabet": "".join(manifest["alphabet"]),
+            "seconds": manifest["seconds"],
+            "sample_rate": manifest["rate"],
+        }
+
+    def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        from aiaas_recipes.asr.datamodule import SpeechDataModule
+
+        return SpeechDataModule(dataset_dir, cfg.data, manifest["alphabet"], cfg.seed)
+
+    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        from aiaas_cli.config import instantiate
+
+        return instantiate(model_cfg, n_mels=int(meta["n_mels"]), num_classes=len(meta["alphabet"]) + 1)
+
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        from omegaconf import OmegaConf
+
+        from aiaas_cli.config import instantiate
+        from aiaas_recipes.asr.module import Transcriber
+
+        meta = {"recipe": self.name, "alphabet": manifest["alphabet"], "model": OmegaConf.to_container(cfg.model)}
+        meta.update({key: manifest.get(key) for key in META_KEYS})
+        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        augment = {key: int(cfg.augment[key]) for key in ("freq", "time", "masks")}
+        return Transcriber(self.build_network(cfg.model, meta), instantiate(cfg.optim), scheduler, meta, augment)
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        from aiaas_recipes.asr.evaluation import evaluate_split
+
+        return evaluate_split(network, dataset_dir, manifest, split)
+
+    def report_tables(self, report: dict) -> list[Any]:
+        from aiaas_recipes.asr.evaluation import examples_table
+
+        return [examples_table(report)]
+
+    def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
+        from aiaas_recipes.asr.evaluation import write_examples
+
+        return [write_examples(report, out_dir)]
+
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        from aiaas_recipes.asr.export import export_spec
+
+        return export_spec(meta)
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        from aiaas_recipes.asr.export import samples
+
+        return samples(dataset_dir, split, limit, manifest["alphabet"])
+
+    def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
+        from aiaas_recipes.asr.export import compare
+
+        return compare(expected, actual)
+
+    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
+        if parity.agreement < float(export_cfg.min_agreement):
+            return f"text agreement {parity.agreement:.2%} is below export.min_agreement={export_cfg.min_agreement}"
+        return super().parity_problem(parity, export_cfg)
+
+    def score_outputs(self, outputs: dict, targets: Any) -> float:
+        from aiaas_recipes.asr.export import score
+
+        return score(outputs, targets)
+
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        files = (dataset_dir / "test_files.txt").read_text(encoding="utf-8").splitlines()[:limit]
+        return [(name, Path(name).read_bytes()) for name in files]
+
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.asr.builtin import write_sentences
+
+        root = Path(workdir) / "speech"
+        write_sentences(root, {"train": 12, "val": 3, "test": 3})
+        return [f"data.path={root}", "data.batch_size=4", "model.channels=16", "model.hidden=16", "model.layers=1"]
+
+
+recipe = SpeechRecognition()
