@@ -46,8 +46,9 @@ def sentence(rng: np.random.Generator) -> str:
     return text[0].upper() + text[1:]
 
 
-def write_corpus(out_dir: Path, count: int, seed: int = 0) -> None:
-    """``wavs/tts_NNNN.wav`` (espeak's 22.05 kHz, 16-bit) and ``metadata.csv`` (id|text|normalized)."""
+def write_corpus(out_dir: Path, count: int, seed: int = 0, voice_name: str = VOICE) -> None:
+    """``wavs/tts_NNNN.wav`` (espeak's 22.05 kHz, 16-bit) and ``metadata.csv`` (id|text|normalized), spoken by the
+    espeak-ng voice ``voice_name``."""
     import soundfile
 
     from aiaas_recipes.audio_cls.builtin import speaker
@@ -62,7 +63,7 @@ def write_corpus(out_dir: Path, count: int, seed: int = 0) -> None:
             continue
         seen.add(text)
         name = f"tts_{len(lines):04d}"
-        samples = voice.say(text, VOICE, RATE_WPM, PITCH)
+        samples = voice.say(text, voice_name, RATE_WPM, PITCH)
         soundfile.write(out_dir / "wavs" / f"{name}.wav", samples, voice.rate, subtype="PCM_16")
         lines.append(f"{name}|{text}|{normalize(text)}")
     (out_dir / "metadata.csv").write_text("\n".join(lines) + "\n")
