@@ -1,0 +1,1 @@
+"""Object detection: boxes and class labels (built-in: generated shapes scenes)."""

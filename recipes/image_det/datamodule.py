@@ -1,0 +1,96 @@
+"""Batches of images and their boxes straight from the preprocessed arrays, with box-keeping augmentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from aiaas_recipes.image_cls.datamodule import EpochSampler, keep_batch
+
+
+def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Images (N, S, S, 3) and per image its (K, 4) boxes (input pixels) and (K,) labels."""
+    folder = Path(dataset_dir)
+    images = np.load(folder / f"{split}_x.npy")
+    boxes, labels = np.load(folder / f"{split}_boxes.npy"), np.load(folder / f"{split}_labels.npy")
+    offsets = np.load(folder / f"{split}_offsets.npy")
+    cuts = list(zip(offsets[:-1], offsets[1:]))
+    return images, [boxes[a:b] for a, b in cuts], [labels[a:b] for a, b in cuts]
+
+
+def flip_boxes(boxes: torch.Tensor, size: int, axis: int) -> torch.Tensor:
+    """Boxes of an image mirrored along x (axis 0) or y (axis 1)."""
+    out = boxes.clone()
+    out[:, axis], out[:, axis + 2] = size - boxes[:, axis + 2], size - boxes[:, axis]
+    return out
+
+
+class BoxDataset(Dataset):
+    """Normalised image batches with their box lists; ``augment``: random flips and colour jitter."""
+
+    def __init__(self, images: np.ndarray, boxes: list, labels: list, mean, std, augment=None):
+        self.images = torch.from_numpy(np.ascontiguousarray(images))
+        self.boxes = [torch.from_numpy(np.asarray(b, np.float32)) for b in boxes]
+        self.labels = [torch.from_numpy(np.asarray(lab, np.int64)) for lab in labels]
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.augment = augment
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitems__(self, indices: list[int]):
+        x = self.images[torch.as_tensor(indices)].permute(0, 3, 1, 2).float().div_(255.0)
+        boxes, labels = [self.boxes[i] for i in indices], [self.labels[i] for i in indices]
+        if self.augment:
+            x, boxes = self._augment(x, boxes)
+        return x.sub_(self.mean).div_(self.std), boxes, labels
+
+    def _augment(self, x: torch.Tensor, boxes: list) -> tuple[torch.Tensor, list]:
+        size = x.shape[-1]
+        for axis, enabled in ((0, self.augment.hflip), (1, self.augment.vflip)):
+            if not enabled:
+                continue
+            for i in torch.nonzero(torch.rand(len(x)) < 0.5).flatten().tolist():
+                x[i] = x[i].flip(-1 if axis == 0 else -2)
+                boxes[i] = flip_boxes(boxes[i], size, axis)
+        if self.augment.colour:  # brightness and contrast per image: the boxes stay where they are
+            scale = 1 + (torch.rand(len(x), 1, 1, 1) - 0.5) * 2 * self.augment.colour
+            shift = (torch.rand(len(x), 1, 1, 1) - 0.5) * self.augment.colour
+            x = (x * scale + shift).clamp_(0, 1)
+        return x, list(boxes)
+
+    def __getitem__(self, index: int):
+        x, boxes, labels = self.__getitems__([index])
+        return x[0], boxes[0], labels[0]
+
+
+class BoxDataModule(pl.LightningDataModule):
+    def __init__(self, dataset_dir: Path, manifest: dict, data_cfg, seed: int):
+        super().__init__()
+        self.dataset_dir, self.manifest, self.cfg, self.seed = Path(dataset_dir), manifest, data_cfg, seed
+
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        mean, std = self.manifest["mean"], self.manifest["std"]
+        data = BoxDataset(*load_split(self.dataset_dir, split), mean, std, self.cfg.augment if train else None)
+        return DataLoader(
+            data,
+            batch_size=self.cfg.batch_size,
+            sampler=EpochSampler(len(data), self.seed) if train else None,
+            collate_fn=keep_batch,
+            num_workers=self.cfg.num_workers,
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", train=False)

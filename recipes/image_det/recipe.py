@@ -1,0 +1,190 @@
+"""The image-det recipe: what the registry sees. Light at import time; heavy parts load on use."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from aiaas_cli.errors import ConfigError
+from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
+from aiaas_recipes.common.torch_recipe import TorchRecipe
+
+MODELS = ("centernet_small",)
+
+
+class ImageDetection(TorchRecipe):
+    name = "image-det"
+    description = "Object detection from YOLO, COCO or Pascal VOC layouts (built-in: shapes)"
+    config_name = "image-det"
+    serving_module = "aiaas_recipes.image_det.serving"
+    models = MODELS
+    metrics = Metrics(
+        names=("map", "map50", "precision", "recall"),
+        headline="map50",
+        monitor="val_map50",
+        mode="max",
+        details=("per_class",),
+    )
+    input_names = ("image",)
+    output_names = ("scores", "boxes")
+
+    def check_config(self, cfg: Any) -> None:
+        data = cfg.data
+        size = data.image_size
+        if not isinstance(size, int) or isinstance(size, bool) or size < 16 or size % 16:
+            raise ConfigError(
+                f"data.image_size={size} must be a multiple of 16 (at least 16)", "e.g. data.image_size=64"
+            )
+        if not (0 <= data.split.val < 1 and 0 <= data.split.test < 1 and data.split.val + data.split.test < 1):
+            raise ConfigError(f"data.split.val={data.split.val} and data.split.test={data.split.test} must sum below 1")
+        if data.path and not Path(str(data.path)).expanduser().exists():
+            raise ConfigError(
+                f"data.path={data.path} does not exist", "a data.yaml, an annotations.json or a VOC folder"
+            )
+
+    def data_path(self, cfg: Any) -> Path:
+        from aiaas_recipes.image_det import shapes
+
+        if cfg.data.path:
+            return Path(str(cfg.data.path)).expanduser().resolve()
+        return shapes.materialize(cfg.data.builtin)
+
+    def fingerprint(self, cfg: Any) -> str:
+        self.check_config(cfg)
+        path = self.data_path(cfg)
+        root = path if path.is_dir() else path.parent
+        digest = hashlib.sha256()
+        for file in sorted(p for p in root.rglob("*") if p.is_file()):
+            stat = file.stat()
+            digest.update(f"{file.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        settings = {
+            "path": str(path),
+            "size": cfg.data.image_size,
+            "split": dict(cfg.data.split),
+            "classes": list(cfg.data.classes or []),
+            "images": cfg.data.images,
+            "v": 1,
+        }
+        digest.update(json.dumps(settings, sort_keys=True).encode())
+        return digest.hexdigest()
+
+    def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.image_det import dataset, readers
+
+        self.check_config(cfg)
+        classes = list(cfg.data.classes) if cfg.data.classes else None
+        source = readers.read_source(self.data_path(cfg), classes, cfg.data.images)
+        return dataset.build(source, out_dir, cfg.data)
+
+    def dataset_summary(self, manifest: dict) -> dict:
+        return {
+            "classes": manifest["classes"],
+            "layout": manifest["layout"],
+            "image_size": manifest["image_size"],
+            "problems": manifest.get("problems", {}),
+        }
+
+    def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
+        from aiaas_recipes.image_det.datamodule import BoxDataModule
+
+        return BoxDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
+
+    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        from aiaas_cli.config import instantiate
+
+        return instantiate(model_cfg, num_classes=len(meta["classes"]), image_size=int(meta["image_size"]))
+
+    def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        from omegaconf import OmegaConf
+
+        from aiaas_cli.config import instantiate
+        from aiaas_recipes.image_det.module import Detector
+
+        meta = {
+            "recipe": self.name,
+            "classes": manifest["classes"],
+            "image_size": manifest["image_size"],
+            "mean": manifest["mean"],
+            "std": manifest["std"],
+            "model": OmegaConf.to_container(cfg.model, resolve=True),
+        }
+        optimizer = instantiate(cfg.optim)
+        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        return Detector(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        from aiaas_recipes.image_det.evaluation import evaluate_split
+
+        return evaluate_split(network, dataset_dir, manifest, split)
+
+    def report_tables(self, report: dict) -> list[Any]:
+        from rich.table import Table
+
+        table = Table(title="Average precision per class (COCO, IoU .50:.95)")
+        for column in ("class", "AP", "AR@100", "true boxes"):
+            table.add_column(column, justify="left" if column == "class" else "right")
+        for name, row in report.get("per_class", {}).items():
+            table.add_row(name, f"{row['ap']:.3f}", f"{row['ar100']:.3f}", str(row["boxes"]))
+        table.caption = (
+            f"mAP {report['map']:.4f}   mAP@.5 {report['map50']:.4f}   at score >= {report['score_threshold']}: "
+            f"precision {report['precision']:.3f}, recall {report['recall']:.3f}"
+        )
+        return [table]
+
+    def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
+        from aiaas_recipes.image_det.plots import write_grid
+
+        path = out_dir / "predictions.png"
+        return [path] if write_grid(report, path) else []
+
+    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        from aiaas_recipes.image_det.export import export_spec
+
+        return export_spec(network, meta)
+
+    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        from aiaas_recipes.image_det.export import INPUT_NAME, samples
+
+        images, targets = samples(dataset_dir, manifest, split, limit)
+        return {INPUT_NAME: images}, targets
+
+    def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
+        from aiaas_recipes.image_det.export import compare
+
+        return compare(expected, actual)
+
+    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
+        if parity.agreement < float(export_cfg.min_agreement):
+            return (
+                f"detections agree on {parity.agreement:.2%} of images, below export.min_agreement="
+                f"{export_cfg.min_agreement}"
+            )
+        return super().parity_problem(parity, export_cfg)
+
+    def score_outputs(self, outputs: dict, targets: Any) -> float:
+        from aiaas_recipes.image_det.evaluation import score_outputs
+
+        return score_outputs(outputs, targets, int(outputs["scores"].shape[1]))
+
+    def smoke_overrides(self, workdir: Path) -> list[str]:
+        from aiaas_recipes.image_det.shapes import write_yolo
+
+        path = write_yolo(Path(workdir) / "shapes", splits={"train": 16, "val": 4, "test": 4})
+        return [
+            f"data.path={path}",
+            "data.image_size=32",
+            "data.batch_size=8",
+            "model.channels=[4,8,8]",
+            "model.head=8",
+        ]
+
+    def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
+        folder = Path(dataset_dir)
+        names = (folder / "test_files.txt").read_text().splitlines()[:limit]
+        paths = (folder / "test_paths.txt").read_text().splitlines()[:limit]
+        return [(name, Path(path).read_bytes()) for name, path in zip(names, paths)]
+
+
+recipe = ImageDetection()

@@ -1,0 +1,115 @@
+"""Torch-free serving half of image-det: upload bytes -> resized, normalised batch -> detections in the upload's
+own pixels, via the numpy post-processing in boxes.py (peaks, class-wise NMS, scale back).
+
+A request may carry its own options: the service hands the adapter {"image": bytes, "score_threshold": t,
+"max_detections": m} instead of bytes. `aiaas predict` passes plain bytes (the model's defaults) and its
+``--top-k`` as the cap on detections.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from aiaas_cli.serving.runtime import BadInput
+from aiaas_recipes.common.scores import one_answer, one_prediction
+from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, BadImage, normalize, pixel_count
+from aiaas_recipes.image_det.boxes import detect, to_original
+from aiaas_recipes.image_seg.images import decode
+
+SERVICE = "aiaas_recipes.image_det.service:DetectionService"
+MAX_DETECTIONS = 300  # the most any request may ask for
+http_predictions, http_response = one_prediction, one_answer
+__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "to_row"]
+
+_BYTES = (bytes, bytearray, memoryview)
+
+
+def _image_bytes(payload: Any) -> Any:
+    return payload.get("image") if isinstance(payload, dict) else payload
+
+
+class BoxAdapter:
+    """Decodes image uploads for a model exported by the image-det recipe; answers the detections per image."""
+
+    def __init__(self, metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS, max_request_pixels: int = 0):
+        self.labels = list(metadata["labels"])
+        self.size = int(metadata["input_size"])
+        self.mean, self.std = metadata["mean"], metadata["std"]
+        self.score_threshold = float(metadata["score_threshold"])
+        self.nms_iou = float(metadata["nms_iou"])
+        self.max_detections = int(metadata["max_detections"])
+        self.max_pixels = int(max_pixels)
+        self.max_request_pixels = int(max_request_pixels) or 2 * self.max_pixels
+
+    def check_request(self, payloads: list[Any]) -> None:
+        """Refuse a request whose images together hold too many pixels, from their headers, before decoding any."""
+        images = [_image_bytes(p) for p in payloads]
+        total = sum(pixel_count(bytes(b)) for b in images if isinstance(b, _BYTES))
+        if total > self.max_request_pixels:
+            raise BadInput(
+                f"the request's images hold {total} pixels together, above the limit of {self.max_request_pixels}",
+                status=413,
+            )
+
+    def decode(self, payload: Any) -> tuple[np.ndarray, tuple[int, int], float, int]:
+        """The (size, size, 3) uint8 image, the upload's own (width, height), its score threshold and cap."""
+        options = payload if isinstance(payload, dict) else {}
+        data = _image_bytes(payload)
+        if not isinstance(data, _BYTES):
+            raise BadInput(f"expected image bytes, got {type(data).__name__}")
+        threshold = options.get("score_threshold")
+        threshold = self.score_threshold if threshold is None else float(threshold)
+        if not 0 <= threshold <= 1:
+            raise BadInput(f"score_threshold={threshold} must be between 0 and 1", status=422)
+        cap = int(options.get("max_detections") or self.max_detections)
+        try:
+            image, size = decode(bytes(data), self.size, self.max_pixels)
+        except BadImage as exc:
+            raise BadInput(str(exc)) from None
+        return image, size, threshold, cap
+
+    def batch(self, items: list[tuple]) -> dict[str, np.ndarray]:
+        return {"image": normalize(np.stack([item[0] for item in items]), self.mean, self.std)}
+
+    def postprocess(self, outputs: dict[str, np.ndarray], items: list, k: int) -> list[dict]:
+        """Per image: its detections, best first, at most ``k`` (and the request's own cap)."""
+        scores, boxes = np.asarray(outputs["scores"]), np.asarray(outputs["boxes"])
+        answers = []
+        for s, b, (_, (width, height), threshold, cap) in zip(scores, boxes, items, strict=True):
+            limit = max(1, min(int(k), cap, MAX_DETECTIONS))
+            found, values, labels = detect(s, b, threshold, limit, self.nms_iou)
+            placed = to_original(found, self.size, width, height)
+            answers.append({"detections": self.detections(placed, values, labels), "width": width, "height": height})
+        return answers
+
+    def detections(self, boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> list[dict]:
+        return [
+            {"label": self.labels[int(c)], "score": round(float(s), 6), "box": [round(float(v), 2) for v in box]}
+            for box, s, c in zip(boxes, scores, labels)
+        ]
+
+
+def build_adapter(
+    metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS, max_request_pixels: int = 0
+) -> BoxAdapter:
+    """The adapter for image-det models; the limits come from `serve.limits` (0: twice max_pixels per request)."""
+    return BoxAdapter(metadata, max_pixels=max_pixels, max_request_pixels=max_request_pixels)
+
+
+def http_request(name: str, payload: bytes, k: int) -> dict[str, Any]:
+    """How `aiaas predict --url` sends one image: a multipart upload, ``k`` as the cap on detections."""
+    from pathlib import Path
+
+    return {
+        "files": {"image": (Path(name).name, payload)},
+        "data": {"max_detections": str(min(int(k), MAX_DETECTIONS))},
+    }
+
+
+def to_row(name: str, payload: Any, prediction: dict) -> dict:
+    """`aiaas predict`'s record: how many objects and the best one's label and score first, then the answer."""
+    found = prediction["detections"]
+    best = found[0] if found else {"label": None, "score": None}
+    return {"input": name, "objects": len(found), "label": best["label"], "score": best["score"], **prediction}
