@@ -1,0 +1,95 @@
+"""asr data: transcript layouts, every audio format, bad files skipped and reported, speaker-disjoint splits,
+windows for long recordings, greedy CTC decoding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+from speechfiles import spoken, write_manifest, write_mixed, write_problems
+
+from aiaas_cli.errors import ConfigError
+from aiaas_recipes.asr import builtin, dataset, frontend, sources
+from aiaas_recipes.asr import text as chars
+
+DATA = OmegaConf.load(Path(__file__).parents[3] / "conf" / "data" / "speech.yaml")
+
+
+def test_text_is_normalised_and_decoded_greedily():
+    assert chars.normalize("  Call ALICE, at 7:30!  It’s late. ") == "call alice at 7 30 it's late"
+    alphabet = chars.alphabet_of(["ab ba"])
+    assert alphabet == [" ", "a", "b"] and chars.encode("ab c", alphabet) == [2, 3, 1]
+    frames = np.full((8, 4), -9.0)
+    for t, best in enumerate([2, 2, 0, 2, 1, 3, 3, 0]):  # a a _ a ' ' b b _ -> "aa b"
+        frames[t, best] = 0.0
+    assert chars.greedy_decode(frames, 8, alphabet) == "aa b"
+    assert chars.greedy_decode(frames, 3, alphabet) == "a"  # only the first `length` frames count
+
+
+def test_generated_test_sentences_are_new_word_sequences():
+    split = builtin.sentences(builtin.BUILTINS["sentences"], seed=0)
+    assert not set(split["test"]) & set(split["train"]) and not set(split["val"]) & set(split["train"])
+    assert len({w for text in split["train"] for w in text.split()}) >= 80
+    assert builtin.sentences(builtin.BUILTINS["sentences"], seed=0) == split  # deterministic
+
+
+def test_every_layout_is_found(tmp_path):
+    rows = write_mixed(tmp_path / "pairs", count=4)
+    assert {(i.path.name, i.text.strip()) for i in sources.scan(tmp_path / "pairs")} == {
+        (name, text.upper() + "!") for name, text in rows
+    }
+    csv_path = write_manifest(tmp_path / "pairs", rows)
+    assert [i.text for i in sources.scan(tmp_path / "pairs")] == [t for _, t in rows]  # the manifest wins
+    assert sources.scan(csv_path)[0].path == (tmp_path / "pairs" / rows[0][0]).resolve()
+    jsonl = tmp_path / "pairs" / "list.jsonl"
+    jsonl.write_text("".join(json.dumps({"path": n, "text": t, "speaker": "s1"}) + "\n" for n, t in rows))
+    assert {i.speaker for i in sources.scan(jsonl)} == {"s1"}
+    libri = tmp_path / "libri" / "84" / "121"
+    libri.mkdir(parents=True)
+    for i in range(3):
+        (libri / f"84-121-{i:04d}.flac").write_bytes((tmp_path / "pairs" / rows[4 % 4][0]).read_bytes())
+    (libri / "84-121.trans.txt").write_text("".join(f"84-121-{i:04d} HELLO THERE {i}\n" for i in range(3)))
+    items = sources.scan(tmp_path / "libri")
+    assert [i.text for i in items] == ["HELLO THERE 0", "HELLO THERE 1", "HELLO THERE 2"]
+    assert {i.speaker for i in items} == {"84"}
+    with pytest.raises(ConfigError, match="path' and 'text"):
+        (tmp_path / "bad.csv").write_text("file,words\na.wav,hi\n")
+        sources.scan(tmp_path / "bad.csv")
+
+
+def test_mixed_formats_are_read_and_problems_reported(tmp_path):
+    root = tmp_path / "clips"
+    write_mixed(root, count=12)
+    problems = write_problems(root)
+    manifest = dataset.build(sources.scan(root), tmp_path, DATA)
+    assert {Path(s["file"]).name: s["reason"] for s in manifest["skipped"]}.keys() == problems.keys()
+    for skip in manifest["skipped"]:
+        assert problems[Path(skip["file"]).name] in skip["reason"], skip
+    assert sum(manifest["splits"].values()) == 12 and manifest["splits"]["test"] >= 1
+    mels, texts = dataset.load_split(tmp_path, "train")
+    assert len(mels) == manifest["splits"]["train"] and all(m.shape[0] == DATA.n_mels for m in mels)
+    assert all(t == chars.normalize(t) and t for t in texts)  # "CALL ALICE!" was normalised
+
+
+def test_splits_keep_each_speaker_in_one_split():
+    items = [sources.Item(Path(f"{s}-{i}.wav"), "hi", None, f"s{s}") for s in range(10) for i in range(5)]
+    parts = dataset.split_groups(items, val=0.2, test=0.2, seed=0)
+    speakers = {name: {items[i].speaker for i in idx} for name, idx in parts.items()}
+    assert all(len(idx) for idx in parts.values())
+    assert not speakers["train"] & speakers["test"] and not speakers["train"] & speakers["val"]
+
+
+def test_long_recordings_are_cut_into_windows_at_quiet_points():
+    front = {"rate": 16000, "n_mels": 40, "win": 400, "hop": 160, "n_fft": 512, "window_frames": 598}
+    speech = spoken("set a timer for ten minutes", 16000)
+    pause = np.zeros(8000, np.float32)
+    recording = np.concatenate([speech, pause] * 8)  # about 20 s
+    parts = frontend.windows(recording, front)
+    assert len(parts) >= 4 and all(p.shape[1] <= front["window_frames"] for p in parts)
+    cuts = frontend.cut_points(recording, 16000, (598 - 1) * 160 + 400)
+    energy = np.array([np.mean(recording[c - 80 : c + 80] ** 2) for c in cuts])
+    assert energy.max() < 1e-6  # every cut falls in a pause, none inside a word
+    assert len(frontend.windows(speech, front)) == 1
