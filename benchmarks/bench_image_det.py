@@ -1,0 +1,108 @@
+"""image-det: mAP on the built-in shapes test split, model vs a trivial baseline, training time, and ONNX Runtime
+against torch eager latency.
+
+Runs `aiaas pipeline image-det` (default config unless overrides are given) in a fresh workspace and prints the
+report's model and baseline figures side by side (same split; torchmetrics' MeanAveragePrecision with the
+pycocotools backend), the fit time, and the median latency of one image and of a batch of 32 in ONNX Runtime and
+in torch eager mode (the trained checkpoint), both on one thread. Target: model mAP@.5 >= 0.8.
+
+    .venv/bin/python benchmarks/bench_image_det.py                  (extra overrides, e.g. trainer.threads=1)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+AIAAS = str(Path(sys.executable).with_name("aiaas"))
+TARGET_MAP50 = 0.8
+HEADLINE = ("map", "map50", "precision", "recall")
+
+
+def pipeline(home: Path, overrides: list[str]) -> dict:
+    env = {**os.environ, "AIAAS_HOME": str(home / "aiaas"), "BENTOML_HOME": str(home / "bentoml")}
+    start = time.perf_counter()
+    command = [AIAAS, "pipeline", "image-det", *overrides, "export.register=false", "--json"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"aiaas pipeline failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout)
+    result["wall_s"] = time.perf_counter() - start
+    return result
+
+
+def find(tree, key: str):
+    """The first value of ``key`` anywhere in a nested --json answer (None when absent)."""
+    if isinstance(tree, dict):
+        if key in tree:
+            return tree[key]
+        tree = list(tree.values())
+    if isinstance(tree, list):
+        return next((found for item in tree if (found := find(item, key)) is not None), None)
+    return None
+
+
+def median_ms(call, runs: int) -> float:
+    call()  # warm-up
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - start)
+    return 1000 * float(np.median(timings))
+
+
+def latency(onnx_path: str, checkpoint: str, batch: int, runs: int = 30) -> tuple[float, float]:
+    """Median ms for a batch in ONNX Runtime and in torch eager mode, one thread each, same input."""
+    import onnxruntime as ort
+    import torch
+
+    from aiaas_recipes.image_det.recipe import recipe
+
+    torch.set_num_threads(1)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
+    shape = [batch, *session.get_inputs()[0].shape[1:]]
+    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    network, _ = recipe.load_model(Path(checkpoint))
+    tensor = torch.from_numpy(x)
+    with torch.inference_mode():
+        eager = median_ms(lambda: network(tensor), runs)
+    return median_ms(lambda: session.run(None, {"image": x}), runs), eager
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("overrides", nargs="*", help="aiaas overrides, e.g. trainer.max_epochs=30")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-det-") as home:
+        result = pipeline(Path(home), args.overrides)
+        metrics, baseline = result["metrics"], result["metrics"]["baseline"]
+        print(f"image-det on built-in shapes, test split ({args.overrides or 'default config'})")
+        print(f"{'metric':<12}{'model':>10}{'baseline':>12}")
+        for key in HEADLINE:
+            print(f"{key:<12}{metrics[key]:>10.4f}{baseline[key]:>12.4f}")
+        print("per-class AP: " + ", ".join(f"{k} {v['ap']:.3f}" for k, v in metrics["per_class"].items()))
+        print(f"baseline: {baseline['name']}; precision/recall at score >= {metrics.get('score_threshold')}")
+        fit, epochs = find(result, "fit_seconds"), find(result, "epochs")
+        print(f"fit {fit} s, epochs {epochs}, pipeline {result['wall_s']:.1f} s; load {os.getloadavg()[0]:.1f}")
+        print(f"parity: {json.dumps(result.get('parity'))}")
+        for batch in (1, 32):
+            ort_ms, eager_ms = latency(result["onnx_path"], result["checkpoint"], batch)
+            print(f"batch {batch:>2}: ONNX Runtime {ort_ms:.2f} ms, torch eager {eager_ms:.2f} ms "
+                  f"(eager / ORT = {eager_ms / ort_ms:.2f}x)")  # fmt: skip
+        verdict = "meets" if metrics["map50"] >= TARGET_MAP50 else "falls short of"
+        print(f"model mAP@.5 {metrics['map50']:.4f} {verdict} the target {TARGET_MAP50}")
+
+
+if __name__ == "__main__":
+    main()
