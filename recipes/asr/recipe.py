@@ -25,6 +25,19 @@ class SpeechRecognition(TorchRecipe):
     output_names = ("log_probs",)
     bento_packages = ("soundfile", "scipy")
 
+    def check_config(self, cfg: Any) -> None:
+        from aiaas_cli.errors import ConfigError
+
+        data = cfg.data
+        if float(data.window_seconds) < 1.0:
+            raise ConfigError(f"data.window_seconds={data.window_seconds} is too short", "use at least 1")
+        if not 0 < float(data.min_seconds) < float(data.max_seconds):
+            raise ConfigError("data.min_seconds must be above 0 and below data.max_seconds")
+        if float(data.split.val) + float(data.split.test) >= 1.0:
+            raise ConfigError("data.split.val + data.split.test must leave some data for training (below 1)")
+        if int(data.n_mels) < 8 or int(data.n_fft) < int(round(0.025 * int(data.sample_rate))):
+            raise ConfigError("data.n_mels must be at least 8 and data.n_fft at least one 25 ms window of samples")
+
     def data_path(self, cfg: Any) -> Path:
         from aiaas_recipes.asr import builtin
 

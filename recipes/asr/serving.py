@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.runtime import BadInput
+from aiaas_cli.serving.runtime import BadInput, read_files
 from aiaas_recipes.asr import text as chars
+from aiaas_recipes.asr.formats import audio_files
 from aiaas_recipes.asr.frontend import pad, windows
 from aiaas_recipes.audio_cls import audio
 from aiaas_recipes.common.scores import one_answer, one_prediction
@@ -23,7 +24,7 @@ INPUT_NAMES = ("features", "lengths")
 OUTPUT_NAME = "log_probs"
 FRONT_KEYS = ("rate", "n_mels", "win", "hop", "n_fft", "window_frames")
 http_predictions, http_response = one_prediction, one_answer
-__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "to_row"]
+__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "read_inputs", "to_row"]
 
 
 @dataclass
@@ -79,6 +80,11 @@ class SpeechAdapter:
 def build_adapter(metadata: dict[str, Any], max_seconds: float | None = None) -> SpeechAdapter:
     """The adapter for asr models; ``max_seconds`` (from `serve.limits`) caps an upload's duration."""
     return SpeechAdapter(metadata, max_seconds=max_seconds)
+
+
+def read_inputs(paths: list[Path]) -> list[tuple[str, Any]]:
+    """`aiaas predict`'s inputs: the audio files among ``paths`` (a folder's transcripts are not recordings)."""
+    return list(read_files(audio_files(paths)))
 
 
 def http_request(name: str, payload: bytes, k: int) -> dict[str, Any]:

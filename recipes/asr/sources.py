@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiaas_cli.errors import ConfigError
+from aiaas_recipes.asr.formats import AUDIO_SUFFIXES
 from aiaas_recipes.audio_cls.sources import SPLIT_NAMES
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".m4a", ".aac", ".wma", ".opus"}
 MANIFESTS = ("transcripts.csv", "transcripts.jsonl")
 LAYOUTS = "a folder with transcripts.csv/.jsonl (path,text), LibriSpeech *.trans.txt, or *.wav + *.txt pairs"
 

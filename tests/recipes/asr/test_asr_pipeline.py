@@ -1,6 +1,7 @@
 """A user's folder of transcribed recordings in mixed formats, with a corrupt, an empty, a 30-second and an M4A
 file and an empty transcript, through every stage; `predict` on the folder, then the served model over HTTP
-answers exactly what local `predict` wrote, with no torch in the service's processes."""
+answers exactly what local `predict` wrote, with no torch in the service's processes and no 5xx for
+fuzzed requests."""
 
 from __future__ import annotations
 
@@ -69,5 +70,25 @@ def test_own_recordings_pipeline_predict_and_serve(cli, tmp_path):
         batch = requests.post(f"{server.url}/predict_batch", files=[("audios", clip), ("audios", clip)], timeout=60)
         assert batch.status_code == 200 and [b["text"] for b in batch.json()] == [rows["000.wav"]["text"]] * 2
         assert _torch_loaded(server.process.pid) == []
+        _fuzz(server.url)
     finally:
         server.stop()
+
+
+def _fuzz(url: str) -> None:
+    """Schemathesis-generated requests (odd multipart fields, random bytes as audio) never get a 5xx."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_url(f"{url}/docs.json").include(path_regex="^/predict")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert {op.path for op in operations} == {"/predict", "/predict_batch"}
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def no_5xx(case):
+            response = case.call(base_url=url, timeout=30)
+            assert response.status_code < 500, f"{case.path}: {response.status_code} {response.text[:300]}"
+
+        no_5xx()
