@@ -93,8 +93,10 @@ def main() -> None:
             print(f"{key:<12}{metrics[key]:>10.4f}{baseline[key]:>12.4f}")
         print("per-class AP: " + ", ".join(f"{k} {v['ap']:.3f}" for k, v in metrics["per_class"].items()))
         print(f"baseline: {baseline['name']}; precision/recall at score >= {metrics.get('score_threshold')}")
-        fit, epochs = find(result, "fit_seconds"), find(result, "epochs")
-        print(f"fit {fit} s, epochs {epochs}, pipeline {result['wall_s']:.1f} s; load {os.getloadavg()[0]:.1f}")
+        epochs, rate = find(result, "epochs"), find(result, "samples_per_sec")
+        train_s = epochs * result["split_sizes"]["train"] / rate  # training steps only (no validation)
+        print(f"{epochs} epochs: {train_s:.0f} s of training steps ({rate} images/s), whole pipeline "
+              f"{result['wall_s']:.0f} s; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
         print(f"parity: {json.dumps(result.get('parity'))}")
         for batch in (1, 32):
             ort_ms, eager_ms = latency(result["onnx_path"], result["checkpoint"], batch)

@@ -150,3 +150,22 @@ def test_unusable_sources_are_config_errors(tmp_path):
     path = shapes.write_yolo(tmp_path / "yolo", splits={"train": 2})
     with pytest.raises(ConfigError, match="data.classes names 2 classes"):
         readers.read_source(path, classes=["a", "b"])
+
+
+def test_identical_images_across_splits_are_counted(tmp_path):
+    path = shapes.write_yolo(tmp_path / "yolo", splits={"train": 4, "val": 2})
+    root = path.parent
+    (root / "images" / "val" / "0001.png").write_bytes((root / "images" / "train" / "0001.png").read_bytes())
+    manifest = build(readers.read_source(path), tmp_path)
+    assert manifest["duplicates"] == {"cross_split_groups": 1}
+
+
+def test_strict_preprocess_fails_on_a_data_problem_and_bad_settings_are_usage_errors(cli, tmp_path):
+    path = shapes.write_yolo(tmp_path / "yolo", splits={"train": 6, "val": 2})
+    (path.parent / "labels" / "train" / "0003.txt").unlink()
+    strict = cli("preprocess", "image-det", f"data.path={path}", "data.image_size=32", "--strict", expect=1)
+    assert "no label file" in strict.stderr and "Traceback" not in strict.stderr
+    size = cli("preprocess", "image-det", f"data.path={path}", "data.image_size=30", expect=2)
+    assert "multiple of 16" in size.stderr
+    missing = cli("preprocess", "image-det", f"data.path={tmp_path / 'nowhere.yaml'}", expect=2)
+    assert "does not exist" in missing.stderr
