@@ -9,11 +9,23 @@ from math import gcd
 import numpy as np
 
 # libsndfile decodes these (MP3 since 1.1); others (M4A/AAC, WMA) need converting first
-CONVERT_HINT = "unsupported audio format; convert it first, e.g. ffmpeg -i in.m4a out.wav"
+CONVERT_HINT = (
+    "not audio in a format this reads (WAV, FLAC, OGG, MP3); M4A/AAC and others need converting first, "
+    "e.g. ffmpeg -i in.m4a out.wav"
+)
+
+
+# Leading bytes of the formats libsndfile reads: a file that starts like one is damaged, not in another format.
+SIGNATURES = {b"RIFF": "WAV", b"RIFX": "WAV", b"fLaC": "FLAC", b"OggS": "OGG", b"ID3": "MP3", b"\xff\xfb": "MP3"}
 
 
 class BadAudio(ValueError):
     """Audio that cannot be used: unreadable, empty, too short or too long (the message says which)."""
+
+
+def _unrecognised(data: bytes) -> BadAudio:
+    claimed = next((kind for magic, kind in SIGNATURES.items() if data.startswith(magic)), None)
+    return BadAudio(f"damaged {claimed} file (its header cannot be read)" if claimed else CONVERT_HINT)
 
 
 def _read(data: bytes) -> tuple[np.ndarray, int]:
@@ -26,7 +38,7 @@ def _read(data: bytes) -> tuple[np.ndarray, int]:
     except soundfile.LibsndfileError as exc:
         text = str(exc)
         if "Format not recognised" in text or "unknown format" in text.lower():
-            raise BadAudio(CONVERT_HINT) from None
+            raise _unrecognised(data) from None
         raise BadAudio(f"cannot decode audio: {text.splitlines()[0]}") from None
     except (RuntimeError, ValueError, TypeError) as exc:  # soundfile raises these for damaged headers
         raise BadAudio(f"cannot decode audio: {exc}") from None

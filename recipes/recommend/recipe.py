@@ -43,6 +43,11 @@ class Recommend(Recipe):
     )
     models = ("mf", "two_tower")
 
+    def check_config(self, cfg: Any) -> None:
+        from aiaas_recipes.common.choices import check_choice
+
+        check_choice("loss.name", cfg.loss.name, ("softmax", "bpr"))
+
     def fingerprint(self, cfg: Any) -> str:
         from omegaconf import OmegaConf
 

@@ -32,7 +32,7 @@ class RecommenderModule(pl.LightningModule):
         if loss not in LOSSES:
             from aiaas_cli.errors import ConfigError
 
-            raise ConfigError(f"model.loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+            raise ConfigError(f"loss.name must be one of {', '.join(LOSSES)}, got {loss!r}")
         self.net, self.meta, self.loss_name, self.k = net, meta, loss, int(k)
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         shape = (meta["n_users"], meta["n_items"])

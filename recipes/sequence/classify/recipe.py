@@ -40,6 +40,11 @@ class SequenceClassification(ClassificationRecipe):
     models = ("seq_lstm", "seq_cnn")
     input_names = ("sequence", "lengths")
 
+    def check_config(self, cfg: Any) -> None:
+        from aiaas_recipes.common.choices import check_cell
+
+        check_cell(cfg.model)
+
     def fingerprint(self, cfg: Any) -> str:
         from omegaconf import OmegaConf
 

@@ -15,6 +15,8 @@ import numpy as np
 from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
 from aiaas_recipes.common.torch_recipe import TorchRecipe
 
+LOSS_NAMES = ("mae", "mse", "huber")  # training.LOSSES, named here so that checking them imports no torch
+
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
 META_KEYS = ("targets", "covariates", "context_length", "horizon", "scale", "season", "frequency", "mase_scale")
 
@@ -48,6 +50,12 @@ class Forecast(TorchRecipe):
     )
     input_names = ("context",)
     output_names = ("forecast",)
+
+    def check_config(self, cfg: Any) -> None:
+        from aiaas_recipes.common.choices import check_cell, check_choice
+
+        check_choice("loss.kind", cfg.loss.kind, LOSS_NAMES)
+        check_cell(cfg.model)
 
     def fingerprint(self, cfg: Any) -> str:
         from omegaconf import OmegaConf

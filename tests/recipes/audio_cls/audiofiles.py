@@ -45,16 +45,18 @@ def write_mixed(root: Path, per_class: int = 14) -> Path:
 
 
 def write_problems(folder: Path) -> dict[str, str]:
-    """A corrupt, an empty, a too short, a 30-second and an M4A file; name -> expected reason fragment."""
+    """A corrupt, an empty, a headless WAV, a too short, a 30-second and an M4A file; name -> reason fragment."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(40)))
     (folder / "empty.wav").write_bytes(b"")
+    (folder / "headless.wav").write_bytes(b"RIFF" + bytes(100))
     write_tone(folder / "short.wav", 900.0, seconds=0.02)
     write_tone(folder / "long.wav", 900.0, FORMATS[3], seconds=30.0)
     (folder / "voice.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + bytes(64))
     return {
         "corrupt.wav": "cannot decode",
         "empty.wav": "empty",
+        "headless.wav": "damaged WAV file",
         "short.wav": "too short",
         "long.wav": "too long",
         "voice.m4a": "ffmpeg",
