@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from aiaas_recipes.image_cls.datamodule import EpochSampler, keep_batch
+from aiaas_recipes.image_det.augment import augment
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
@@ -22,15 +23,8 @@ def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, list[np.ndarr
     return images, [boxes[a:b] for a, b in cuts], [labels[a:b] for a, b in cuts]
 
 
-def flip_boxes(boxes: torch.Tensor, size: int, axis: int) -> torch.Tensor:
-    """Boxes of an image mirrored along x (axis 0) or y (axis 1)."""
-    out = boxes.clone()
-    out[:, axis], out[:, axis + 2] = size - boxes[:, axis + 2], size - boxes[:, axis]
-    return out
-
-
 class BoxDataset(Dataset):
-    """Normalised image batches with their box lists; ``augment``: random flips and colour jitter."""
+    """Normalised image batches with their box lists; ``augment``: data.augment (flips, zoom, colour)."""
 
     def __init__(self, images: np.ndarray, boxes: list, labels: list, mean, std, augment=None):
         self.images = torch.from_numpy(np.ascontiguousarray(images))
@@ -47,22 +41,8 @@ class BoxDataset(Dataset):
         x = self.images[torch.as_tensor(indices)].permute(0, 3, 1, 2).float().div_(255.0)
         boxes, labels = [self.boxes[i] for i in indices], [self.labels[i] for i in indices]
         if self.augment:
-            x, boxes = self._augment(x, boxes)
+            x, boxes, labels = augment(x, boxes, labels, self.augment)
         return x.sub_(self.mean).div_(self.std), boxes, labels
-
-    def _augment(self, x: torch.Tensor, boxes: list) -> tuple[torch.Tensor, list]:
-        size = x.shape[-1]
-        for axis, enabled in ((0, self.augment.hflip), (1, self.augment.vflip)):
-            if not enabled:
-                continue
-            for i in torch.nonzero(torch.rand(len(x)) < 0.5).flatten().tolist():
-                x[i] = x[i].flip(-1 if axis == 0 else -2)
-                boxes[i] = flip_boxes(boxes[i], size, axis)
-        if self.augment.colour:  # brightness and contrast per image: the boxes stay where they are
-            scale = 1 + (torch.rand(len(x), 1, 1, 1) - 0.5) * 2 * self.augment.colour
-            shift = (torch.rand(len(x), 1, 1, 1) - 0.5) * self.augment.colour
-            x = (x * scale + shift).clamp_(0, 1)
-        return x, list(boxes)
 
     def __getitem__(self, index: int):
         x, boxes, labels = self.__getitems__([index])

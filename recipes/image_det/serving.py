@@ -21,7 +21,7 @@ from aiaas_recipes.image_seg.images import decode
 SERVICE = "aiaas_recipes.image_det.service:DetectionService"
 MAX_DETECTIONS = 300  # the most any request may ask for
 http_predictions, http_response = one_prediction, one_answer
-__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "to_row"]
+__all__ = ["SERVICE", "annotate", "build_adapter", "http_predictions", "http_request", "http_response", "to_row"]
 
 _BYTES = (bytes, bytearray, memoryview)
 
@@ -113,3 +113,13 @@ def to_row(name: str, payload: Any, prediction: dict) -> dict:
     found = prediction["detections"]
     best = found[0] if found else {"label": None, "score": None}
     return {"input": name, "objects": len(found), "label": best["label"], "score": best["score"], **prediction}
+
+
+def annotate(name: str, payload: bytes, prediction: dict) -> tuple[str, bytes]:
+    """(file name, PNG bytes): the input with its detections drawn, for `aiaas predict --save-images` once the
+    predict stage offers it (not in the recipe contract yet)."""
+    from pathlib import Path
+
+    from aiaas_recipes.image_det.draw import annotate as draw
+
+    return f"{Path(name).stem}.detections.png", draw(bytes(payload), prediction)
