@@ -93,3 +93,12 @@ def test_long_recordings_are_cut_into_windows_at_quiet_points():
     energy = np.array([np.mean(recording[c - 80 : c + 80] ** 2) for c in cuts])
     assert energy.max() < 1e-6  # every cut falls in a pause, none inside a word
     assert len(frontend.windows(speech, front)) == 1
+
+
+def test_strict_preprocess_fails_on_a_bad_file(cli, tmp_path):
+    root = tmp_path / "clips"
+    write_mixed(root, count=6)
+    (root / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(40)))
+    (root / "corrupt.txt").write_text("call alice")
+    failed = cli("preprocess", "asr", f"data.path={root}", "strict=true", expect=1)
+    assert "corrupt.wav" in failed.stderr and "Traceback" not in failed.stderr
