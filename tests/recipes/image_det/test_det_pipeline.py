@@ -119,3 +119,18 @@ def test_service_bounds_its_options_and_refuses_bad_images(run, server, tmp_path
         assert refused.status_code == 422, (field, value, refused.text)
     bad = requests.post(f"{server.url}/predict", files={"image": ("x.png", b"nope")}, timeout=30)
     assert 400 <= bad.status_code < 500 and "error" in bad.json()
+
+
+def test_a_coco_folder_with_problems_goes_through_every_stage(cli, tmp_path):
+    path = shapes.write_coco(tmp_path / "coco", count=24, first_id=1)
+    data = json.loads(path.read_text())
+    first = data["annotations"][0]
+    data["annotations"] += [{**first, "id": 900, "category_id": 42}, {**first, "id": 901, "bbox": [90, 2, 30, 10]}]
+    path.write_text(json.dumps(data))
+    (path.parent / "images" / "0005.png").write_bytes(b"\xff\xd8\xff damaged jpeg")
+    tiny = ["data.image_size=32", "model.channels=[4,8,8]", "model.head=8", "trainer.max_epochs=1"]
+    done = cli.json("pipeline", "image-det", f"data.path={path}", *tiny, *QUICK[1:])
+    assert done["layout"] == "coco" and done["classes"] == list(shapes.CLASSES)
+    assert done["problems"] == {"class_out_of_range": 1, "box_clipped": 1, "unreadable_image": 1}
+    assert sum(done["split_sizes"].values()) == 23 and done["bento_tag"].startswith("aiaas-image-det:")
+    assert {"map", "map50", "per_class"} <= set(done["metrics"]) and done["parity"]["detection_agreement"] >= 0.99
