@@ -1,4 +1,5 @@
-"""What the export stage needs from image-cls: the example input, names, metadata and held-out samples."""
+"""What the export stage needs from image-cls (and image-seg, whose network takes the same square images): the
+example input, names, metadata and held-out samples."""
 
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ def export_spec(network, meta: dict) -> ExportSpec:
 
 
 def samples(dataset_dir: Path, manifest: dict, split: str, limit: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A seeded random subset (classes mixed) of ``split``, normalised exactly as serving does."""
+    """A seeded random subset (classes mixed) of ``split``, normalised exactly as serving does, and its targets
+    (labels, or masks)."""
     images = np.load(Path(dataset_dir) / f"{split}_x.npy", mmap_mode="r")
-    labels = np.load(Path(dataset_dir) / f"{split}_y.npy")
-    pick = np.sort(np.random.default_rng(seed).permutation(len(labels))[:limit])
-    return normalize(np.asarray(images[pick]), manifest["mean"], manifest["std"]), labels[pick]
+    targets = np.load(Path(dataset_dir) / f"{split}_y.npy", mmap_mode="r")
+    pick = np.sort(np.random.default_rng(seed).permutation(len(targets))[:limit])
+    return normalize(np.asarray(images[pick]), manifest["mean"], manifest["std"]), np.asarray(targets[pick])

@@ -1,6 +1,7 @@
 """Torch-free image pre- and post-processing, shared by preprocess, predict and the Bento service.
 
-One decode function for every path, so that training data and served requests see the same pixels.
+One decode function for every path, so that training data and served requests see the same pixels:
+``decode`` center-crops (classification), ``decode_whole`` keeps the whole picture (segmentation, detection).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 64_000_000
+# A damaged file can make a decoder fail in many ways; none of them is a bug of ours.
+_DAMAGED = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, Image.DecompressionBombError)
 
 
 class BadImage(ValueError):
@@ -47,7 +50,7 @@ def _to_eight_bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(array, mode="L")
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         image = _to_eight_bit(image)
     if image.mode in ("P", "PA", "LA", "RGBA") or "transparency" in image.info:
@@ -66,7 +69,7 @@ def _read(source: bytes | str | Path) -> bytes:
         raise BadImage(f"cannot read file: {exc.strerror or exc}") from None
 
 
-def _not_an_image(data: bytes) -> BadImage:
+def not_an_image(data: bytes) -> BadImage:
     """Name the format when the data starts like one: a damaged image is not a stray text file."""
     claimed = next((fmt for magic, fmt in SIGNATURES.items() if data.startswith(magic)), None)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
@@ -81,7 +84,7 @@ def _fit(image: Image.Image, size: int, max_pixels: int) -> np.ndarray:
         raise BadImage(f"image has {image.width}x{image.height} pixels, above the limit of {max_pixels}")
     image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
     image = ImageOps.exif_transpose(image)
-    fitted = ImageOps.fit(_to_rgb(image), (size, size), Image.Resampling.BILINEAR)
+    fitted = ImageOps.fit(to_rgb(image), (size, size), Image.Resampling.BILINEAR)
     return np.asarray(fitted, dtype=np.uint8)
 
 
@@ -105,10 +108,35 @@ def decode(source: bytes | str | Path, size: int, max_pixels: int = DEFAULT_MAX_
     except BadImage:
         raise
     except UnidentifiedImageError:
-        raise _not_an_image(data) from None
-    # A damaged file can make a decoder fail in many ways; none of them is a bug of ours.
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, Image.DecompressionBombError) as exc:
+        raise not_an_image(data) from None
+    except _DAMAGED as exc:
         raise BadImage(f"unreadable image: {exc}") from None
+
+
+def open_whole(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """The image, EXIF-rotated and fully loaded, in its own mode and size; BadImage says why it cannot be."""
+    if not data:
+        raise BadImage("empty file")
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.width * image.height > max_pixels:
+            raise BadImage(f"image has {image.width}x{image.height} pixels, above the limit of {max_pixels}")
+        image = ImageOps.exif_transpose(image)
+        image.load()
+        return image
+    except BadImage:
+        raise
+    except UnidentifiedImageError:
+        raise not_an_image(data) from None
+    except _DAMAGED as exc:
+        raise BadImage(f"unreadable image: {exc}") from None
+
+
+def decode_whole(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int]]:
+    """A (size, size, 3) uint8 RGB array of the whole image (resized, not cropped), and its own (width, height)."""
+    image = open_whole(data, max_pixels)
+    resized = to_rgb(image).resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(resized, dtype=np.uint8), (image.width, image.height)
 
 
 def normalize(batch: np.ndarray, mean: list[float], std: list[float]) -> np.ndarray:

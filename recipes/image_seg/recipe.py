@@ -124,12 +124,12 @@ class ImageSegmentation(TorchRecipe):
         return paths
 
     def export_spec(self, network: Any, meta: dict) -> ExportSpec:
-        from aiaas_recipes.image_seg.export import export_spec
+        from aiaas_recipes.image_cls.export import export_spec
 
         return export_spec(network, meta)
 
     def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
-        from aiaas_recipes.image_seg.export import INPUT_NAME, samples
+        from aiaas_recipes.image_cls.export import INPUT_NAME, samples
 
         images, masks = samples(dataset_dir, manifest, split, limit)
         return {INPUT_NAME: images}, masks

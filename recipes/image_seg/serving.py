@@ -10,43 +10,22 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import one_answer, one_prediction
-from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, BadImage, pixel_count
-from aiaas_recipes.image_seg.images import decode, mask_png, normalize, resize_mask
+from aiaas_recipes.common.uploads import ImageUploads
+from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, normalize
+from aiaas_recipes.image_seg.images import decode, mask_png, resize_mask
 
 SERVICE = "aiaas_recipes.image_seg.service:SegmentationService"
 http_predictions, http_response = one_prediction, one_answer
 __all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "to_row"]
 
 
-class MaskAdapter:
+class MaskAdapter(ImageUploads):
     """Decodes image uploads for a model exported by the image-seg recipe; answers one mask per image."""
 
-    def __init__(self, metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS, max_request_pixels: int = 0):
-        self.labels = list(metadata["labels"])
-        self.size = int(metadata["input_size"])
-        self.mean, self.std = metadata["mean"], metadata["std"]
-        self.max_pixels = int(max_pixels)
-        self.max_request_pixels = int(max_request_pixels) or 2 * self.max_pixels
-
-    def check_request(self, payloads: list[Any]) -> None:
-        """Refuse a request whose images together hold too many pixels, from their headers, before decoding any."""
-        total = sum(pixel_count(bytes(p)) for p in payloads if isinstance(p, (bytes, bytearray, memoryview)))
-        if total > self.max_request_pixels:
-            raise BadInput(
-                f"the request's images hold {total} pixels together, above the limit of {self.max_request_pixels}",
-                status=413,
-            )
-
     def decode(self, payload: bytes) -> tuple[np.ndarray, tuple[int, int]]:
-        """The (size, size, 3) uint8 image and the upload's own (width, height)."""
-        if not isinstance(payload, (bytes, bytearray, memoryview)):
-            raise BadInput(f"expected image bytes, got {type(payload).__name__}")
-        try:
-            return decode(bytes(payload), self.size, self.max_pixels)
-        except BadImage as exc:
-            raise BadInput(str(exc)) from None
+        """The (size, size, 3) uint8 whole image and the upload's own (width, height)."""
+        return self.decode_with(decode, payload)
 
     def batch(self, items: list[tuple[np.ndarray, tuple[int, int]]]) -> dict[str, np.ndarray]:
         return {"image": normalize(np.stack([image for image, _ in items]), self.mean, self.std)}

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.runtime import BadInput, read_files
+from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
+from aiaas_recipes.common.texts import decoded_files, request_text
 from aiaas_recipes.text_cls import tokenizer
 from aiaas_recipes.text_cls.sources import lines
 
@@ -51,17 +52,7 @@ class TextAdapter(LabelAdapter):
 
     def decode(self, payload: str) -> Text:
         """One text's ids; raises BadInput for a non-string, empty or oversized text."""
-        if isinstance(payload, (bytes, bytearray)):
-            try:
-                payload = bytes(payload).decode("utf-8")
-            except UnicodeDecodeError:
-                raise BadInput("text is not valid UTF-8") from None
-        if not isinstance(payload, str):
-            raise BadInput(f"expected a string, got {type(payload).__name__}")
-        if not payload.strip():
-            raise BadInput("empty text")
-        if len(payload) > self.max_chars:
-            raise BadInput(f"text of {len(payload)} characters is above the limit of {self.max_chars}")
+        payload = request_text(payload, self.max_chars)
         encoded = tokenizer.encode(self.tokenizer, [payload], self.max_length)
         return Text(encoded.ids[0], int(encoded.full_lengths[0]))
 
@@ -118,15 +109,9 @@ def _json_text(line: str) -> Any:
 def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
     """(name, text) per text: a row of .csv/.tsv/.jsonl, else a line of a text file. A file that cannot be read
     or decoded yields (name, exception) instead."""
-    for name, data in read_files(paths):
-        if isinstance(data, Exception):
-            yield name, data
-            continue
-        try:
-            text = data.decode("utf-8").removeprefix("\ufeff")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            yield name, BadInput(f"line {line} is not UTF-8")
+    for name, text in decoded_files(paths):
+        if isinstance(text, Exception):
+            yield name, text
             continue
         suffix = Path(name).suffix.lower()
         if suffix in (".csv", ".tsv", ".jsonl"):

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.runtime import BadInput, read_files
+from aiaas_cli.serving.runtime import BadInput
+from aiaas_recipes.common.texts import decoded_files, request_text
 from aiaas_recipes.text_cls import tokenizer
 from aiaas_recipes.text_cls.sources import lines
 from aiaas_recipes.token_cls import encoding
@@ -47,17 +48,7 @@ class TokenAdapter:
 
     def decode(self, payload: Any) -> Text:
         """One text's rows; raises BadInput for a non-string, empty or oversized text."""
-        if isinstance(payload, (bytes, bytearray)):
-            try:
-                payload = bytes(payload).decode("utf-8")
-            except UnicodeDecodeError:
-                raise BadInput("text is not valid UTF-8") from None
-        if not isinstance(payload, str):
-            raise BadInput(f"expected a string, got {type(payload).__name__}")
-        if not payload.strip():
-            raise BadInput("empty text")
-        if len(payload) > self.max_chars:
-            raise BadInput(f"text of {len(payload)} characters is above the limit of {self.max_chars}", status=413)
+        payload = request_text(payload, self.max_chars)
         return Text(payload, encoding.encode(self.tokenizer, payload, self.max_length))
 
     def batch(self, items: list[Text]) -> dict[str, np.ndarray]:
@@ -116,15 +107,9 @@ def _json_text(line: str) -> Any:
 def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
     """(name, text) per line of a text file or per record of a .jsonl file; an unreadable file yields
     (name, exception) instead."""
-    for name, data in read_files(paths):
-        if isinstance(data, Exception):
-            yield name, data
-            continue
-        try:
-            text = data.decode("utf-8").removeprefix("\ufeff")
-        except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            yield name, BadInput(f"line {line} is not UTF-8")
+    for name, text in decoded_files(paths):
+        if isinstance(text, Exception):
+            yield name, text
             continue
         as_json = Path(name).suffix.lower() in (".jsonl", ".ndjson")
         for number, line in enumerate(lines(text), start=1):
