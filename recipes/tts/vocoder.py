@@ -39,24 +39,41 @@ def _window(n_fft: int) -> np.ndarray:
 
 def stft(samples: np.ndarray, frames: Frames) -> np.ndarray:
     """(frames, n_fft // 2 + 1) complex spectrum; the signal is padded by half a window on both sides."""
+    from scipy import fft
+
     padded = np.pad(samples.astype(np.float32), frames.n_fft // 2)
     count = 1 + (len(padded) - frames.n_fft) // frames.hop
     index = np.arange(frames.n_fft)[None, :] + frames.hop * np.arange(count)[:, None]
-    return np.fft.rfft(padded[index] * _window(frames.n_fft), axis=-1)
+    return fft.rfft(padded[index] * _window(frames.n_fft), axis=-1)  # scipy keeps float32 (numpy: float64)
 
 
 def istft(spectrum: np.ndarray, frames: Frames, length: int) -> np.ndarray:
     """Weighted overlap-add inverse of ``stft``, ``length`` samples long."""
-    pieces = np.fft.irfft(spectrum, n=frames.n_fft, axis=-1) * _window(frames.n_fft)
-    total = frames.n_fft + frames.hop * (len(pieces) - 1)
-    out, norm = np.zeros(total, np.float64), np.zeros(total, np.float64)
-    window_sq = _window(frames.n_fft).astype(np.float64) ** 2
-    for i, piece in enumerate(pieces):  # frames are few (100 a second): a loop is fast enough and clear
-        out[i * frames.hop : i * frames.hop + frames.n_fft] += piece
-        norm[i * frames.hop : i * frames.hop + frames.n_fft] += window_sq
-    out /= np.maximum(norm, 1e-8)
+    from scipy import fft
+
+    pieces = fft.irfft(spectrum, n=frames.n_fft, axis=-1).astype(np.float32) * _window(frames.n_fft)
+    out = _overlap_add(pieces, frames.hop) / _window_sum(len(pieces), frames.n_fft, frames.hop)
     start = frames.n_fft // 2
-    return out[start : start + length].astype(np.float32)
+    return out[start : start + length]
+
+
+def _overlap_add(pieces: np.ndarray, hop: int) -> np.ndarray:
+    """Frames (count, width) summed at ``hop`` apart: one slice per hop-sized column block, not one per frame."""
+    count, width = pieces.shape
+    out = np.zeros(width + hop * (count - 1), np.float32)
+    if width % hop:
+        for i, piece in enumerate(pieces):
+            out[i * hop : i * hop + width] += piece
+        return out
+    for k in range(width // hop):
+        out[k * hop : k * hop + hop * count] += pieces[:, k * hop : (k + 1) * hop].reshape(-1)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _window_sum(count: int, n_fft: int, hop: int) -> np.ndarray:
+    squared = np.broadcast_to(_window(n_fft) ** 2, (count, n_fft))
+    return np.maximum(_overlap_add(np.ascontiguousarray(squared), hop), 1e-8)
 
 
 def log_mel(samples: np.ndarray, frames: Frames) -> np.ndarray:
@@ -78,7 +95,7 @@ def griffin_lim(mel: np.ndarray, frames: Frames, iterations: int = 32) -> np.nda
     )
     magnitude = np.maximum(magnitude, 0)
     length = (len(mel) - 1) * frames.hop
-    phase = np.exp(2j * np.pi * np.random.default_rng(0).random(magnitude.shape))
+    phase = np.exp(2j * np.pi * np.random.default_rng(0).random(magnitude.shape)).astype(np.complex64)
     samples = istft(magnitude * phase, frames, length)
     for _ in range(iterations):
         spectrum = stft(samples, frames)[: len(magnitude)]

@@ -19,7 +19,7 @@ from aiaas_recipes.tts.dataset import load_split
 from aiaas_recipes.tts.evaluation import reference_audio
 
 QUICK = [
-    "trainer.max_epochs=16",
+    "trainer.max_epochs=12",
     "trainer.early_stopping.enabled=false",
     "model.dim=48",
     "model.layers=2",
@@ -32,7 +32,7 @@ QUICK = [
 @pytest.fixture(scope="module")
 def pipeline(cli, tmp_path_factory) -> tuple[dict, Path]:
     root = tmp_path_factory.mktemp("voice") / "corpus"
-    write_corpus(root, 48, seed=1, voice_name="en+f3")  # not the built-in voice
+    write_corpus(root, 36, seed=1, voice_name="en+f3")  # not the built-in voice
     (root / "wavs" / "broken.wav").write_bytes(b"RIFF, but not audio")
     with (root / "metadata.csv").open("a") as table:
         table.write("broken|A broken file.|A broken file.\nnofile|No audio here.|No audio here.\n")
