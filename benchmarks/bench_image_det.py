@@ -92,7 +92,7 @@ def main() -> None:
         for key in HEADLINE:
             print(f"{key:<12}{metrics[key]:>10.4f}{baseline[key]:>12.4f}")
         print("per-class AP: " + ", ".join(f"{k} {v['ap']:.3f}" for k, v in metrics["per_class"].items()))
-        print(f"baseline: {baseline['name']}; precision/recall at score >= {metrics.get('score_threshold')}")
+        print(f"baseline: {baseline['name']}; precision/recall at the model's score_threshold (default 0.3)")
         epochs, rate = find(result, "epochs"), find(result, "samples_per_sec")
         train_s = epochs * result["split_sizes"]["train"] / rate  # training steps only (no validation)
         print(f"{epochs} epochs: {train_s:.0f} s of training steps ({rate} images/s), whole pipeline "

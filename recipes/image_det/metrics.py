@@ -15,7 +15,19 @@ EVAL_MAX = 100
 def new_map(class_metrics: bool = True):
     from torchmetrics.detection import MeanAveragePrecision
 
-    return MeanAveragePrecision(box_format="xyxy", iou_type="bbox", backend="pycocotools", class_metrics=class_metrics)
+    return MeanAveragePrecision(
+        box_format="xyxy", iou_type="bbox", backend="pycocotools", class_metrics=class_metrics, extended_summary=True
+    )
+
+
+def pr_curves(result: dict, present: list[int], classes: list[str]) -> dict:
+    """Precision at COCO's 101 recall points per class, at IoU .5 (all sizes, 100 detections); None: undefined."""
+    precision = result["precision"][0, :, :, 0, -1].numpy()  # (recall points, present classes)
+    curves = {}
+    for j, c in enumerate(present):
+        if 0 <= c < len(classes):
+            curves[classes[c]] = [None if v < 0 else round(float(v), 4) for v in precision[:, j]]
+    return {"iou": 0.5, "recall": [round(r / 100, 2) for r in range(101)], "precision": curves}
 
 
 def as_preds(outputs: dict, nms_iou: float = 0.5) -> list[dict]:
@@ -61,13 +73,16 @@ def scores(preds: list[dict], targets: list[dict], classes: list[str], threshold
         np.atleast_1d(result["map_per_class"].numpy()),
         np.atleast_1d(result["mar_100_per_class"].numpy()),
     )
-    per_class = {name: {"ap": -1.0, "ar100": -1.0, "boxes": 0} for name in classes}
+    per_class = {name: {"ap": -1.0, "ap50": -1.0, "ar100": -1.0, "boxes": 0} for name in classes}
     for j, c in enumerate(present):
         if 0 <= c < len(classes):
             per_class[classes[c]].update(ap=float(per_map[j]), ar100=float(per_recall[j]))
     for target in targets:
         for c in target["labels"].tolist():
             per_class[classes[c]]["boxes"] += 1
+    curves = pr_curves(result, present, classes)
+    for name, values in curves["precision"].items():  # COCO's AP at IoU .5: mean precision over the recall points
+        per_class[name]["ap50"] = round(float(np.mean([v or 0.0 for v in values])), 6)
     return {
         "map": float(result["map"]),
         "map50": float(result["map_50"]),
@@ -76,4 +91,5 @@ def scores(preds: list[dict], targets: list[dict], classes: list[str], threshold
         "recall": recall,
         "score_threshold": threshold,
         "per_class": per_class,
+        "pr_curve": curves,
     }

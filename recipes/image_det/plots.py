@@ -45,3 +45,30 @@ def write_grid(report: dict, path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def write_pr_curve(report: dict, path: Path) -> bool:
+    """Precision against recall per class at IoU .5 (COCO's interpolated curve); False when there is none."""
+    curve = report.get("pr_curve")
+    if not curve or not curve["precision"]:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for name, values in curve["precision"].items():
+        ap = report["per_class"].get(name, {}).get("ap50", float("nan"))
+        points = [(r, p) for r, p in zip(curve["recall"], values) if p is not None]
+        ax.plot([r for r, _ in points], [p for _, p in points], label=f"{name} (AP@.5 {ap:.3f})")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"precision-recall at IoU {curve['iou']}  (mAP@.5 {report['map50']:.3f})")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True

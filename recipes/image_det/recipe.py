@@ -122,11 +122,11 @@ class ImageDetection(TorchRecipe):
     def report_tables(self, report: dict) -> list[Any]:
         from rich.table import Table
 
-        table = Table(title="Average precision per class (COCO, IoU .50:.95)")
-        for column in ("class", "AP", "AR@100", "true boxes"):
+        table = Table(title="Average precision per class (COCO)")
+        for column in ("class", "AP .50:.95", "AP .50", "AR@100", "true boxes"):
             table.add_column(column, justify="left" if column == "class" else "right")
         for name, row in report.get("per_class", {}).items():
-            table.add_row(name, f"{row['ap']:.3f}", f"{row['ar100']:.3f}", str(row["boxes"]))
+            table.add_row(name, f"{row['ap']:.3f}", f"{row['ap50']:.3f}", f"{row['ar100']:.3f}", str(row["boxes"]))
         table.caption = (
             f"mAP {report['map']:.4f}   mAP@.5 {report['map50']:.4f}   at score >= {report['score_threshold']}: "
             f"precision {report['precision']:.3f}, recall {report['recall']:.3f}"
@@ -134,10 +134,11 @@ class ImageDetection(TorchRecipe):
         return [table]
 
     def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
-        from aiaas_recipes.image_det.plots import write_grid
+        from aiaas_recipes.image_det.plots import write_grid, write_pr_curve
 
-        path = out_dir / "predictions.png"
-        return [path] if write_grid(report, path) else []
+        grid, curve = out_dir / "predictions.png", out_dir / "pr_curve.png"
+        return [path for path, written in ((grid, write_grid(report, grid)), (curve, write_pr_curve(report, curve)))
+                if written]  # fmt: skip
 
     def export_spec(self, network: Any, meta: dict) -> ExportSpec:
         from aiaas_recipes.image_det.export import export_spec
