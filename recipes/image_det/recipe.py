@@ -54,11 +54,14 @@ class ImageDetection(TorchRecipe):
     def fingerprint(self, cfg: Any) -> str:
         self.check_config(cfg)
         path = self.data_path(cfg)
-        root = path if path.is_dir() else path.parent
         digest = hashlib.sha256()
-        for file in sorted(p for p in root.rglob("*") if p.is_file()):
-            stat = file.stat()
-            digest.update(f"{file.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        roots = [path if path.is_dir() else path.parent]
+        if cfg.data.images:  # COCO images kept elsewhere change the dataset too
+            roots.append(Path(str(cfg.data.images)).expanduser().resolve())
+        for root in roots:
+            for file in sorted(p for p in root.rglob("*") if p.is_file()):
+                stat = file.stat()
+                digest.update(f"{root}\0{file.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         settings = {
             "path": str(path),
             "size": cfg.data.image_size,
