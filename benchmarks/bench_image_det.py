@@ -4,7 +4,10 @@ against torch eager latency.
 Runs `aiaas pipeline image-det` (default config unless overrides are given) in a fresh workspace and prints the
 report's model and baseline figures side by side (same split; torchmetrics' MeanAveragePrecision with the
 pycocotools backend), the fit time, and the median latency of one image and of a batch of 32 in ONNX Runtime and
-in torch eager mode (the trained checkpoint), both on one thread. Target: model mAP@.5 >= 0.8.
+in torch eager mode (the trained checkpoint), both on one thread; then served images/s at 32 clients (the
+packaged Bento under `aiaas serve`, requests from threads in this process) against the in-process ceiling (the
+same decode + ONNX Runtime + numpy post-processing in batches of 32, no HTTP, one process and one thread, where the
+Bento runs serve.workers=2 processes). Target: model mAP@.5 >= 0.8.
 
     .venv/bin/python benchmarks/bench_image_det.py                  (extra overrides, e.g. trainer.threads=1)
 """
@@ -80,6 +83,72 @@ def latency(onnx_path: str, checkpoint: str, batch: int, runs: int = 30) -> tupl
     return median_ms(lambda: session.run(None, {"image": x}), runs), eager
 
 
+def test_images(count: int = 64) -> list[bytes]:
+    import io
+
+    from PIL import Image
+
+    from aiaas_recipes.image_det import shapes
+
+    encoded = []
+    for _, pixels, _, _ in shapes.scenes(count, seed=99):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        encoded.append(buffer.getvalue())
+    return encoded
+
+
+def ceiling(onnx_path: str, images: list[bytes], seconds: float = 5.0) -> float:
+    """Images/s of decode + ONNX Runtime + post-processing in this process, batches of 32, one thread."""
+    from aiaas_cli.serving.runtime import Predictor
+
+    predictor, done, start = Predictor(onnx_path, threads=1), 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for begin in range(0, len(images), 32):
+            done += len(predictor.predict(images[begin : begin + 32], k=100))
+    return done / (time.perf_counter() - start)
+
+
+def served(home: Path, bento: str, images: list[bytes], clients: int = 32, seconds: float = 8.0) -> float:
+    """Images/s that `aiaas serve` answers to ``clients`` concurrent one-image requests."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "AIAAS_HOME": str(home / "aiaas"), "BENTOML_HOME": str(home / "bentoml")}
+    server = subprocess.Popen([AIAAS, "serve", bento, "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.5)
+        stop = time.perf_counter() + seconds
+
+        def client(i: int) -> int:
+            answered, session = 0, requests.Session()
+            while time.perf_counter() < stop:
+                body = images[(i + answered) % len(images)]
+                answer = session.post(f"{url}/predict", files={"image": ("x.png", body)}, timeout=60)
+                answered += answer.status_code == 200
+            return answered
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            total = sum(pool.map(client, range(clients)))
+        return total / (time.perf_counter() - start)
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("overrides", nargs="*", help="aiaas overrides, e.g. trainer.max_epochs=30")
@@ -102,6 +171,10 @@ def main() -> None:
             ort_ms, eager_ms = latency(result["onnx_path"], result["checkpoint"], batch)
             print(f"batch {batch:>2}: ONNX Runtime {ort_ms:.2f} ms, torch eager {eager_ms:.2f} ms "
                   f"(eager / ORT = {eager_ms / ort_ms:.2f}x)")  # fmt: skip
+        images = test_images()
+        rate, top = served(Path(home), result["bento_tag"], images), ceiling(result["onnx_path"], images)
+        print(f"served at 32 clients: {rate:.0f} images/s; in-process ceiling {top:.0f} images/s "
+              f"(served / ceiling = {rate / top:.2f})")  # fmt: skip
         verdict = "meets" if metrics["map50"] >= TARGET_MAP50 else "falls short of"
         print(f"model mAP@.5 {metrics['map50']:.4f} {verdict} the target {TARGET_MAP50}")
 
