@@ -145,7 +145,16 @@ def predict(
     ] = None,
     url: Annotated[Optional[str], typer.Option("--url", help="Send the inputs to a running service instead.")] = None,
     output: Annotated[
-        Optional[str], typer.Option("--output", "-o", help="Write .jsonl or .csv here instead of JSONL on stdout.")
+        Optional[str],
+        typer.Option("--output", "-o", help="Write .jsonl or .csv here instead of JSONL on stdout; DIR/: --save DIR."),
+    ] = None,
+    save: Annotated[
+        Optional[str],
+        typer.Option(
+            "--save",
+            "--save-images",
+            help="Also write what the recipe renders per input into this folder (annotated image, mask, WAV).",
+        ),
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many labels per input.")] = 5,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Inputs per ONNX Runtime call.")] = 32,
@@ -162,11 +171,12 @@ def predict(
       aiaas predict image-cls photos/ --url http://127.0.0.1:3000
       aiaas predict text-cls reviews.csv notes.txt --model run=<run_id>   (a text per row / per line)
       aiaas predict image-cls a.png --model model.onnx --json   ({"inputs", "failed", "predictions": [...]})
+      aiaas predict tts sentences.txt --model run=<run_id> --output out/   (a WAV per line + out/predictions.jsonl)
     """
     from aiaas_cli.stages import predict as predict_stage
 
     console.settings.json = json_mode  # without --json, stdout carries one JSON line per input
-    request = predict_stage.Request(recipe, inputs, model, url, output, top_k, batch_size, threads, json_mode)
+    request = predict_stage.Request(recipe, inputs, model, url, output, top_k, batch_size, threads, json_mode, save)
     summary = predict_stage.predict(request)
     if json_mode:
         console.emit_json(summary)

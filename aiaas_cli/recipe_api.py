@@ -10,7 +10,9 @@ Torch-free serving half: ``serving_module`` names a module that needs only numpy
   - ``http_request(name, payload, k)`` -> keyword arguments of ``requests.post`` for `predict --url`;
     ``http_response(predictions)`` -> the body its service's `/predict` answers for those predictions, and
     ``http_predictions(body)`` -> the per-item predictions back from such a body;
-  - ``to_row(name, payload, prediction)`` -> the flat record `aiaas predict` writes for one input.
+  - ``to_row(name, payload, prediction)`` -> the flat record `aiaas predict` writes for one input;
+  - ``render_output(payload, prediction)`` -> (suffix, bytes) of the file a person looks at for one prediction
+    (optional: an annotated image, a mask PNG, a WAV), written by `aiaas predict --save DIR`.
 """
 
 from __future__ import annotations

@@ -7,8 +7,11 @@ input is, how it travels to a service and what its record holds all come from th
 from __future__ import annotations
 
 import csv
+import itertools
 import json
-from collections.abc import Iterator
+import re
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +35,13 @@ class Request:
     batch_size: int = 32
     threads: int | None = None
     json: bool = False  # one JSON object on stdout (the predictions inside it) instead of JSON lines
+    save: str | None = None  # a folder for what the recipe renders per prediction (WAV, annotated image, mask)
+
+    def __post_init__(self) -> None:
+        """`--output DIR/` (a folder) means: render into DIR and write DIR/predictions.jsonl beside the files."""
+        if self.output and (self.output.endswith(("/", "\\")) or Path(self.output).expanduser().is_dir()):
+            self.save = self.save or self.output
+            self.output = str(Path(self.output).expanduser() / "predictions.jsonl")
 
 
 def expand(inputs: list[str]) -> list[Path]:
@@ -104,7 +114,7 @@ def _chunks(inputs: Iterator[tuple[str, Any]], size: int) -> Iterator[list[tuple
 def _local_rows(request: Request, predictor: Any, inputs: Iterator[tuple[str, Any]]) -> Iterator[dict]:
     from aiaas_cli.serving.runtime import BadInput
 
-    module = predictor.module
+    record = _recorder(predictor.module, request.save)
     for chunk in _chunks(inputs, request.batch_size):
         rows: list[dict | None] = [None] * len(chunk)
         ready, items = [], []
@@ -117,11 +127,11 @@ def _local_rows(request: Request, predictor: Any, inputs: Iterator[tuple[str, An
             except (BadInput, OSError) as exc:
                 rows[i] = _error(name, str(exc))
         for i, prediction in zip(ready, predictor.predict_decoded(items, request.top_k)):
-            rows[i] = module.to_row(chunk[i][0], chunk[i][1], prediction)
+            rows[i] = record(chunk[i][0], chunk[i][1], prediction)
         yield from rows
 
 
-def _ask_service(session: Any, url: str, module: Any, item: tuple[str, Any], k: int) -> dict:
+def _ask_service(session: Any, url: str, module: Any, item: tuple[str, Any], k: int, record: Any) -> dict:
     import requests
 
     name, payload = item
@@ -140,16 +150,46 @@ def _ask_service(session: Any, url: str, module: Any, item: tuple[str, Any], k: 
     predictions = module.http_predictions(body) if answer.status_code == 200 and isinstance(body, dict) else None
     if not predictions:
         return _error(name, str(body.get("error") or f"HTTP {answer.status_code}: {answer.text[:200]}"))
-    return module.to_row(name, payload, predictions[0])
+    return record(name, payload, predictions[0])
 
 
 def _service_rows(request: Request, module: Any, inputs: Iterator[tuple[str, Any]]) -> Iterator[dict]:
     import requests
 
-    url = request.url.rstrip("/")
+    url, record = request.url.rstrip("/"), _recorder(module, request.save)
     with requests.Session() as session, ThreadPoolExecutor(_URL_WORKERS) as pool:
         for chunk in _chunks(inputs, request.batch_size):  # pool.map would read every input up front
-            yield from pool.map(lambda item: _ask_service(session, url, module, item, request.top_k), chunk)
+            yield from pool.map(lambda item: _ask_service(session, url, module, item, request.top_k, record), chunk)
+
+
+def _recorder(module: Any, save: str | None) -> Callable[[str, Any, dict], dict]:
+    """``record(name, payload, prediction)``: the recipe's row, plus the rendered file's path when saving."""
+    if save is None:
+        return module.to_row
+    if not hasattr(module, "render_output"):
+        raise ConfigError(f"{module.__name__} renders nothing per prediction", "drop --save (or --output DIR/)")
+    folder = Path(save).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    count = itertools.count()
+    lock = threading.Lock()  # rows come from several threads with --url
+
+    def record(name: str, payload: Any, prediction: dict) -> dict:
+        suffix, data = module.render_output(payload, prediction)
+        with lock:
+            number = next(count)
+        target = folder / f"{number:05d}_{_stem(name)}{suffix}"
+        with workspace.atomic_file(target) as temp:
+            temp.write_bytes(data)
+        return {**module.to_row(name, payload, prediction), "file": str(target)}
+
+    return record
+
+
+def _stem(name: str) -> str:
+    """A file-name-safe stem of an input's name ("notes.txt:3" -> "notes_3")."""
+    path, _, line = name.partition(":") if not Path(name).exists() else (name, "", "")
+    stem = Path(path).stem + (f"_{line}" if line else "")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem)[:80] or "input"
 
 
 @contextmanager
@@ -234,6 +274,8 @@ def predict(request: Request) -> dict:
     if request.output:
         console.step(f"Wrote {total} prediction(s) to {request.output}")
         summary["output"] = str(Path(request.output).expanduser())
+    if request.save:
+        summary["saved"] = str(Path(request.save).expanduser())
     elif keep is not None:
         summary["predictions"] = collected
     return summary

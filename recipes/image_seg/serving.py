@@ -69,3 +69,28 @@ def to_row(name: str, payload: Any, prediction: dict) -> dict:
     shares = {label: share for label, share in prediction["areas"].items() if label != prediction["classes"][0]}
     main = max(shares, key=shares.get) if shares else prediction["classes"][0]
     return {"input": name, "label": main, "area": shares.get(main, 1.0), **prediction}
+
+
+# Class colours for `predict --save`: class 0 (background) is left clear, the others get distinct hues.
+_PALETTE = np.array(
+    [[0, 0, 0], [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240],
+     [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [170, 110, 40]], dtype=np.float32,
+)  # fmt: skip
+
+
+def render_output(payload: bytes, prediction: dict) -> tuple[str, bytes]:
+    """The upload with its predicted classes painted over it (half-transparent), as a PNG at the upload's size."""
+    import io
+
+    from PIL import Image
+
+    from aiaas_recipes.image_cls.transforms import open_whole, to_rgb
+    from aiaas_recipes.image_seg.images import read_mask_png
+
+    mask = read_mask_png(prediction["mask"]).astype(np.int64)
+    picture = np.asarray(to_rgb(open_whole(bytes(payload), DEFAULT_MAX_PIXELS)), dtype=np.float32)
+    colours = _PALETTE[mask % len(_PALETTE)]
+    painted = np.where((mask > 0)[..., None], 0.5 * picture + 0.5 * colours, picture)
+    buffer = io.BytesIO()
+    Image.fromarray(painted.astype(np.uint8)).save(buffer, format="PNG")
+    return ".png", buffer.getvalue()

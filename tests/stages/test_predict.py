@@ -123,6 +123,7 @@ def test_run_without_export_says_export_it_first(cli, trained_run, tmp_path, inp
         (["--model", "missing.onnx"], "does not exist"),
         ([], "say which model to use"),
         (["--model", "MODEL", "-o", "out.txt"], "--output must end in .jsonl or .csv"),
+        (["--model", "MODEL", "--save", "rendered"], "image_cls.serving renders nothing per prediction"),
     ],
 )
 def test_usage_errors_exit_2(cli, model_path, inputs, args, message):

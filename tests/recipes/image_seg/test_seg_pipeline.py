@@ -73,3 +73,22 @@ def test_served_masks_equal_local_predict(run, server, cli, tmp_path):
     assert ok.status_code == 200 and set(ok.json()) >= {"mask", "classes", "areas", "counts"}
     bad = requests.post(f"{server.url}/predict", files={"image": ("x.png", b"nope")}, timeout=30)
     assert 400 <= bad.status_code < 500
+
+
+def test_output_folder_holds_an_overlay_per_image_and_the_lines(run, cli, tmp_path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    Image.fromarray(np.full((30, 50, 3), 200, np.uint8)).save(inputs / "flat.png")
+    (inputs / "broken.png").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    summary = json.loads(
+        cli("predict", "image-seg", str(inputs), "--model", run["onnx_path"], "-o", f"{out}/", "--json").stdout
+    )
+    assert summary["saved"] == str(out) and summary["failed"] == 1
+    rows = {
+        Path(row["input"]).name: row for row in map(json.loads, (out / "predictions.jsonl").read_text().splitlines())
+    }
+    assert "file" not in rows["broken.png"]
+    painted = Image.open(rows["flat.png"]["file"])
+    assert painted.size == (50, 30) and painted.mode == "RGB"
+    assert Path(rows["flat.png"]["file"]).parent == out and Path(rows["flat.png"]["file"]).name.endswith("_flat.png")
