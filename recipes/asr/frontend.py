@@ -36,9 +36,15 @@ def cut_points(samples: np.ndarray, rate: int, window: int, search_seconds: floa
     return cuts
 
 
-def windows(samples: np.ndarray, front: dict) -> list[np.ndarray]:
-    """Log-mels of each window of a recording (one window when it fits); each fits ``window_frames``."""
+def windows(samples: np.ndarray, front: dict) -> list[tuple[float, np.ndarray]]:
+    """(start in seconds, log-mels) of each window of a recording (one when it fits); each fits ``window_frames``."""
     hop, win = int(front["hop"]), int(front["win"])
     window = (int(front["window_frames"]) - 1) * hop + win  # samples that make exactly window_frames frames
-    pieces = np.split(samples, cut_points(samples, int(front["rate"]), window))
-    return [utterance_features(piece, front) for piece in pieces if len(piece) >= win]
+    cuts = cut_points(samples, int(front["rate"]), window)
+    starts = [0, *cuts]
+    pieces = np.split(samples, cuts)
+    return [
+        (start / int(front["rate"]), utterance_features(piece, front))
+        for start, piece in zip(starts, pieces)
+        if len(piece) >= win
+    ]

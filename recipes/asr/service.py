@@ -11,9 +11,16 @@ from starlette.responses import JSONResponse
 from aiaas_cli.serving.service import SERVICE_OPTIONS, Engine, guard, upload_bytes
 
 
+class Word(BaseModel):
+    word: str
+    start_s: float  # from the recording's start: the word's first and last characters as the model emitted them
+    end_s: float
+
+
 class Transcript(BaseModel):
     text: str
     duration_s: float
+    words: list[Word]
 
 
 @bentoml.service(name="aiaas-speech-recognizer", **SERVICE_OPTIONS)

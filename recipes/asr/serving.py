@@ -29,7 +29,7 @@ __all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http
 
 @dataclass
 class Recording:
-    windows: list[np.ndarray]  # (n_mels, frames) log-mels of each window
+    windows: list[tuple[float, np.ndarray]]  # (start in seconds, (n_mels, frames) log-mels) of each window
     duration_s: float
 
 
@@ -62,18 +62,21 @@ class SpeechAdapter:
 
     def batch(self, items: list[Recording]) -> dict[str, np.ndarray]:
         """{"features": (W, n_mels, window_frames), "lengths": (W,)} for the W windows of all items."""
-        features, lengths = pad([w for item in items for w in item.windows], self.front["window_frames"])
+        features, lengths = pad([mel for item in items for _, mel in item.windows], self.front["window_frames"])
         return dict(zip(INPUT_NAMES, (features, lengths)))
 
     def postprocess(self, outputs: dict[str, np.ndarray], items: list[Recording], k: int) -> list[dict]:
-        """{"text", "duration_s"} per item: its windows' greedy transcripts joined."""
+        """{"text", "duration_s", "words"} per item: its windows' greedy transcripts joined, with word times."""
         log_probs, row, answers = outputs[OUTPUT_NAME], 0, []
+        step = chars.STRIDE * self.front["hop"] / self.front["rate"]  # seconds per output frame
         for item in items:
-            parts = []
-            for window in item.windows:
-                parts.append(chars.greedy_decode(log_probs[row], chars.output_frames(window.shape[1]), self.alphabet))
+            words = []
+            for start, mel in item.windows:
+                frames = chars.output_frames(mel.shape[1])
+                words += chars.greedy_words(log_probs[row], frames, self.alphabet, step, start)
                 row += 1
-            answers.append({"text": " ".join(p for p in parts if p), "duration_s": item.duration_s})
+            text = " ".join(w["word"] for w in words)
+            answers.append({"text": text, "duration_s": item.duration_s, "words": words})
         return answers
 
 
@@ -93,5 +96,5 @@ def http_request(name: str, payload: bytes, k: int) -> dict[str, Any]:
 
 
 def to_row(name: str, payload: Any, prediction: dict) -> dict:
-    """`aiaas predict`'s record: the file, its transcript and duration."""
+    """`aiaas predict`'s record: the file, its transcript, duration and timed words."""
     return {"input": name, **prediction}

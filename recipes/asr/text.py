@@ -38,7 +38,30 @@ def greedy_decode(log_probs: np.ndarray, length: int, alphabet: list[str]) -> st
     return _SPACES.sub(" ", "".join(alphabet[i - 1] for i in keep)).strip()
 
 
+def greedy_words(
+    log_probs: np.ndarray, length: int, alphabet: list[str], seconds_per_frame: float, offset: float = 0.0
+):
+    """The greedy transcript's words with the times of their first and last emitted characters:
+    [{"word", "start_s", "end_s"}], times from ``offset`` seconds."""
+    best = np.asarray(log_probs)[: int(length)].argmax(-1)
+    emitted = np.flatnonzero((best != BLANK) & np.concatenate([[True], best[1:] != best[:-1]]))
+    words, current = [], []
+    for frame in [*emitted.tolist(), None]:
+        char = alphabet[best[frame] - 1] if frame is not None else " "
+        if char != " ":
+            current.append((frame, char))
+        elif current:
+            start, end = current[0][0] * seconds_per_frame, (current[-1][0] + 1) * seconds_per_frame
+            word = "".join(c for _, c in current)
+            words.append({"word": word, "start_s": round(offset + start, 2), "end_s": round(offset + end, 2)})
+            current = []
+    return words
+
+
 def output_frames(frames):
     """Frames the network emits for ``frames`` input frames (an int, array or tensor): its front end halves time
     twice (two convs of stride 2, with padding that keeps the last partial step)."""
     return ((frames - 1) // 2) // 2 + 1
+
+
+STRIDE = 4  # input frames per output frame (see output_frames)

@@ -27,6 +27,8 @@ def test_text_is_normalised_and_decoded_greedily():
         frames[t, best] = 0.0
     assert chars.greedy_decode(frames, 8, alphabet) == "aa b"
     assert chars.greedy_decode(frames, 3, alphabet) == "a"  # only the first `length` frames count
+    words = chars.greedy_words(frames, 8, alphabet, seconds_per_frame=0.04, offset=1.0)
+    assert words == [{"word": "aa", "start_s": 1.0, "end_s": 1.16}, {"word": "b", "start_s": 1.2, "end_s": 1.24}]
 
 
 def test_generated_test_sentences_are_new_word_sequences():
@@ -84,14 +86,17 @@ def test_splits_keep_each_speaker_in_one_split():
 
 def test_long_recordings_are_cut_into_windows_at_quiet_points():
     front = {"rate": 16000, "n_mels": 40, "win": 400, "hop": 160, "n_fft": 512, "window_frames": 598}
-    speech = spoken("set a timer for ten minutes", 16000)
-    pause = np.zeros(8000, np.float32)
-    recording = np.concatenate([speech, pause] * 8)  # about 20 s
+    speech = spoken("call alice", 16000)
+    assert len(speech) < 16000  # with 1 s pauses, every 1.5 s a cut may search holds some pause
+    pause = np.zeros(16000, np.float32)
+    recording = np.concatenate([speech, pause] * 12)  # about 20 s
     parts = frontend.windows(recording, front)
-    assert len(parts) >= 4 and all(p.shape[1] <= front["window_frames"] for p in parts)
+    assert len(parts) >= 4 and all(mel.shape[1] <= front["window_frames"] for _, mel in parts)
+    starts = [start for start, _ in parts]
+    assert starts[0] == 0 and starts == sorted(starts) and starts[-1] < len(recording) / 16000
     cuts = frontend.cut_points(recording, 16000, (598 - 1) * 160 + 400)
-    energy = np.array([np.mean(recording[c - 80 : c + 80] ** 2) for c in cuts])
-    assert energy.max() < 1e-6  # every cut falls in a pause, none inside a word
+    energy = np.array([np.mean(recording[c : c + 160] ** 2) for c in cuts])
+    assert energy.max() < 1e-8  # every cut falls in a pause, none inside a word
     assert len(frontend.windows(speech, front)) == 1
 
 

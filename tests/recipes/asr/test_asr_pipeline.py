@@ -54,6 +54,7 @@ def test_own_recordings_pipeline_predict_and_serve(cli, tmp_path):
     unreadable = {"corrupt.wav", "empty.wav", "voice.m4a"}  # silent_text.wav and long.wav are fine audio
     assert {name for name, r in rows.items() if "error" in r} == unreadable
     assert rows["long.wav"]["duration_s"] == pytest.approx(30.0)  # transcribed in windows, not refused
+    assert all(w["start_s"] < w["end_s"] <= 30.0 for w in rows["long.wav"]["words"])
     assert any(r.get("text") for r in rows.values())  # the comparison below is not between empty strings
 
     server = Server(out["bento_tag"], tmp_path / "server.log").wait_ready()
@@ -65,7 +66,7 @@ def test_own_recordings_pipeline_predict_and_serve(cli, tmp_path):
                 assert 400 <= answer.status_code < 500, (name, answer.status_code, answer.text)
                 continue
             assert answer.status_code == 200, answer.text
-            assert answer.json() == {"text": local["text"], "duration_s": local["duration_s"]}, name
+            assert answer.json() == {key: local[key] for key in ("text", "duration_s", "words")}, name
         clip = (root / "000.wav").read_bytes()
         batch = requests.post(f"{server.url}/predict_batch", files=[("audios", clip), ("audios", clip)], timeout=60)
         assert batch.status_code == 200 and [b["text"] for b in batch.json()] == [rows["000.wav"]["text"]] * 2
