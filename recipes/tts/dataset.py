@@ -97,6 +97,7 @@ def build(items: list[Utterance], skipped: list[dict], out_dir: Path, data: Any)
         "mel_std": std.tolist(),
         **frames.as_dict(),
         "mean_frames": float(np.mean([len(r["mel"]) for r in rows])),
+        "mean_log_duration": float(np.mean(np.log1p(np.concatenate(durations)))),
     }
 
 

@@ -55,12 +55,13 @@ class FastSpeech(nn.Module):
     durations (B, N))."""
 
     def __init__(self, vocab_size: int, n_mels: int, dim: int = 128, layers: int = 3, kernel: int = 5,
-                 dropout: float = 0.1):  # fmt: skip
+                 dropout: float = 0.1, duration_bias: float = 0.0):  # fmt: skip
         super().__init__()
         self.embed = nn.Embedding(vocab_size, dim, padding_idx=0)
         self.encoder = Stack(dim, layers, kernel, dropout)
         self.duration = Stack(dim, 2, 3, dropout)
         self.duration_out = nn.Linear(dim, 1)
+        nn.init.constant_(self.duration_out.bias, duration_bias)  # the corpus' mean log(1 + duration): a fast start
         self.position = nn.Linear(2, dim)
         self.decoder = Stack(dim, layers, kernel, dropout)
         self.mel_out = nn.Linear(dim, n_mels)

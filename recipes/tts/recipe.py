@@ -50,7 +50,7 @@ class TextToSpeech(TorchRecipe):
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         keys = ("sample_rate", "n_fft", "hop", "n_mels", "min_seconds", "max_seconds", "trim_db", "language")
         settings = {key: cfg.data.get(key) for key in keys}
-        settings.update(split=dict(cfg.data.split), rounds=cfg.data.align_rounds, v=1)
+        settings.update(split=dict(cfg.data.split), rounds=cfg.data.align_rounds, v=2)
         digest.update(json.dumps(settings, sort_keys=True).encode())
         return digest.hexdigest()
 
@@ -78,7 +78,8 @@ class TextToSpeech(TorchRecipe):
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
         from aiaas_cli.config import instantiate
 
-        return instantiate(model_cfg, vocab_size=len(meta["vocabulary"]), n_mels=int(meta["n_mels"]))
+        sizes = {"vocab_size": len(meta["vocabulary"]), "n_mels": int(meta["n_mels"])}
+        return instantiate(model_cfg, **sizes, duration_bias=float(meta.get("mean_log_duration", 0.0)))
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
@@ -87,7 +88,7 @@ class TextToSpeech(TorchRecipe):
         from aiaas_recipes.tts.training import SpeechModule
 
         meta = {"recipe": self.name, "model": OmegaConf.to_container(cfg.model, resolve=True)}
-        meta.update({key: manifest[key] for key in META_KEYS})
+        meta.update({key: manifest[key] for key in META_KEYS}, mean_log_duration=manifest.get("mean_log_duration", 0.0))
         meta["serving"] = OmegaConf.to_container(cfg.synthesis, resolve=True)
         scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
         return SpeechModule(self.build_network(cfg.model, meta), instantiate(cfg.optim), scheduler, meta)

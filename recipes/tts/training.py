@@ -58,7 +58,7 @@ class SpeechDataModule(pl.LightningDataModule):
 
 
 def losses(net: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mel L1 over real frames, MSE of log(1 + duration) over real phonemes)."""
+    """(mel L1 over real frames, MSE of log(1 + duration) per phoneme plus that of each utterance's length)."""
     phonemes, lengths, mels, frames, durations = batch
     predicted, log_durations = net.teacher(phonemes, lengths, durations)
     mel_mask = (torch.arange(mels.shape[1]).view(1, -1) < frames.view(-1, 1)).unsqueeze(-1).to(mels.dtype)
@@ -66,7 +66,10 @@ def losses(net: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch
     ph_mask = (torch.arange(phonemes.shape[1]).view(1, -1) < lengths.view(-1, 1)).to(mels.dtype)
     target = torch.log1p(durations.to(mels.dtype))
     duration_loss = (F.mse_loss(log_durations, target, reduction="none") * ph_mask).sum() / ph_mask.sum()
-    return mel_loss, duration_loss
+    # a log-domain fit alone predicts geometric means, so whole utterances come out short: fit their length too
+    total = (torch.expm1(log_durations).clamp(min=0) * ph_mask).sum(1)
+    length_loss = F.mse_loss(torch.log1p(total), torch.log1p(frames.to(mels.dtype)))
+    return mel_loss, duration_loss + length_loss
 
 
 class SpeechModule(FromConfig, pl.LightningModule):
