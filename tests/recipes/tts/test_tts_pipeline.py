@@ -40,7 +40,7 @@ def pipeline(cli, tmp_path_factory) -> tuple[dict, Path]:
 
 
 @pytest.mark.slow
-def test_own_voice_pipeline_predict_and_serve(pipeline, cli, tmp_path):
+def test_own_voice_pipeline_predict_and_serve(pipeline, cli, tmp_path, record_property):
     out, root = pipeline
     assert {"mcd", "duration_error", "f0_rmse"} <= out["metrics"].keys()
     assert {"mcd", "duration_error", "f0_rmse"} <= out["metrics"]["baseline"].keys()
@@ -65,6 +65,7 @@ def test_own_voice_pipeline_predict_and_serve(pipeline, cli, tmp_path):
         assert answer.headers["content-type"].startswith("audio/wav")
         assert answer.content == local  # Griffin-Lim is seeded: the same mel gives the same samples
         samples, rate = soundfile.read(io.BytesIO(answer.content))
+        record_property("served_over_reference_seconds", len(samples) / rate / reference_seconds)
         assert abs(len(samples) / rate / reference_seconds - 1) <= 0.2, (len(samples) / rate, reference_seconds)
         for bad in ({"text": ""}, {"text": 42}, {"text": ["a"]}, {"text": "word " * 100}, {"speed": 1.0}):
             refused = requests.post(f"{server.url}/predict", json=bad, timeout=30)
