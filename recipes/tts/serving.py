@@ -17,7 +17,10 @@ SERVICE = "aiaas_recipes.tts.service:SpeechService"
 INPUT_NAMES = ("phonemes", "lengths", "speed")
 OUTPUT_NAMES = ("mel", "mel_lengths", "durations")
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
-__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "read_inputs", "to_row"]
+__all__ = [
+    "SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "read_inputs", "render_output",
+    "to_row",
+]  # fmt: skip
 
 
 class SpeechAdapter:
@@ -117,3 +120,8 @@ def to_row(name: str, payload: Any, prediction: dict) -> dict:
     """The record `aiaas predict` writes: the text, the audio's length and the WAV itself (base64)."""
     words = payload["text"] if isinstance(payload, dict) else payload
     return {"input": name, "text": words, **prediction}
+
+
+def render_output(payload: Any, prediction: dict) -> tuple[str, bytes]:
+    """The WAV file of one prediction, for `aiaas predict --save DIR` (or `--output DIR/`)."""
+    return ".wav", base64.b64decode(prediction["audio_base64"])

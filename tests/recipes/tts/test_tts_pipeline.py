@@ -54,9 +54,10 @@ def test_own_voice_pipeline_predict_and_serve(pipeline, cli, tmp_path, record_pr
     reference_seconds = len(reference_audio(held_out, manifest)) / manifest["rate"]
     sentences = tmp_path / "sentences.txt"
     sentences.write_text(held_out["text"] + "\n")
-    target = tmp_path / "out.jsonl"
-    cli("predict", "tts", str(sentences), "--model", f"run={out['run_id']}", "--output", str(target))
-    local = base64.b64decode(json.loads(target.read_text())["audio_base64"])
+    cli("predict", "tts", str(sentences), "--model", f"run={out['run_id']}", "--output", f"{tmp_path / 'out'}/")
+    row = json.loads((tmp_path / "out" / "predictions.jsonl").read_text())
+    local = Path(row["file"]).read_bytes()  # one WAV per line, beside the records
+    assert Path(row["file"]).parent == tmp_path / "out" and local == base64.b64decode(row["audio_base64"])
 
     server = Server(out["bento_tag"], tmp_path / "server.log").wait_ready()
     try:
