@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -12,18 +10,6 @@ from aiaas_cli.recipe_api import ExportSpec
 from aiaas_recipes.common.recipe import ClassificationRecipe
 
 _FINGERPRINT_VERSION = 2  # bump when the dataset dir's layout or content changes
-
-
-def _input_digest(path: Path) -> str:
-    """Names, sizes and modification times of the input file or of every .txt under the folder."""
-    files = sorted(p for p in path.rglob("*.txt")) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    for file in files:
-        stat = file.stat()
-        digest.update(
-            f"{file.relative_to(path) if path.is_dir() else file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
-        )
-    return digest.hexdigest()
 
 
 class TextClassification(ClassificationRecipe):
@@ -44,17 +30,14 @@ class TextClassification(ClassificationRecipe):
             raise ConfigError(f"data.path={cfg.data.path} does not exist")
 
     def fingerprint(self, cfg: Any) -> str:
-        from omegaconf import OmegaConf
-
+        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest
         from aiaas_recipes.text_cls.dataset import source
 
         path, fmt, encoding = source(cfg.data)
-        settings = OmegaConf.to_container(cfg.data, resolve=True)
-        for key in ("batch_size", "balance"):  # training settings: the same dataset serves them all
-            settings.pop(key, None)
+        settings = data_settings(cfg.data, ("batch_size", "balance"))
+        inputs = files_digest(path, "*.txt")  # a folder: its .txt files are the texts
         versions = {"tokenizers": metadata.version("tokenizers"), "v": _FINGERPRINT_VERSION}
-        blob = json.dumps({"settings": settings, "input": _input_digest(path), **versions}, sort_keys=True)
-        return hashlib.sha256(f"{path}\0{fmt}\0{encoding}\0{blob}".encode()).hexdigest()
+        return digest({"source": [str(path), fmt, encoding], "settings": settings, "input": inputs, **versions})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.text_cls import dataset

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -12,18 +10,6 @@ from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
 from aiaas_recipes.common.torch_recipe import TorchRecipe
 
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
-
-
-def _input_digest(path: Path | None) -> str:
-    """Names, sizes and modification times of the input file or of every file under the folder."""
-    if path is None:
-        return "builtin"
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    for file in files:
-        stat = file.stat()
-        digest.update(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
 
 
 class TokenClassification(TorchRecipe):
@@ -39,18 +25,13 @@ class TokenClassification(TorchRecipe):
     output_names = ("logits",)
 
     def fingerprint(self, cfg: Any) -> str:
-        from omegaconf import OmegaConf
-
+        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest
         from aiaas_recipes.token_cls.dataset import check_settings, source
 
         check_settings(cfg.data)
-        settings = OmegaConf.to_container(cfg.data, resolve=True)
-        for key in ("batch_size", "augment"):  # training settings: the same dataset serves them all
-            settings.pop(key, None)
-        path = source(cfg.data)
+        settings = data_settings(cfg.data, ("batch_size", "augment"))
         versions = {"tokenizers": metadata.version("tokenizers"), "v": _FINGERPRINT_VERSION}
-        blob = json.dumps({"settings": settings, "input": _input_digest(path), **versions}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return digest({"settings": settings, "input": files_digest(source(cfg.data)), **versions})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.token_cls import dataset

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +10,6 @@ from aiaas_recipes.common.recipe import ClassificationRecipe
 
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
 TRAINING_ONLY = ("batch_size",)  # data settings that do not change the dataset dir
-
-
-def _input_digest(path: Path | None) -> str:
-    """Names, sizes and modification times of the input file or of every visible file under the folder."""
-    if path is None:
-        return "generated"
-    files = [path] if not path.is_dir() else sorted(
-        p for p in path.rglob("*") if not any(part.startswith(".") for part in p.relative_to(path).parts)
-    )  # fmt: skip
-    digest = hashlib.sha256()
-    for file in files:
-        try:
-            stat = file.stat()
-        except OSError:  # gone since the listing, or unreadable: the reader reports it
-            continue
-        if not file.is_dir():
-            digest.update(f"{file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
 
 
 class SequenceClassification(ClassificationRecipe):
@@ -46,18 +26,15 @@ class SequenceClassification(ClassificationRecipe):
         check_cell(cfg.model)
 
     def fingerprint(self, cfg: Any) -> str:
-        from omegaconf import OmegaConf
-
+        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest
         from aiaas_recipes.sequence.classify.dataset import check_settings, source
 
         check_settings(cfg.data)
-        settings = OmegaConf.to_container(cfg.data, resolve=True)
-        for key in TRAINING_ONLY:
-            settings.pop(key, None)
         path = source(cfg.data)
         seed = None if path else cfg.seed  # the built-in signals are generated from it
-        blob = {"settings": settings, "seed": seed, "input": _input_digest(path)}
-        return hashlib.sha256(json.dumps({**blob, "v": _FINGERPRINT_VERSION}, sort_keys=True).encode()).hexdigest()
+        inputs = files_digest(path, none="generated")
+        settings = data_settings(cfg.data, TRAINING_ONLY)
+        return digest({"settings": settings, "seed": seed, "input": inputs, "v": _FINGERPRINT_VERSION})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.sequence.classify import dataset
