@@ -28,21 +28,42 @@ def _unrecognised(data: bytes) -> BadAudio:
     return BadAudio(f"damaged {claimed} file (its header cannot be read)" if claimed else CONVERT_HINT)
 
 
-def _read(data: bytes) -> tuple[np.ndarray, int]:
+MAX_CHANNELS = 32  # a header may declare thousands; every one would be decoded
+
+
+def _too_long(seconds: float, max_seconds: float) -> BadAudio:
+    return BadAudio(f"too long: {seconds:.1f} s, above the limit of {max_seconds:g} s")
+
+
+def _read(data: bytes, max_seconds: float = float("inf")) -> tuple[np.ndarray, int]:
+    """The file's (frames, channels) float32 samples and rate. A file longer than ``max_seconds`` is refused from
+    its header, and never more than that is decoded (a header can lie about its length): a few KB of compressed
+    silence would otherwise cost hundreds of MB once decoded."""
     import soundfile
 
     if not data:
         raise BadAudio("empty file")
     try:
-        samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        with soundfile.SoundFile(io.BytesIO(data)) as sound:
+            rate, declared = int(sound.samplerate), int(sound.frames)
+            if sound.channels > MAX_CHANNELS:
+                raise BadAudio(f"{sound.channels} channels, above the limit of {MAX_CHANNELS}")
+            if declared > max_seconds * rate:
+                raise _too_long(declared / rate, max_seconds)
+            limit = -1 if max_seconds == float("inf") else int(max_seconds * rate) + 1
+            samples = sound.read(frames=limit, dtype="float32", always_2d=True)
     except soundfile.LibsndfileError as exc:
         text = str(exc)
         if "Format not recognised" in text or "unknown format" in text.lower():
             raise _unrecognised(data) from None
         raise BadAudio(f"cannot decode audio: {text.splitlines()[0]}") from None
     except (RuntimeError, ValueError, TypeError) as exc:  # soundfile raises these for damaged headers
+        if isinstance(exc, BadAudio):
+            raise
         raise BadAudio(f"cannot decode audio: {exc}") from None
-    return samples, int(rate)
+    if len(samples) > max_seconds * rate:
+        raise _too_long(len(samples) / rate, max_seconds)
+    return samples, rate
 
 
 def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -79,12 +100,9 @@ def fit_clip(samples: np.ndarray, length: int) -> np.ndarray:
 
 def load(data: bytes, rate: int, min_seconds: float, max_seconds: float, trim_db: float | None = None) -> np.ndarray:
     """Mono float32 samples at ``rate`` Hz from the bytes of an audio file; raises BadAudio."""
-    samples, source_rate = _read(data)
+    samples, source_rate = _read(data, max_seconds)
     if samples.size == 0:
         raise BadAudio("no audio samples")
-    seconds = len(samples) / source_rate
-    if seconds > max_seconds:
-        raise BadAudio(f"too long: {seconds:.1f} s, above the limit of {max_seconds:g} s")
     mono = samples.mean(axis=1)
     if not np.isfinite(mono).all():
         raise BadAudio("audio holds NaN or infinite samples")

@@ -110,3 +110,31 @@ def test_adapter_refuses_bad_uploads(tmp_path):
         adapter.decode(b"\x00\x00\x00\x20ftypM4A " + bytes(64))
     with pytest.raises(BadInput):
         adapter.decode("not bytes")
+
+
+def _silent(seconds: int, channels: int, fmt: str = "FLAC", rate: int = 16000) -> bytes:
+    import io
+
+    import soundfile
+
+    buffer = io.BytesIO()
+    with soundfile.SoundFile(buffer, "w", rate, channels, format=fmt, subtype="PCM_16") as out:
+        for _ in range(seconds):
+            out.write(np.zeros((rate, channels), np.int16))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "channels", "fmt", "reason"), [(60, 8, "FLAC", "too long"), (1, 40, "WAV", "channels")]
+)
+def test_an_audio_bomb_is_refused_before_it_is_decoded(seconds, channels, fmt, reason):
+    """A few KB of compressed silence declaring a minute of 8 channels would decode to 30 MB of float32."""
+    import tracemalloc
+
+    bomb = _silent(seconds, channels, fmt)
+    tracemalloc.start()
+    with pytest.raises(audio.BadAudio, match=reason):
+        audio.load(bomb, 16000, 0.1, 3.0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1_000_000, f"{peak / 1e6:.1f} MB allocated to refuse it"
