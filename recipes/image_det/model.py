@@ -24,8 +24,27 @@ def _conv(in_ch: int, out_ch: int, stride: int = 1) -> nn.Sequential:
     )
 
 
+class SmallBackbone(nn.Module):
+    """A plain CNN halving the input len(channels) - 1 times; its maps from stride 4 on feed the neck."""
+
+    def __init__(self, channels: list[int]):
+        super().__init__()
+        channels = list(channels)
+        if len(channels) < 3:
+            raise ValueError("model.channels needs at least 3 levels (the output has stride 4)")
+        self.stem = _conv(3, channels[0])
+        self.down = nn.ModuleList(_conv(a, b, stride=2) for a, b in zip(channels[:-1], channels[1:]))
+        self.out_channels = channels[2:]
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        levels = [self.stem(x)]
+        for block in self.down:
+            levels.append(block(levels[-1]))
+        return levels[2:]
+
+
 class CenterNet(nn.Module):
-    """Backbone halving the input len(channels) times, upsampled with skips back to stride 4, then two heads.
+    """A backbone (maps at strides 4, 8, ...), upsampled with skips back to stride 4 (FPN-like), then two heads.
 
     ``score_threshold``, ``nms_iou`` and ``max_detections`` are not layers: they ride along into the checkpoint
     and the exported model's metadata, where the numpy post-processing reads them.
@@ -40,16 +59,12 @@ class CenterNet(nn.Module):
         score_threshold: float = 0.3,
         nms_iou: float = 0.5,
         max_detections: int = 100,
+        backbone: nn.Module | None = None,
     ):
         super().__init__()
-        channels = list(channels)
-        if len(channels) < 3:
-            raise ValueError("model.channels needs at least 3 levels (the output has stride 4)")
         self.score_threshold, self.nms_iou, self.max_detections = score_threshold, nms_iou, max_detections
-        self.stem = _conv(3, channels[0])
-        self.down = nn.ModuleList(_conv(a, b, stride=2) for a, b in zip(channels[:-1], channels[1:]))
-        # upsample from the deepest level back to stride 4 (level 2), adding each level's skip
-        self.lateral = nn.ModuleList(nn.Conv2d(channels[i], head, 1) for i in range(2, len(channels)))
+        self.backbone = backbone if backbone is not None else SmallBackbone(channels)
+        self.lateral = nn.ModuleList(nn.Conv2d(c, head, 1) for c in self.backbone.out_channels)
         self.smooth = _conv(head, head)
         self.heatmap = nn.Sequential(_conv(head, head), nn.Conv2d(head, num_classes, 1))
         self.regress = nn.Sequential(_conv(head, head), nn.Conv2d(head, 4, 1))
@@ -60,11 +75,9 @@ class CenterNet(nn.Module):
 
     def raw(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Heatmap logits (N, C, S/4, S/4) and box terms (N, 4, S/4, S/4): centre offset and log size, in cells."""
-        levels = [self.stem(x)]
-        for block in self.down:
-            levels.append(block(levels[-1]))
+        levels = self.backbone(x)
         top = self.lateral[-1](levels[-1])
-        for lateral, level in zip(reversed(self.lateral[:-1]), reversed(levels[2:-1])):
+        for lateral, level in zip(reversed(self.lateral[:-1]), reversed(levels[:-1])):
             top = F.interpolate(top, size=level.shape[-2:], mode="nearest") + lateral(level)
         features = self.smooth(top)
         return self.heatmap(features), self.regress(features)

@@ -11,7 +11,7 @@ from aiaas_cli.errors import ConfigError
 from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
 from aiaas_recipes.common.torch_recipe import TorchRecipe
 
-MODELS = ("centernet_small",)
+MODELS = ("centernet_small", "centernet_resnet18")
 
 
 class ImageDetection(TorchRecipe):
@@ -94,10 +94,12 @@ class ImageDetection(TorchRecipe):
 
         return BoxDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
-    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+    def build_network(self, model_cfg: Any, meta: dict, fresh: bool = False) -> Any:
+        """The network; ImageNet weights are read only for a ``fresh`` one (a checkpoint brings its own)."""
         from aiaas_cli.config import instantiate
 
-        return instantiate(model_cfg, num_classes=len(meta["classes"]), image_size=int(meta["image_size"]))
+        extra = {"pretrained": False} if "pretrained" in model_cfg and not fresh else {}
+        return instantiate(model_cfg, num_classes=len(meta["classes"]), image_size=int(meta["image_size"]), **extra)
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
@@ -115,7 +117,7 @@ class ImageDetection(TorchRecipe):
         }
         optimizer = instantiate(cfg.optim)
         scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
-        return Detector(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
+        return Detector(self.build_network(cfg.model, meta, fresh=True), optimizer, scheduler, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.image_det.evaluation import evaluate_split

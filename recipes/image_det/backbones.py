@@ -1,0 +1,66 @@
+"""torchvision backbones for the CenterNet-style detector (a config choice: conf/model/centernet_resnet18.yaml).
+
+ImageNet weights are read only from the local torch hub cache; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from aiaas_cli.errors import ConfigError, UserError
+from aiaas_recipes.image_det.model import CenterNet
+
+RESNETS = ("resnet18", "resnet34", "resnet50")
+
+
+def cached_weights(name: str) -> dict:
+    """The DEFAULT ImageNet weights of torchvision model ``name``, from $TORCH_HOME/hub/checkpoints only."""
+    import torchvision
+
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
+    if not path.is_file():
+        raise UserError(
+            f"pretrained weights for {name} are not cached at {path}",
+            "copy the file there from a machine with internet, or set model.pretrained=false",
+        )
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+class ResNetBackbone(nn.Module):
+    """torchvision's ResNet up to layer3: maps at strides 4, 8 and 16."""
+
+    def __init__(self, name: str = "resnet18", pretrained: bool = False):
+        super().__init__()
+        import torchvision
+
+        if name not in RESNETS:
+            raise ConfigError(f"model.name={name} is not one of {', '.join(RESNETS)}")
+        net = torchvision.models.get_model(name, weights=None)
+        if pretrained:
+            net.load_state_dict(cached_weights(name))
+        self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
+        self.layers = nn.ModuleList([net.layer1, net.layer2, net.layer3])
+        self.out_channels = [c * _expansion(net) for c in (64, 128, 256)]
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        levels, x = [], self.stem(x)
+        for layer in self.layers:
+            x = layer(x)
+            levels.append(x)
+        return levels
+
+
+def _expansion(net: nn.Module) -> int:
+    return 4 if type(net.layer1[0]).__name__ == "Bottleneck" else 1
+
+
+def centernet_resnet(
+    num_classes: int, image_size: int, name: str = "resnet18", pretrained: bool = False, head: int = 64, **post
+) -> CenterNet:
+    """The detector on a torchvision ResNet; ``post``: score_threshold, nms_iou, max_detections."""
+    return CenterNet(num_classes, image_size, head=head, backbone=ResNetBackbone(name, pretrained), **post)
