@@ -107,3 +107,31 @@ def test_strict_preprocess_fails_on_a_bad_file(cli, tmp_path):
     (root / "corrupt.txt").write_text("call alice")
     failed = cli("preprocess", "asr", f"data.path={root}", "strict=true", expect=1)
     assert "corrupt.wav" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_service_adapter_refuses_bad_uploads_with_4xx():
+    import io
+
+    import soundfile
+
+    from aiaas_cli.serving.runtime import BadInput
+    from aiaas_recipes.asr.serving import build_adapter
+
+    meta = {"alphabet": [" ", "a"], "rate": 16000, "n_mels": 40, "win": 400, "hop": 160, "n_fft": 512}
+    adapter = build_adapter({**meta, "window_frames": 598, "min_seconds": 0.2, "max_seconds": 20.0}, max_seconds=60)
+
+    def wav(seconds: float) -> bytes:
+        buffer = io.BytesIO()
+        soundfile.write(buffer, np.zeros(int(8000 * seconds), np.float32), 8000, format="WAV")
+        return buffer.getvalue()
+
+    statuses = {}
+    for name, payload in {"long": wav(61), "junk": b"not audio at all", "empty": b"", "text": "a.wav"}.items():
+        with pytest.raises(BadInput) as caught:
+            adapter.decode(payload)
+        statuses[name] = caught.value.status
+    assert statuses == {"long": 413, "junk": 400, "empty": 400, "text": 400}
+    recording = adapter.decode(wav(45))  # above training's 20 s, within the upload limit: windows
+    assert recording.duration_s == 45.0 and len(recording.windows) >= 8
+    feeds = adapter.batch([recording, adapter.decode(wav(1))])
+    assert feeds["features"].shape[0] == len(recording.windows) + 1 and feeds["features"].shape[2] == 598
