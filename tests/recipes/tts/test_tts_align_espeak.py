@@ -66,7 +66,7 @@ def test_word_starts_found_by_alignment_match_espeak_events(tmp_path, record_pro
     rng = np.random.default_rng(3)
     (tmp_path / "wavs").mkdir()
     lines, events = [], {}
-    for n in range(16):
+    for n in range(12):
         sentence = builtin.sentence(rng)
         samples, starts = say_with_word_times(sentence)
         soundfile.write(tmp_path / "wavs" / f"s{n}.wav", samples, speaker().rate, subtype="PCM_16")
@@ -75,7 +75,7 @@ def test_word_starts_found_by_alignment_match_espeak_events(tmp_path, record_pro
     (tmp_path / "metadata.csv").write_text("\n".join(lines) + "\n")
     data = OmegaConf.create({
         "sample_rate": 16000, "n_fft": 512, "hop": 128, "n_mels": 64, "min_seconds": 0.3, "max_seconds": 15,
-        "trim_db": None, "language": "en-us", "align_rounds": 6, "split": {"val": 0.0, "test": 0.0, "seed": 0},
+        "trim_db": None, "language": "en-us", "align_rounds": 5, "split": {"val": 0.0, "test": 0.0, "seed": 0},
     })  # fmt: skip
     items, skipped = sources.scan(tmp_path)
     out = tmp_path / "dataset"
