@@ -19,7 +19,7 @@ from aiaas_recipes.tts.dataset import load_split
 from aiaas_recipes.tts.evaluation import reference_audio
 
 QUICK = [
-    "trainer.max_epochs=12",
+    "trainer.max_epochs=16",
     "trainer.early_stopping.enabled=false",
     "model.dim=48",
     "model.layers=2",
