@@ -133,6 +133,10 @@ def test_voc_reader_reads_boxes_and_reports_a_broken_file(tmp_path):
     (_, _, boxes, _), *_ = shapes.scenes(1)
     assert np.allclose(source.records[0].boxes, boxes, atol=0.06)
     assert [p["kind"] for p in source.problems] == ["bad_label"]
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    (root / "ImageSets" / "Main" / "val.txt").write_text("0003\n0004\n")
+    split = {r.name: r.split for r in readers.read_source(root).records}
+    assert split["0003.png"] == split["0004.png"] == "val" and split["0000.png"] is None
     only = readers.read_source(root, classes=["circle"])
     assert only.classes == ["circle"] and any(p["kind"] == "class_out_of_range" for p in only.problems)
 
