@@ -21,7 +21,7 @@ class TextToSpeech(TorchRecipe):
     config_name = "tts"
     serving_module = "aiaas_recipes.tts.serving"
     models = ("fastspeech_small",)
-    metrics = Metrics(names=("mcd", "duration_error", "f0_rmse"), headline="mcd", higher_is_better=False)
+    metrics = Metrics(names=("mcd", "duration_error", "f0_rmse"), headline="mcd", higher_is_better=False, bounded=False)
     input_names = ("phonemes", "lengths", "speed")
     output_names = ("mel", "mel_lengths", "durations")
     bento_packages = ("espeakng-loader", "soundfile", "scipy")
