@@ -14,60 +14,42 @@ import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import one_answer, one_prediction
-from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, BadImage, normalize, pixel_count
+from aiaas_recipes.common.uploads import ImageUploads
+from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, normalize
 from aiaas_recipes.image_det.boxes import detect, to_original
 from aiaas_recipes.image_seg.images import decode
 
 SERVICE = "aiaas_recipes.image_det.service:DetectionService"
 MAX_DETECTIONS = 300  # the most any request may ask for
 http_predictions, http_response = one_prediction, one_answer
-__all__ = ["SERVICE", "annotate", "build_adapter", "http_predictions", "http_request", "http_response", "to_row"]
-
-_BYTES = (bytes, bytearray, memoryview)
+__all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "render_output", "to_row"]
 
 
 def _image_bytes(payload: Any) -> Any:
     return payload.get("image") if isinstance(payload, dict) else payload
 
 
-class BoxAdapter:
+class BoxAdapter(ImageUploads):
     """Decodes image uploads for a model exported by the image-det recipe; answers the detections per image."""
 
     def __init__(self, metadata: dict[str, Any], max_pixels: int = DEFAULT_MAX_PIXELS, max_request_pixels: int = 0):
-        self.labels = list(metadata["labels"])
-        self.size = int(metadata["input_size"])
-        self.mean, self.std = metadata["mean"], metadata["std"]
+        super().__init__(metadata, max_pixels, max_request_pixels)
         self.score_threshold = float(metadata["score_threshold"])
         self.nms_iou = float(metadata["nms_iou"])
         self.max_detections = int(metadata["max_detections"])
-        self.max_pixels = int(max_pixels)
-        self.max_request_pixels = int(max_request_pixels) or 2 * self.max_pixels
 
     def check_request(self, payloads: list[Any]) -> None:
-        """Refuse a request whose images together hold too many pixels, from their headers, before decoding any."""
-        images = [_image_bytes(p) for p in payloads]
-        total = sum(pixel_count(bytes(b)) for b in images if isinstance(b, _BYTES))
-        if total > self.max_request_pixels:
-            raise BadInput(
-                f"the request's images hold {total} pixels together, above the limit of {self.max_request_pixels}",
-                status=413,
-            )
+        super().check_request([_image_bytes(p) for p in payloads])
 
     def decode(self, payload: Any) -> tuple[np.ndarray, tuple[int, int], float, int]:
         """The (size, size, 3) uint8 image, the upload's own (width, height), its score threshold and cap."""
         options = payload if isinstance(payload, dict) else {}
-        data = _image_bytes(payload)
-        if not isinstance(data, _BYTES):
-            raise BadInput(f"expected image bytes, got {type(data).__name__}")
         threshold = options.get("score_threshold")
         threshold = self.score_threshold if threshold is None else float(threshold)
         if not 0 <= threshold <= 1:
             raise BadInput(f"score_threshold={threshold} must be between 0 and 1", status=422)
         cap = int(options.get("max_detections") or self.max_detections)
-        try:
-            image, size = decode(bytes(data), self.size, self.max_pixels)
-        except BadImage as exc:
-            raise BadInput(str(exc)) from None
+        image, size = self.decode_with(decode, _image_bytes(payload))
         return image, size, threshold, cap
 
     def batch(self, items: list[tuple]) -> dict[str, np.ndarray]:
@@ -115,11 +97,8 @@ def to_row(name: str, payload: Any, prediction: dict) -> dict:
     return {"input": name, "objects": len(found), "label": best["label"], "score": best["score"], **prediction}
 
 
-def annotate(name: str, payload: bytes, prediction: dict) -> tuple[str, bytes]:
-    """(file name, PNG bytes): the input with its detections drawn, for `aiaas predict --save-images` once the
-    predict stage offers it (not in the recipe contract yet)."""
-    from pathlib import Path
+def render_output(payload: Any, prediction: dict) -> tuple[str, bytes]:
+    """The input with its detections drawn, as PNG: what `aiaas predict --save-images DIR` writes per image."""
+    from aiaas_recipes.image_det.draw import annotate
 
-    from aiaas_recipes.image_det.draw import annotate as draw
-
-    return f"{Path(name).stem}.detections.png", draw(bytes(payload), prediction)
+    return ".png", annotate(bytes(_image_bytes(payload)), prediction)

@@ -98,10 +98,10 @@ def test_predict_url_sends_the_cap_as_a_form_field():
     assert request["files"]["image"] == ("a.png", b"x") and request["data"] == {"max_detections": "7"}
 
 
-def test_annotate_draws_each_box_on_the_image():
+def test_render_output_draws_each_box_on_the_image():
     prediction = {"detections": [{"label": "square", "score": 0.9, "box": [10.0, 20.0, 40.0, 50.0]}]}
-    name, data = serving.annotate("dir/photo.jpg", png(64, 64), prediction)
+    suffix, data = serving.render_output(png(64, 64), prediction)
     drawn = np.asarray(Image.open(io.BytesIO(data)))
-    assert name == "photo.detections.png" and drawn.shape == (64, 64, 3)
+    assert suffix == ".png" and drawn.shape == (64, 64, 3)
     assert drawn[35, 10].max() > 0 and drawn[35, 40].max() > 0  # left and right edges
     assert drawn[35, 25].max() == 0  # the inside stays as it was

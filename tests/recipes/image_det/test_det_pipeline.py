@@ -134,3 +134,15 @@ def test_a_coco_folder_with_problems_goes_through_every_stage(cli, tmp_path):
     assert done["problems"] == {"class_out_of_range": 1, "box_clipped": 1, "unreadable_image": 1}
     assert sum(done["split_sizes"].values()) == 23 and done["bento_tag"].startswith("aiaas-image-det:")
     assert {"map", "map50", "per_class"} <= set(done["metrics"]) and done["parity"]["detection_agreement"] >= 0.99
+
+
+def test_save_images_draws_the_detections_beside_each_line(run, cli, tmp_path):
+    folder = _inputs(tmp_path / "inputs")
+    drawn = tmp_path / "drawn"
+    out = tmp_path / "lines.jsonl"
+    cli("predict", "image-det", str(folder), "--model", run["onnx_path"], "-o", str(out), "--save-images", str(drawn))
+    rows = {Path(row["input"]).name: row for row in map(json.loads, out.read_text().splitlines())}
+    assert "file" not in rows["broken.png"]
+    picture = Image.open(rows["0000x2.png"]["file"])
+    assert picture.size == (2 * shapes.WIDTH, 2 * shapes.HEIGHT) and Path(rows["0000x2.png"]["file"]).parent == drawn
+    assert len(list(drawn.glob("*.png"))) == len(rows) - 1
