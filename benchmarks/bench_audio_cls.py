@@ -47,12 +47,11 @@ def compare_runtimes(out: dict) -> list[tuple[int, float, float]]:
     """Milliseconds per call at batch 1 and 32: torch eager (1 thread) vs ONNX Runtime (1 thread)."""
     import torch
 
-    from aiaas_cli import artifacts, recipes
+    from aiaas_cli import recipes
     from aiaas_cli.serving.runtime import OnnxModel
 
     torch.set_num_threads(1)
-    recipe = recipes.load("audio-cls")
-    network, _ = recipe.load_model(Path(artifacts.trained_of(out["run_id"]).checkpoint))
+    network, _ = recipes.load("audio-cls").load_model(Path(out["checkpoint"]))  # pipeline --json names it
     session = OnnxModel(out["onnx_path"], threads=1)
     mels = np.load(Path(out["dataset_dir"]) / "test_x.npy")
     rows = []
@@ -73,9 +72,7 @@ def main() -> None:
         env = {**os.environ, "AIAAS_HOME": home}
         env.pop("MLFLOW_TRACKING_URI", None)
         out, seconds = pipeline(env, args.overrides)
-        report(out, seconds)  # first: the latency comparison below reads the run back in this process
-        os.environ.update(AIAAS_HOME=home)
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        report(out, seconds)
         runtimes = compare_runtimes(out)
     print(f"\n{'batch':>5} {'torch eager ms':>15} {'ONNX Runtime ms':>16} {'speed-up':>9}")
     for size, eager, onnx in runtimes:
