@@ -102,6 +102,8 @@ def train(
       aiaas train image-cls trainer.max_epochs=5
       aiaas train image-cls model=resnet18 data.root=/path/to/images data.image_size=128
       aiaas train image-cls -m optim.lr=0.001,0.003 --json
+      aiaas train image-cls -m hydra/sweeper=optuna hydra.sweeper.n_trials=20 'optim.lr=interval(1e-4,1e-2)'
+      aiaas train image-cls resume=last trainer.max_epochs=30      (continue the latest run from its checkpoint)
     """
     from aiaas_cli import lifecycle
 
@@ -305,6 +307,29 @@ def runs_sync(
 
     console.settings.json = json_mode
     finish(run_list.sync(tracking_uri, run_id), json_mode)
+
+
+@runs_app.command("compare")
+def runs_compare(
+    parent_run_id: Annotated[str, typer.Argument(help="The sweep's run: parent_run_id of `aiaas train -m ...`.")],
+    tracking_uri: TrackingUri = None,
+    json_mode: Json = False,
+) -> None:
+    """A sweep's trials sorted by its objective, best first: the params searched, the metric, the state.
+
+    Examples:
+      aiaas runs compare <parent_run_id>
+      aiaas runs compare <parent_run_id> --json      ({"trials": [...]}, best first)
+      aiaas export tabular-cls run=<best trial's run_id>
+    """
+    from aiaas_cli import run_list
+
+    console.settings.json = json_mode
+    found = run_list.compare(tracking_uri, parent_run_id)
+    if json_mode:
+        console.emit_json(found)
+    else:
+        console.show(run_list.compare_table(found))
 
 
 def main() -> None:
