@@ -114,3 +114,10 @@ def test_two_workers_share_one_sqlite_study_and_record_every_trial_once(tmp_path
     children = client.search_runs([client.get_run(parent).info.experiment_id],
                                   f"tags.`{tracking.PARENT_TAG}` = '{parent}'")  # fmt: skip
     assert sorted(r.data.tags[sweep.TRIAL] for r in children) == ["0", "1", "2", "3"]
+
+
+def test_compare_needs_a_sweep_run(cli, fresh_home):
+    assert "is not a run id" in cli("runs", "compare", "../x", expect=2).stderr
+    pre = cli.json("preprocess", "tabular-cls")
+    refused = cli("runs", "compare", pre["run_id"], expect=2)
+    assert "is not a sweep" in refused.stderr and "Traceback" not in refused.output
