@@ -128,6 +128,48 @@ def test_sigterm_stops_cleanly_then_the_run_resumes_and_extends(cli, fresh_home)
     assert "is still running" in held.stderr
 
 
+def _loader(seed: int = 0):
+    from torch.utils.data import DataLoader
+
+    from aiaas_cli.resumable import resumable
+    from aiaas_recipes.image_cls.datamodule import EpochSampler
+
+    sampler = EpochSampler(12, seed)
+    return resumable(DataLoader(list(range(12)), batch_size=3, sampler=sampler)), sampler
+
+
+def test_loader_resumes_mid_epoch_at_the_next_batch_with_the_rng_of_the_save():
+    loader, sampler = _loader()
+    sampler.set_epoch(1)
+    batches = iter(loader)
+    next(batches)
+    state = loader.state_dict()
+    expected = [b.tolist() for b in batches]
+    torch.manual_seed(7)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(7)
+    state_with_rng = {**state, "rng": loader.state_dict()["rng"]}
+
+    again, sampler = _loader()
+    again.load_state_dict(state_with_rng)
+    torch.manual_seed(99)  # whatever ran in between
+    resumed = iter(again)  # Lightning creates the iterator before it sets the epoch
+    sampler.set_epoch(1)
+    assert [b.tolist() for b in resumed] == expected
+    assert torch.equal(torch.rand(3), expected_draw)
+
+
+def test_loader_saved_at_the_end_of_an_epoch_starts_the_next_one_whole():
+    loader, sampler = _loader()
+    sampler.set_epoch(0)
+    assert len(list(loader)) == 4
+    state = loader.state_dict()
+    again, sampler = _loader()
+    again.load_state_dict(state)
+    sampler.set_epoch(1)
+    assert len(list(again)) == 4
+
+
 def test_resume_usage_errors_are_one_line(cli, fresh_home):
     assert "resume= needs a run id" in cli("train", "tabular-cls", "resume=", expect=2).stderr
     assert "no tabular-cls run has a checkpoint" in cli("train", "tabular-cls", "resume=last", expect=2).stderr
