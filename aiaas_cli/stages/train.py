@@ -131,6 +131,7 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     from lightning_fabric.utilities.exceptions import MisconfigurationException
 
     from aiaas_cli.resumable import make_resumable
+    from aiaas_cli.resume import Stopped
 
     _quiet_lightning()
     if cfg.trainer.threads:
@@ -154,6 +155,11 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
             trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume_from is None else str(resume_from))
     except MisconfigurationException as exc:
         raise ConfigError(f"invalid trainer settings: {str(exc).splitlines()[0]}") from None
+    except SystemExit as exc:
+        # Ctrl-C before the first training batch (sanity check): Lightning turns it into exit 1; it is an interrupt
+        if trainer.interrupted and not isinstance(exc, Stopped):
+            raise KeyboardInterrupt from None
+        raise
     if not trainer.is_global_zero:
         raise SystemExit(0)  # DDP workers stop here; rank zero reports
     best = checkpoint.best_model_path or checkpoint.last_model_path
