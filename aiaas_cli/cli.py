@@ -19,6 +19,7 @@ from aiaas_cli.cli_common import (
     stage_command,
     stop_on_sigterm,
 )
+from aiaas_cli.cli_runs import runs_app
 
 app = typer.Typer(
     cls=ErrorHandlingGroup,
@@ -102,6 +103,8 @@ def train(
       aiaas train image-cls trainer.max_epochs=5
       aiaas train image-cls model=resnet18 data.root=/path/to/images data.image_size=128
       aiaas train image-cls -m optim.lr=0.001,0.003 --json
+      aiaas train image-cls -m hydra/sweeper=optuna hydra.sweeper.n_trials=20 'optim.lr=interval(1e-4,1e-2)'
+      aiaas train image-cls resume=last trainer.max_epochs=30      (continue the latest run from its checkpoint)
     """
     from aiaas_cli import lifecycle
 
@@ -268,53 +271,7 @@ def pipeline(
     stage_command(lifecycle.pipeline, recipe, overrides, json_mode, print_cfg, strict, multirun)
 
 
-runs_app = typer.Typer(cls=ErrorHandlingGroup, add_completion=False, rich_markup_mode="rich")
 app.add_typer(runs_app, name="runs")
-TrackingUri = Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: the workspace's).")]
-
-
-@runs_app.callback(invoke_without_command=True)
-def runs(
-    ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs to show.")] = 10,
-    tracking_uri: TrackingUri = None,
-    json_mode: Json = False,
-) -> None:
-    """List recent runs with their key metrics; runs whose process was killed show as KILLED.
-
-    Examples:
-      aiaas runs
-      aiaas runs -n 3 --json
-      aiaas runs sync <run_id>      (upload what a run kept locally while its tracking server was away)
-    """
-    from aiaas_cli import run_list
-
-    if ctx.invoked_subcommand is not None:
-        return
-    console.settings.json = json_mode
-    rows = run_list.rows(tracking_uri, limit)
-    if json_mode:
-        console.emit_json({"run_id": rows[0]["run_id"] if rows else None, "runs": rows})
-    else:
-        console.show(run_list.table(rows))
-
-
-@runs_app.command("sync")
-def runs_sync(
-    run_id: Annotated[str, typer.Argument(help="The run to upload, as `aiaas runs` or the warning named it.")],
-    tracking_uri: TrackingUri = None,
-    json_mode: Json = False,
-) -> None:
-    """Upload what a run kept locally while its tracking server did not answer (metrics, params, artifacts, end).
-
-    Examples:
-      aiaas runs sync <run_id>
-      aiaas runs sync <run_id> --tracking-uri http://127.0.0.1:5000 --json
-    """
-    from aiaas_cli import run_list
-
-    console.settings.json = json_mode
-    finish(run_list.sync(tracking_uri, run_id), json_mode)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from aiaas_cli import console, workspace
-from aiaas_cli.errors import UserError
+from aiaas_cli.errors import ConfigError, UserError
 
 
 class ErrorHandlingGroup(TyperGroup):
@@ -29,6 +29,15 @@ class ErrorHandlingGroup(TyperGroup):
         except KeyboardInterrupt:
             console.error("interrupted")
             raise typer.Exit(130) from None
+        except SystemExit as exc:
+            from aiaas_cli.resume import Stopped
+
+            if not isinstance(exc, Stopped):
+                raise
+            console.error(exc.one_line())
+            if console.settings.json:
+                console.emit_json({"error": exc.one_line(), "exit_code": exc.code, "run_id": exc.run_id})
+            raise typer.Exit(exc.code) from None
         finally:
             workspace.remove_scratch()
 
@@ -50,15 +59,19 @@ Overrides = Annotated[
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout; logs go to stderr.")]
 PrintCfg = Annotated[bool, typer.Option("--cfg", help="Print the composed config and exit.")]
 Strict = Annotated[bool, typer.Option("--strict", help="Fail on unreadable inputs instead of skipping them.")]
-Multirun = Annotated[bool, typer.Option("--multirun", "-m", help="Sweep: a=1,2 b=x,y runs every combination.")]
+Multirun = Annotated[
+    bool,
+    typer.Option("--multirun", "-m", help="Sweep: a=1,2 b=x,y runs every combination; hydra/sweeper=optuna searches."),
+]
 
 
 def compose(recipe_name: str, overrides: list[str] | None, strict: bool = False):
-    from aiaas_cli import config, recipes
+    from aiaas_cli import config, recipes, resume
 
     recipe = recipes.load(recipe_name)
-    args = list(overrides or []) + (["strict=true"] if strict else [])
-    return recipe, config.compose(recipe, args)
+    resumed, args = resume.split(list(overrides or []) + (["strict=true"] if strict else []))
+    cfg = config.compose(recipe, args)
+    return recipe, resume.prepare(recipe, cfg, resumed, args) if resumed else cfg
 
 
 def finish(payload: dict, json_mode: bool) -> None:
@@ -73,9 +86,14 @@ def finish(payload: dict, json_mode: bool) -> None:
 def stage_command(
     flow: Callable, recipe_name: str, overrides, json_mode: bool, print_cfg: bool, strict=False, multirun=False
 ) -> None:
-    from aiaas_cli import config
+    from aiaas_cli import config, sweep
 
     console.settings.json = json_mode
+    if sweep.wanted(list(overrides or [])):
+        if not multirun:
+            raise ConfigError("hydra/sweeper=optuna runs a sweep", "add -m (--multirun)")
+        finish(sweep.run(flow, recipe_name, list(overrides or []), strict), json_mode)
+        return
     jobs = config.sweep(list(overrides or [])) if multirun else [list(overrides or [])]
     composed = [compose(recipe_name, job, strict) for job in jobs]  # every job's usage errors before any run
     results = []

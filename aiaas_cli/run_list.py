@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from rich.table import Table
 
-from aiaas_cli import owner, tags, tracking
+from aiaas_cli import owner, run_search, tags, tracking
 from aiaas_cli.errors import ConfigError
 from aiaas_cli.journal import Journal
 
@@ -33,7 +33,7 @@ def status(run) -> str:
 def rows(tracking_uri: str | None, limit: int) -> list[dict]:
     cfg = _cfg(tracking_uri)
     found = []
-    for run in tracking.recent_runs(cfg, limit):
+    for run in run_search.recent_runs(cfg, limit):
         found_tags = run.data.tags
         stages = sorted(  # a stage that failed is shown with a "!"
             k.removeprefix(tags.STAGE_PREFIX) + ("" if v == "done" else "!")
@@ -67,4 +67,51 @@ def table(found: list[dict]) -> Table:
 def sync(tracking_uri: str | None, run_id: str) -> dict:
     if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", run_id):
         raise ConfigError(f"'{run_id}' is not a run id", "see `aiaas runs` for run ids")
-    return tracking.sync(_cfg(tracking_uri), run_id)
+    from aiaas_cli import tracking_writes
+
+    return tracking_writes.sync(_cfg(tracking_uri), run_id)
+
+
+def compare(tracking_uri: str | None, parent_id: str) -> dict:
+    """A sweep's trials, best first by its objective: varying params, objective, status."""
+    import json
+
+    from aiaas_cli import sweep
+
+    if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", parent_id):
+        raise ConfigError(f"'{parent_id}' is not a run id", "see `aiaas runs` for run ids")
+    cfg = _cfg(tracking_uri)
+    children = run_search.child_runs(cfg, parent_id)
+    described = json.loads(tracking.get_run(parent_id).data.tags.get(sweep.SWEEP, "{}"))
+    if not described:
+        raise ConfigError(f"run '{parent_id}' is not a sweep", "pass the parent_run_id that `aiaas train -m` printed")
+    trials = [_trial_row(run, described["params"]) for run in children]
+    maximize = described["direction"] == "maximize"
+    trials.sort(key=lambda t: (t["objective"] is None, -(t["objective"] or 0) if maximize else (t["objective"] or 0)))
+    return {"parent_run_id": parent_id, **described, "trials": trials}
+
+
+def _trial_row(run, params: list[str]) -> dict:
+    from aiaas_cli import sweep
+
+    found = run.data.tags
+    objective = found.get(sweep.OBJECTIVE)
+    state = found.get(sweep.TRIAL_STATE) or status(run).lower()
+    return {
+        "run_id": run.info.run_id,
+        "trial": int(found.get(sweep.TRIAL, -1)),
+        "state": state,
+        "status": status(run),
+        "params": {key: run.data.params.get(key) for key in params},
+        "objective": None if objective is None else float(objective),
+    }
+
+
+def compare_table(found: dict) -> Table:
+    out = Table(title=f"Sweep {found['parent_run_id']}: {found['metric']} ({found['direction']})")
+    for column in ("trial", "run_id", *found["params"], found["metric"], "state"):
+        out.add_column(column, no_wrap=column == "run_id")
+    for row in found["trials"]:
+        value = "-" if row["objective"] is None else f"{row['objective']:.4g}"
+        out.add_row(str(row["trial"]), row["run_id"], *(str(v) for v in row["params"].values()), value, row["state"])
+    return out

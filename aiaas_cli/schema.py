@@ -67,11 +67,13 @@ class Trainer:
     limit_train_batches: Any = 1.0  # a fraction (float) or a number of batches (int)
     limit_val_batches: Any = 1.0
     threads: Optional[int] = bounded(None, low=1)
+    checkpoint_every_n_steps: Optional[int] = bounded(None, low=1)  # null: a last checkpoint at each epoch's end
     early_stopping: EarlyStopping = field(default_factory=EarlyStopping)
     callbacks: dict[str, Any] = field(default_factory=dict)  # extra Lightning callbacks: name -> {_target_: ...}
 
 
-OWN_TRAINER_KEYS = ("threads", "early_stopping", "callbacks")  # aiaas' keys in the trainer group, not Trainer's
+# aiaas' keys in the trainer group, not Trainer's
+OWN_TRAINER_KEYS = ("threads", "checkpoint_every_n_steps", "early_stopping", "callbacks")
 
 
 @dataclass
@@ -119,6 +121,8 @@ class Serve:
 class Tracking:
     uri: Optional[str] = None
     experiment: str = "${recipe}"
+    parent_run: Optional[str] = None  # set by a sweep: its trials are nested under this run
+    run_tags: dict[str, Any] = field(default_factory=dict)  # extra tags on the runs this command opens
 
 
 SCHEMAS = {"trainer": Trainer, "export": Export, "serve": Serve, "tracking": Tracking}

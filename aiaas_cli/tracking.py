@@ -22,7 +22,9 @@ from typing import Any
 from aiaas_cli import console, owner, redact, tags, workspace
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_cli.journal import Journal
+from aiaas_cli.tracking_writes import WRITES
 
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's own: its UI nests a sweep's trial runs under the sweep's run
 RUN_ENV = "AIAAS_RUN_ID"  # hands the run to processes that Lightning launches for DDP
 RANK_VARS = ("LOCAL_RANK", "RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")  # Lightning, torchrun, SLURM
 # MLflow's own defaults retry a dead server for minutes per call (7 retries, backoff 2, 120 s timeout). A user's
@@ -30,7 +32,6 @@ RANK_VARS = ("LOCAL_RANK", "RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")  #
 HTTP_LIMITS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
                "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}  # fmt: skip
 _UNREACHABLE = re.compile(r"API request to \S+ failed with|Max retries exceeded|Connection (refused|reset|aborted)")
-_BATCH = 1000  # MLflow's limit of metrics per log_batch call
 
 
 @dataclass
@@ -139,13 +140,18 @@ def _open(cfg: Any, run_id: str | None, uri: str) -> str:
         return run_id
     experiment = _experiment_id(str(cfg.tracking.experiment), uri)
     opened = {tags.RECIPE: cfg.recipe, tags.OWNER: owner.stamp()}
+    opened.update({str(k): str(v) for k, v in (cfg.tracking.get("run_tags") or {}).items()})
+    if cfg.tracking.get("parent_run"):
+        opened[PARENT_TAG] = str(cfg.tracking.parent_run)
     return client.create_run(experiment, tags=resolve_tags(opened)).info.run_id
 
 
 @contextmanager
 def run(cfg: Any, stage: str) -> Iterator[str]:
-    """Open (or continue, with run=<id>) the MLflow run that this stage logs to."""
+    """Open (or continue, with run=<id>) the MLflow run that this stage logs to; nested, the outer one is the
+    active run again when the inner one ends (a sweep's trials inside the sweep's run)."""
     global _active
+    outer = _active
     run_id = cfg.run or os.environ.get(RUN_ENV)
     uri = configure(cfg)
     if not is_rank_zero():
@@ -178,7 +184,7 @@ def run(cfg: Any, stage: str) -> Iterator[str]:
         try:
             _close(active, status)
         finally:
-            _active = None
+            _active = outer
 
 
 def _close(active: _Run, status: str) -> None:
@@ -203,7 +209,7 @@ def _send(entry: dict[str, Any], **extra: Any) -> Any:
     if active.offline is None:
         try:
             with quiet_stdout():
-                result = _WRITES[entry["op"]](active.run_id, entry, **extra)
+                result = WRITES[entry["op"]](active.run_id, entry, **extra)
         except Exception as exc:
             if not unreachable(exc):
                 raise
@@ -224,63 +230,6 @@ def quiet_stdout() -> Iterator[None]:
     """MLflow writes "View run ..." links to stdout, which belongs to --json; send them to stderr."""
     with redirect_stdout(sys.stderr):
         yield
-
-
-# The writes, one per kind of journal entry: made live by `_send`, or replayed later by `sync`.
-def _write_params(run_id: str, entry: dict) -> None:
-    from mlflow.entities import Param
-
-    existing = _client().get_run(run_id).data.params  # MLflow params cannot change: keep the ones it has
-    items = [Param(k, v) for k, v in entry["params"].items() if k not in existing]
-    for start in range(0, len(items), 100):
-        _client().log_batch(run_id, params=items[start : start + 100])
-
-
-def _write_metrics(run_id: str, entry: dict) -> None:
-    from mlflow.entities import Metric
-
-    metrics = [Metric(key, float(value), int(stamp), int(step)) for key, value, stamp, step in entry["rows"]]
-    for start in range(0, len(metrics), _BATCH):
-        _client().log_batch(run_id, metrics=metrics[start : start + _BATCH])
-
-
-def _write_tags(run_id: str, entry: dict) -> None:
-    from mlflow.entities import RunTag
-
-    _client().log_batch(run_id, tags=[RunTag(k, v) for k, v in entry["tags"].items()])
-
-
-def _write_artifact(run_id: str, entry: dict) -> None:
-    if Path(entry["path"]).is_dir():
-        _client().log_artifacts(run_id, entry["path"], entry["artifact_path"])
-    else:
-        _client().log_artifact(run_id, entry["path"], entry["artifact_path"])
-
-
-def _write_model(run_id: str, entry: dict, example: tuple[Any, Any] | None = None) -> str | None:
-    import mlflow
-    import onnx
-    from mlflow.models import infer_signature
-
-    info = mlflow.onnx.log_model(
-        onnx.load(entry["path"]),
-        name="onnx",
-        registered_model_name=entry["name"],
-        signature=infer_signature(*example) if example is not None else None,
-        save_as_external_data=False,
-        run_id=run_id,
-    )
-    version = str(info.registered_model_version) if info.registered_model_version is not None else None
-    _client().set_tag(run_id, tags.REGISTERED_MODEL, f"{entry['name']}/{version}")  # also when replayed by sync
-    return version
-
-
-def _write_end(run_id: str, entry: dict) -> None:
-    _client().set_terminated(run_id, entry["status"], entry["end_time"])
-
-
-_WRITES = {"params": _write_params, "metrics": _write_metrics, "tags": _write_tags, "artifact": _write_artifact,
-           "model": _write_model, "end": _write_end}  # fmt: skip
 
 
 def log_params(params: dict[str, Any]) -> None:
@@ -332,55 +281,8 @@ def download(run_id: str, artifact_path: str) -> Path:
         raise UserError(f"run '{run_id}' has no artifact '{artifact_path}'") from None
 
 
-def latest_run_with(cfg: Any, tag: str) -> str:
-    """The newest run of this recipe's experiment that has ``tag`` (e.g. a checkpoint)."""
-    configure(cfg)
-    client = _client()
-    experiment = client.get_experiment_by_name(str(cfg.tracking.experiment))
-    runs = []
-    if experiment is not None:
-        runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=50)
-    for found in runs:
-        if tag in found.data.tags:
-            return found.info.run_id
-    raise ConfigError(f"no {cfg.recipe} run has {tag.removeprefix('aiaas.')} yet", "train one first, or pass run=<id>")
-
-
-def recent_runs(cfg: Any, limit: int) -> list:
-    """The newest runs across all experiments of this store."""
-    from mlflow.entities import ViewType
-
-    configure(cfg)
-    client = _client()
-    ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
-    if not ids:
-        return []
-    return client.search_runs(ids, order_by=["attributes.start_time DESC"], max_results=limit)
-
-
 def register_onnx(path: Path, name: str, example: tuple[Any, Any]) -> str | None:
     """Log ``path`` as an MLflow ONNX model of the open run and register it as ``name``; the new version."""
     if not is_rank_zero():
         return None
     return _send({"op": "model", "path": str(path), "name": name}, example=example)
-
-
-def sync(cfg: Any, run_id: str) -> dict[str, Any]:
-    """Upload what run ``run_id`` kept in its journal while its server was away; resumable, idempotent."""
-    configure(cfg)
-    journal = Journal(run_id)
-    entries, done = journal.entries(), journal.uploaded()
-    if done < len(entries):
-        get_run(run_id)  # a clear error when the server does not know this run
-    for number, entry in enumerate(entries[done:], start=done + 1):
-        try:
-            with quiet_stdout():
-                _WRITES[entry["op"]](run_id, entry)
-        except Exception as exc:
-            if not unreachable(exc):
-                raise
-            raise UserError(f"the tracking server stopped answering after {number - 1 - done} upload(s)",
-                            f"run `aiaas runs sync {run_id}` again when it is back") from None  # fmt: skip
-        journal.mark_uploaded(number)
-    journal.remove()
-    return {"run_id": run_id, "uploaded": len(entries) - done, "status": get_run(run_id).info.status}

@@ -21,7 +21,9 @@ def _quiet_lightning() -> None:
     if not console.settings.debug:
         logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
         logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
-    for pattern in (".*does not have many workers.*", ".*smaller than the logging interval.*", ".*LeafSpec.*"):
+    quiet = (".*does not have many workers.*", ".*smaller than the logging interval.*", ".*LeafSpec.*", ".*set_vital.*",
+             ".*exists and is not empty.*")  # fmt: skip
+    for pattern in quiet:
         warnings.filterwarnings("ignore", message=pattern)
 
 
@@ -47,16 +49,25 @@ def _monitor(recipe: Recipe, has_val: bool) -> tuple[str, str]:
 def _callbacks(cfg: Any, ckpt_dir, monitor: tuple[str, str], has_val: bool) -> tuple[list, Any, Any]:
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 
-    from aiaas_cli.stages.callbacks import EpochLines, Throughput
+    from aiaas_cli.resume import LAST
+    from aiaas_cli.stages.callbacks import EpochLines, MarkCheckpointedMetrics, StopOnSignal, Throughput
 
     name, mode = monitor
-    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=name, mode=mode, save_last=True)
+    # one last.ckpt, written by whichever callback saves last (no last-v1.ckpt beside it)
+    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=name, mode=mode, save_last=True,
+                                 enable_version_counter=False)  # fmt: skip
     throughput = Throughput()
     callbacks = [
         checkpoint,
         throughput,
+        MarkCheckpointedMetrics(),
+        StopOnSignal(ckpt_dir / LAST),
         RichProgressBar(console_kwargs={"stderr": True}) if console.is_tty() else EpochLines(),
     ]
+    if cfg.trainer.checkpoint_every_n_steps:  # mid-epoch resume points, written over last.ckpt
+        every = int(cfg.trainer.checkpoint_every_n_steps)
+        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=every, save_top_k=0, save_last=True,
+                                         enable_version_counter=False))  # fmt: skip
     stop = cfg.trainer.early_stopping
     if stop.enabled and has_val:
         callbacks.append(EarlyStopping(monitor=stop.monitor or name, patience=stop.patience, mode=stop.mode or mode))
@@ -113,11 +124,14 @@ def _fit_estimator(cfg: Any, recipe: Recipe, estimator: Estimator, dataset: Data
     return Trained(run_id, dataset, path, summary)
 
 
-def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str) -> Trained:
-    """Train ``recipe``'s model on ``dataset`` in run ``run_id``."""
+def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Path | None = None) -> Trained:
+    """Train ``recipe``'s model on ``dataset`` in run ``run_id`` (from checkpoint ``resume_from`` when given)."""
     import pytorch_lightning as pl
     import torch
     from lightning_fabric.utilities.exceptions import MisconfigurationException
+
+    from aiaas_cli.resumable import make_resumable
+    from aiaas_cli.resume import Stopped
 
     _quiet_lightning()
     if cfg.trainer.threads:
@@ -127,17 +141,25 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str) -> Trained:
     if isinstance(module, Estimator):
         return _fit_estimator(cfg, recipe, module, dataset, run_id)
     datamodule = recipe.datamodule(cfg, dataset.dir, dataset.manifest)
+    make_resumable(datamodule)
     params = sum(p.numel() for p in module.parameters())
     console.step(f"Building model <{cfg.model._target_}> ({params:,} parameters)")
-    ckpt_dir = _fresh_checkpoint_dir(run_id)
+    if resume_from is not None:
+        console.step(f"Resuming run {run_id} from {resume_from}")
+    ckpt_dir = resume_from.parent if resume_from is not None else _fresh_checkpoint_dir(run_id)
     has_val = dataset.manifest["splits"].get("val", 0) > 0
     callbacks, checkpoint, throughput = _callbacks(cfg, ckpt_dir, _monitor(recipe, has_val), has_val)
     trainer = _trainer(cfg, run_id, callbacks)
     try:
         with _run_env(run_id), tracking.quiet_stdout():
-            trainer.fit(module, datamodule=datamodule)
+            trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume_from is None else str(resume_from))
     except MisconfigurationException as exc:
         raise ConfigError(f"invalid trainer settings: {str(exc).splitlines()[0]}") from None
+    except SystemExit as exc:
+        # Ctrl-C before the first training batch (sanity check): Lightning turns it into exit 1; it is an interrupt
+        if trainer.interrupted and not isinstance(exc, Stopped):
+            raise KeyboardInterrupt from None
+        raise
     if not trainer.is_global_zero:
         raise SystemExit(0)  # DDP workers stop here; rank zero reports
     best = checkpoint.best_model_path or checkpoint.last_model_path
