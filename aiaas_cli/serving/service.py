@@ -48,7 +48,7 @@ class Engine:
     def __init__(self) -> None:
         model = bentoml.models.get(SETTINGS.model_tag)
         self.metadata = model.info.metadata["aiaas"]
-        self.model = runtime.OnnxModel(model.path_of(MODEL_FILE), threads=SETTINGS.threads)
+        self.model = runtime.OnnxModel(model.path_of(MODEL_FILE), threads=SETTINGS.threads, folder=model.path)
         allowed = {SETTINGS.serving_module} if SETTINGS.serving_module else None
         self.adapter = runtime.load_adapter(self.metadata, allowed=allowed, **SETTINGS.limits)
         self.batcher = MicroBatcher(self.model.run, SETTINGS.max_batch_size, SETTINGS.max_latency_ms)
