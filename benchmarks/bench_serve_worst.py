@@ -3,9 +3,11 @@
 Candidates are PNGs at the per-image pixel limit (`serve.limits.max_pixels`, default 64 MP) in the formats whose
 decoding costs most per pixel (16-bit grayscale goes through float64, RGBA through alpha compositing); each is
 first decoded alone in a subprocess (time, peak RSS). The worst one, repeated up to the per-request budget
-(`max_request_pixels`, default 2 x 64 MP) in one `POST /predict_batch`, is then sent to the digits Bento packaged
-with the default limits, alone and as two concurrent requests, while `/readyz` is polled every 100 ms: the
-request's time and answer, the server's peak RSS (all processes) and the slowest `/readyz` answer are printed.
+(`max_request_pixels`, default 2 x 64 MP) in one `POST /predict_batch`, is then sent to an image-cls Bento
+packaged with the default limits (a no-op model: decoding is the cost), alone and as two concurrent requests,
+while `/readyz` is polled every 100 ms: the answers and their times, the server's peak RSS (all processes) and
+the slowest `/readyz` answer are printed. Then slow clients (half a request head, then nothing) against the
+same server: how many are closed at once (over the connection cap), when the last one is, and `/readyz` meanwhile.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
 from bench_load import PeakRss, server_rss  # noqa: E402
-from bench_serving import AIAAS, Process, aiaas_json, free_port  # noqa: E402
+from bench_serving import AIAAS, Process, free_port, noop_model, package  # noqa: E402
 
 SIDE = 8000  # 64 MP: the default per-image limit
 DECODE_ONE = """
@@ -111,7 +113,7 @@ def slowloris(server: Process, count: int, limit_s: float = 30) -> dict:
         sock.setblocking(False)
         sockets.append(sock)
     opened = time.monotonic()
-    open_now, closed_at, ready_s = set(range(count)), {}, 0.0
+    open_now, closed_at, ready_s, refused = set(range(count)), {}, 0.0, 0
     while open_now and time.monotonic() - opened < limit_s:
         for i in list(open_now):
             try:
@@ -124,7 +126,10 @@ def slowloris(server: Process, count: int, limit_s: float = 30) -> dict:
                 open_now.discard(i)
                 closed_at[i] = time.monotonic() - opened
         start = time.perf_counter()
-        requests.get(server.url + "/readyz", timeout=30)
+        try:
+            requests.get(server.url + "/readyz", timeout=30)
+        except requests.ConnectionError:
+            refused += 1
         ready_s = max(ready_s, time.perf_counter() - start)
         time.sleep(0.2)
     for sock in sockets:
@@ -132,32 +137,32 @@ def slowloris(server: Process, count: int, limit_s: float = 30) -> dict:
     times = sorted(closed_at.values())
     last = times[-1] if times else None
     return {"sockets": count, "closed_within_1s": sum(t < 1 for t in times), "closed": len(times),
-            "last_closed_s": last, "still_open": len(open_now), "readyz_max_s": ready_s}  # fmt: skip
+            "last_closed_s": last, "still_open": len(open_now), "readyz_max_s": ready_s,
+            "readyz_refused": refused}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", help="an AIAAS_HOME with an exported digits run (default: train one)")
-    parser.add_argument("--run", help="the exported run id in --home")
+    parser.add_argument("--slow-only", action="store_true", help="only the slow clients")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aiaas-bench-worst-") as tmp:
-        os.environ["AIAAS_HOME"] = args.home or str(Path(tmp) / "home")
+        os.environ["AIAAS_HOME"] = str(Path(tmp) / "home")
         os.environ.setdefault("BENTOML_HOME", str(Path(tmp) / "bentoml"))
-        paths = candidates(Path(tmp))
-        costs = {name: decode_cost(path) for name, path in paths.items()}
-        for name, (seconds, rss) in costs.items():
-            print(f"one {SIDE}x{SIDE} {name}: decode {seconds:.2f} s, peak RSS {rss:.0f} MB")
-        worst = max(costs, key=lambda name: costs[name][0])
-        body = [paths[worst].read_bytes()] * 2  # 2 x 64 MP = the default per-request budget
-        run = args.run or aiaas_json("pipeline", "image-cls", "trainer.max_epochs=1", "trainer.threads=1")["run_id"]
-        aiaas_json("export", "image-cls", f"run={run}", "export.register=false")
-        tag = aiaas_json("package", "image-cls", f"run={run}")["bento_tag"]  # the default limits
+        if not args.slow_only:
+            paths = candidates(Path(tmp))
+            costs = {name: decode_cost(path) for name, path in paths.items()}
+            for name, (seconds, rss) in costs.items():
+                print(f"one {SIDE}x{SIDE} {name}: decode {seconds:.2f} s, peak RSS {rss:.0f} MB")
+            worst = max(costs, key=lambda name: costs[name][0])
+            body = [paths[worst].read_bytes()] * 2  # 2 x 64 MP = the default per-request budget
+        tag = package(noop_model(None, Path(tmp)), [])  # the image-cls service with the default limits
         port = free_port()
         server = Process([AIAAS, "serve", tag, "--port", str(port)], port, "/readyz", Path(tmp) / "server.log")
         try:
-            print(f"worst body: 2 x {worst} {SIDE}x{SIDE} PNG, {sum(map(len, body)) / 1024:.0f} KB in all")
-            for concurrent in (1, 2):
-                print(f"{concurrent} concurrent:", json.dumps(attack(server, body, concurrent)))
+            if not args.slow_only:
+                print(f"worst body: 2 x {worst} {SIDE}x{SIDE} PNG, {sum(map(len, body)) / 1024:.0f} KB in all")
+                for concurrent in (1, 2):
+                    print(f"{concurrent} concurrent:", json.dumps(attack(server, body, concurrent)))
             for count in (200, 600):  # under and over the cap (256 per worker, 2 workers)
                 print("slow clients:", json.dumps(slowloris(server, count)))
         finally:
