@@ -65,13 +65,25 @@ class PeakRss:
 
     def __init__(self, pid: int, every: float = 0.5):
         self.pid, self.every, self.peak = pid, every, 0
+        self.samples: list[tuple[float, int]] = []  # (seconds since the start, RSS bytes)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
+        started = time.monotonic()
         while not self._stop.is_set():
-            self.peak = max(self.peak, server_rss(self.pid))
+            rss = server_rss(self.pid)
+            self.peak = max(self.peak, rss)
+            self.samples.append((time.monotonic() - started, rss))
             self._stop.wait(self.every)
+
+    def growth_in_second_half(self) -> int:
+        """RSS at the end minus RSS half-way: a leak keeps growing, a warm-up (arenas, caches) levels off."""
+        if len(self.samples) < 4:
+            return 0
+        end = self.samples[-1][0]
+        middle = min(self.samples, key=lambda sample: abs(sample[0] - end / 2))
+        return self.samples[-1][1] - middle[1]
 
     def __enter__(self) -> PeakRss:
         self._thread.start()
@@ -135,7 +147,8 @@ def load(base_url: str, bodies: list[Body], pid: int, clients: int = 32, seconds
     ready = requests.get(base_url + "/readyz", timeout=10).status_code
     mb = 1024 * 1024
     return {**result, "rss_before_mb": before / mb, "rss_peak_mb": peak.peak / mb, "rss_after_mb": after / mb,
-            "rss_growth_mb": (after - before) / mb, "ready_after": ready}  # fmt: skip
+            "rss_growth_mb": (after - before) / mb, "rss_growth_second_half_mb": peak.growth_in_second_half() / mb,
+            "ready_after": ready}  # fmt: skip
 
 
 def fuzz(base_url: str, examples: int) -> dict[str, int]:
@@ -195,12 +208,14 @@ def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"{args.clients} clients x {args.seconds:g} s per recipe; {os.cpu_count()} CPU cores, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end")  # fmt: skip
     print(f"{'recipe':<12} {'sent':>7} {'ok':>7} {'fail':>5} {'4xx':>5} {'5xx':>5} {'req/s':>7} {'p50 ms':>7} "
-          f"{'p99 ms':>8} {'RSS MB':>7} {'peak':>7} {'growth':>7} {'fuzz req/5xx':>13} {'client CPU':>10}")  # fmt: skip
+          f"{'p99 ms':>8} {'RSS MB':>7} {'peak':>7} {'growth':>7} {'2nd half':>7} {'fuzz req/5xx':>13} "
+          f"{'client CPU':>10}")  # fmt: skip
     for r in rows:
         fz = f"{r['fuzz'].get('requests', '-')}/{r['fuzz'].get('5xx', '-')}"
         print(f"{r['recipe']:<12} {r['sent']:>7} {r['ok']:>7} {r['failures']:>5} {r['4xx']:>5} {r['5xx']:>5} "
               f"{r['rps']:>7.1f} {r['p50_ms']:>7.1f} {r['p99_ms']:>8.1f} {r['rss_before_mb']:>7.0f} "
-              f"{r['rss_peak_mb']:>7.0f} {r['rss_growth_mb']:>+7.1f} {fz:>13} {r['client_cpu']:>10.2f}")  # fmt: skip
+              f"{r['rss_peak_mb']:>7.0f} {r['rss_growth_mb']:>+7.1f} {r['rss_growth_second_half_mb']:>+7.1f} {fz:>13} "
+              f"{r['client_cpu']:>10.2f}")  # fmt: skip
 
 
 def parse_args() -> argparse.Namespace:

@@ -54,6 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--serve", nargs="*", default=[], help="serve.* overrides for the Bento, e.g. threads=1")
     parser.add_argument("--logs", help="keep the servers' logs in this folder (default: a temporary one)")
     parser.add_argument("--bento-only", action="store_true", help="skip Flask (when tuning the Bento's settings)")
+    parser.add_argument("--tracing", action="store_true", help="leave BentoML's OpenTelemetry middleware on")
     parser.add_argument("--http-ceiling", action="store_true", help="also serve a no-op model like digits")
     parser.add_argument("--models", nargs="*", default=["digits", "resnet18"], choices=["digits", "resnet18"])
     return parser.parse_args()
@@ -111,16 +112,28 @@ def digits_model(args: argparse.Namespace) -> tuple[Path, list[bytes]]:
     return Path(exported["onnx_path"]), [p.read_bytes() for p in images]
 
 
-def noop_model(like: Path, workdir: Path) -> Path:
-    """The HTTP-only ceiling's model: ``like``'s metadata and input (so decoding is the same work) and a graph that
-    does nearly nothing (each image's channel means times a constant matrix)."""
+NOOP_METADATA = {
+    "recipe": "image-cls",
+    "serving_module": "aiaas_recipes.image_cls.serving",
+    "labels": [str(i) for i in range(10)],
+    "input_size": 32,
+    "mean": [0.5] * 3,
+    "std": [0.25] * 3,
+    "input_names": ["image"],
+    "output_names": ["logits"],
+}
+
+
+def noop_model(like: Path | None, workdir: Path) -> Path:
+    """The HTTP-only ceiling's model: ``like``'s metadata and input (so decoding is the same work; an image-cls
+    model of 32 px when None) and a graph that does nearly nothing (each image's channel means times a matrix)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     from aiaas_cli.serving.runtime import OnnxModel
     from aiaas_cli.stages.export import embed_metadata
 
-    metadata = OnnxModel(like, threads=1).metadata
+    metadata = OnnxModel(like, threads=1).metadata if like else NOOP_METADATA
     classes, size = len(metadata["labels"]), int(metadata["input_size"])
     weights = numpy_helper.from_array(np.ones((3, classes), np.float32), "w")
     graph = helper.make_graph(
@@ -169,7 +182,7 @@ def resnet18_model(workdir: Path) -> tuple[Path, list[bytes]]:
     return path, images
 
 
-def package(path: Path, overrides: list[str]) -> str:
+def package(path: Path, overrides: list[str], tracing: bool = False) -> str:
     """The Bento that `aiaas package` builds for this ONNX file (serve.* overrides applied)."""
     from aiaas_cli import config, console, recipes
     from aiaas_cli.serving.runtime import OnnxModel
@@ -179,7 +192,8 @@ def package(path: Path, overrides: list[str]) -> str:
     cfg = config.compose(recipes.load("image-cls"), [f"serve.{o}" for o in overrides])
     metadata = OnnxModel(path, threads=1).metadata
     recipe = recipes.load("image-cls")
-    built = package_stage.build_bento(path, metadata, package_stage.settings(cfg.serve), {"run_id": "bench"}, recipe)
+    settings = {**package_stage.settings(cfg.serve), "tracing": tracing}
+    built = package_stage.build_bento(path, metadata, settings, {"run_id": "bench"}, recipe)
     return built["bento_tag"]
 
 
@@ -269,7 +283,7 @@ def bench_model(
     name: str, path: Path, images: list[bytes], args: argparse.Namespace, logs: Path, flask: bool = True
 ) -> dict:
     ceiling_rps, best_batch = ceiling(path, images, args.seconds)
-    tag = package(path, args.serve)
+    tag = package(path, args.serve, args.tracing)
     port = free_port()
     bento = Process([AIAAS, "serve", tag, "--port", str(port)], port, "/readyz", logs / f"{name}-bento.log")
     startup = bento.startup_s

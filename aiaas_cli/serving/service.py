@@ -30,6 +30,9 @@ SERVICE_OPTIONS = {
     # each of these runs on every request, even with nothing to record; on only when asked (conf/serve)
     "logging": {"access": {"enabled": SETTINGS.access_log}},
     "metrics": {"enabled": SETTINGS.metrics},
+    # BentoML puts its OpenTelemetry middleware outside ours, so it wraps every request and every ASGI message,
+    # exporter or not; excluding every URL makes it pass requests straight through
+    "tracing": {} if SETTINGS.tracing else {"excluded_urls": ".*"},
 }
 
 
