@@ -54,6 +54,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--serve", nargs="*", default=[], help="serve.* overrides for the Bento, e.g. threads=1")
     parser.add_argument("--logs", help="keep the servers' logs in this folder (default: a temporary one)")
     parser.add_argument("--bento-only", action="store_true", help="skip Flask (when tuning the Bento's settings)")
+    parser.add_argument("--tracing", action="store_true", help="leave BentoML's OpenTelemetry middleware on")
+    parser.add_argument("--http-ceiling", action="store_true", help="also serve a no-op model like digits")
     parser.add_argument("--models", nargs="*", default=["digits", "resnet18"], choices=["digits", "resnet18"])
     return parser.parse_args()
 
@@ -110,6 +112,46 @@ def digits_model(args: argparse.Namespace) -> tuple[Path, list[bytes]]:
     return Path(exported["onnx_path"]), [p.read_bytes() for p in images]
 
 
+NOOP_METADATA = {
+    "recipe": "image-cls",
+    "serving_module": "aiaas_recipes.image_cls.serving",
+    "labels": [str(i) for i in range(10)],
+    "input_size": 32,
+    "mean": [0.5] * 3,
+    "std": [0.25] * 3,
+    "input_names": ["image"],
+    "output_names": ["logits"],
+}
+
+
+def noop_model(like: Path | None, workdir: Path) -> Path:
+    """The HTTP-only ceiling's model: ``like``'s metadata and input (so decoding is the same work; an image-cls
+    model of 32 px when None) and a graph that does nearly nothing (each image's channel means times a matrix)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from aiaas_cli.serving.runtime import OnnxModel
+    from aiaas_cli.stages.export import embed_metadata
+
+    metadata = OnnxModel(like, threads=1).metadata if like else NOOP_METADATA
+    classes, size = len(metadata["labels"]), int(metadata["input_size"])
+    weights = numpy_helper.from_array(np.ones((3, classes), np.float32), "w")
+    graph = helper.make_graph(
+        [
+            helper.make_node("ReduceMean", ["image"], ["mean"], axes=[2, 3], keepdims=0),
+            helper.make_node("MatMul", ["mean", "w"], [metadata["output_names"][0]]),
+        ],
+        "noop",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, size, size])],
+        [helper.make_tensor_value_info(metadata["output_names"][0], TensorProto.FLOAT, ["batch", classes])],
+        [weights],
+    )
+    path = workdir / "noop.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    embed_metadata(path, {**metadata, "run_id": "bench-noop"})
+    return path
+
+
 def resnet18_model(workdir: Path) -> tuple[Path, list[bytes]]:
     """torchvision resnet18 (random weights), exported with the aiaas metadata that serving reads."""
     from bench_onnx import export_resnet18  # same exporter settings as the ONNX benchmark
@@ -140,7 +182,7 @@ def resnet18_model(workdir: Path) -> tuple[Path, list[bytes]]:
     return path, images
 
 
-def package(path: Path, overrides: list[str]) -> str:
+def package(path: Path, overrides: list[str], tracing: bool = False) -> str:
     """The Bento that `aiaas package` builds for this ONNX file (serve.* overrides applied)."""
     from aiaas_cli import config, console, recipes
     from aiaas_cli.serving.runtime import OnnxModel
@@ -150,7 +192,8 @@ def package(path: Path, overrides: list[str]) -> str:
     cfg = config.compose(recipes.load("image-cls"), [f"serve.{o}" for o in overrides])
     metadata = OnnxModel(path, threads=1).metadata
     recipe = recipes.load("image-cls")
-    built = package_stage.build_bento(path, metadata, package_stage.settings(cfg.serve), {"run_id": "bench"}, recipe)
+    settings = {**package_stage.settings(cfg.serve), "tracing": tracing}
+    built = package_stage.build_bento(path, metadata, settings, {"run_id": "bench"}, recipe)
     return built["bento_tag"]
 
 
@@ -196,15 +239,17 @@ async def load(
         latencies.clear()
         failures, sent = 0, 0
         stop_at = time.perf_counter() + seconds
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client(session, i) for i in range(clients)))
         elapsed = time.perf_counter() - began
+        cpu = (time.process_time() - cpu) / elapsed
     ms = np.asarray(latencies) * 1000
     return {
         "rps": len(latencies) / elapsed,
         "p50": float(np.percentile(ms, 50)) if len(ms) else float("nan"),
         "p99": float(np.percentile(ms, 99)) if len(ms) else float("nan"),
         "failures": failures,
+        "client_cpu": cpu,  # cores the load generator itself used
     }
 
 
@@ -234,9 +279,11 @@ def ceiling(path: Path, images: list[bytes], seconds: float) -> tuple[float, int
     return best
 
 
-def bench_model(name: str, path: Path, images: list[bytes], args: argparse.Namespace, logs: Path) -> dict:
+def bench_model(
+    name: str, path: Path, images: list[bytes], args: argparse.Namespace, logs: Path, flask: bool = True
+) -> dict:
     ceiling_rps, best_batch = ceiling(path, images, args.seconds)
-    tag = package(path, args.serve)
+    tag = package(path, args.serve, args.tracing)
     port = free_port()
     bento = Process([AIAAS, "serve", tag, "--port", str(port)], port, "/readyz", logs / f"{name}-bento.log")
     startup = bento.startup_s
@@ -244,7 +291,7 @@ def bench_model(name: str, path: Path, images: list[bytes], args: argparse.Names
         served = measure(f"{bento.url}/predict", images, args)
     finally:
         bento.stop()
-    if args.bento_only:
+    if args.bento_only or not flask:
         return {"name": name, "bento": served, "flask": {}, "ceiling": ceiling_rps, "best_batch": best_batch,
                 "startup_s": startup}  # fmt: skip
     port = free_port()
@@ -261,20 +308,27 @@ def bench_model(name: str, path: Path, images: list[bytes], args: argparse.Names
 def report(results: list[dict], args: argparse.Namespace) -> None:
     print(f"CPU cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}; {args.seconds:.0f}s per measurement")
     print(f"Bento serve overrides: {' '.join(args.serve) or '(defaults from conf/serve/default.yaml)'}")
-    header = f"{'model':<10} {'server':<7} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+    header = (
+        f"{'model':<10} {'server':<7} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} client CPU"
+    )
     print(header)
     for result in results:
         for server in ("bento", "flask"):
             for clients, row in result[server].items():
                 print(
                     f"{result['name']:<10} {server:<7} {clients:>7} {row['rps']:>8.1f} {row['p50']:>8.1f} "
-                    f"{row['p99']:>8.1f} {row['failures']:>6}"
+                    f"{row['p99']:>8.1f} {row['failures']:>6} {row.get('client_cpu', float('nan')):>10.2f}"
                 )
         print(
             f"{result['name']:<10} ceiling {'-':>7} {result['ceiling']:>8.1f}  in-process, batch {result['best_batch']}"
         )
         print(f"{result['name']:<10} `aiaas serve` start-up to ready: {result['startup_s']:.1f} s (goal < 3 s)")
     print()
+    by_name = {result["name"]: result for result in results}
+    if "noop" in by_name and "digits" in by_name:
+        for clients in CONCURRENCY:
+            ratio = by_name["digits"]["bento"][clients]["rps"] / by_name["noop"]["bento"][clients]["rps"]
+            print(f"digits / HTTP-only ceiling (no-op model, same server) at {clients} clients: {ratio:.2f}x")
     for result in results:
         if not result["flask"]:
             continue
@@ -299,6 +353,11 @@ def main() -> None:
         results = []
         for name in args.models:
             path, images = models[name]()
+            if name == "digits" and args.http_ceiling:  # the same server stack and images, a no-op model
+                logs = Path(args.logs or tmp)
+                logs.mkdir(parents=True, exist_ok=True)
+                noop = bench_model("noop", noop_model(path, Path(tmp)), images, args, logs, flask=False)
+                results.append(noop)
             logs = Path(args.logs or tmp)
             logs.mkdir(parents=True, exist_ok=True)
             results.append(bench_model(name, path, images, args, logs))

@@ -44,6 +44,7 @@ class Settings(BaseModel):
     fast_path: bool = True  # the guard answers the API routes itself (fast.py)
     access_log: bool = False
     metrics: bool = False  # Prometheus metrics on /metrics
+    tracing: bool = False  # BentoML's OpenTelemetry middleware on every request (off: every URL excluded)
 
 
 @dataclass(frozen=True)

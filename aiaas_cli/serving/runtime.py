@@ -48,12 +48,18 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
 
 
 class OnnxModel:
-    """An exported aiaas model in an ONNX Runtime CPU session: feeds in, every output by name out."""
+    """An exported aiaas model in an ONNX Runtime CPU session: feeds in, every output by name out.
 
-    def __init__(self, path: str | Path, threads: int | None = None):
+    ``folder``: where the file must really be (a Bento's model folder: a symlink in it must not pick the file).
+    ONNX Runtime itself refuses external data outside the model's folder, through symlinks too (tests/serving).
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None, folder: str | Path | None = None):
         self.path = Path(path)
         if not self.path.is_file():
             raise UserError(f"model file {self.path} does not exist", "export one with `aiaas export RECIPE run=<id>`")
+        if folder is not None and not self.path.resolve().is_relative_to(Path(folder).resolve()):
+            raise UserError(f"model file {self.path} is a link out of its folder {folder}; refusing to load it")
         try:
             self.session = ort.InferenceSession(
                 str(self.path), session_options(threads), providers=["CPUExecutionProvider"]

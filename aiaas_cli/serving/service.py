@@ -30,6 +30,9 @@ SERVICE_OPTIONS = {
     # each of these runs on every request, even with nothing to record; on only when asked (conf/serve)
     "logging": {"access": {"enabled": SETTINGS.access_log}},
     "metrics": {"enabled": SETTINGS.metrics},
+    # BentoML puts its OpenTelemetry middleware outside ours, so it wraps every request and every ASGI message,
+    # exporter or not; excluding every URL makes it pass requests straight through
+    "tracing": {} if SETTINGS.tracing else {"excluded_urls": ".*"},
 }
 
 
@@ -48,7 +51,7 @@ class Engine:
     def __init__(self) -> None:
         model = bentoml.models.get(SETTINGS.model_tag)
         self.metadata = model.info.metadata["aiaas"]
-        self.model = runtime.OnnxModel(model.path_of(MODEL_FILE), threads=SETTINGS.threads)
+        self.model = runtime.OnnxModel(model.path_of(MODEL_FILE), threads=SETTINGS.threads, folder=model.path)
         allowed = {SETTINGS.serving_module} if SETTINGS.serving_module else None
         self.adapter = runtime.load_adapter(self.metadata, allowed=allowed, **SETTINGS.limits)
         self.batcher = MicroBatcher(self.model.run, SETTINGS.max_batch_size, SETTINGS.max_latency_ms)

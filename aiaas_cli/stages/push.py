@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from aiaas_cli import console, workspace
@@ -126,18 +126,52 @@ def pull_s3(url: str) -> str:
         return str(import_archive(archive).tag)
 
 
+def archive_entries(path: Path) -> list[tuple[str, bool]]:
+    """(name, is a link or special file) for every entry of a tar (any compression) or zip archive."""
+    import stat
+    import tarfile
+    import zipfile
+
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            return [(i.filename, stat.S_ISLNK(i.external_attr >> 16)) for i in archive.infolist()]
+    with tarfile.open(path) as archive:
+        return [(m.name, not (m.isfile() or m.isdir())) for m in archive.getmembers()]
+
+
+def check_archive(path: Path) -> None:
+    """Refuse an archive with an entry that could land outside its folder (an absolute name, a `..` step) or is
+    a link or device (a symlink can point anywhere), before anything is extracted."""
+    import lzma
+    import tarfile
+    import zipfile
+
+    try:
+        entries = archive_entries(path)
+    except (tarfile.TarError, zipfile.BadZipFile, lzma.LZMAError, EOFError, OSError) as exc:
+        hint = "export one with `aiaas push TAG --target DIR`"
+        raise UserError(f"{path} is not a Bento archive ({exc})", hint) from None
+    for name, special in entries:
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or ".." in parts:
+            raise UserError(f"{path}: entry '{name}' would land outside the Bento's folder; refusing to import it")
+        if special:
+            raise UserError(f"{path}: entry '{name}' is a link or special file; refusing to import it")
+
+
 def import_archive(path: Path) -> Any:
-    """Import a `.bento` archive into the local store (one already there is reused)."""
+    """Import a `.bento` archive into the local store (one already there is reused), after ``check_archive``."""
     import bentoml
     from bentoml.exceptions import BentoMLException, NotFound
 
+    check_archive(path)
     try:
         bento = bentoml.Bento.import_from(str(path))
         try:
             return bentoml.get(bento.tag)
         except NotFound:
             return bento.save()
-    except (BentoMLException, OSError, ValueError) as exc:
+    except (BentoMLException, OSError, ValueError, KeyError) as exc:
         raise UserError(f"cannot import {path}: {exc}") from None
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import onnx
 import pytest
 import requests
@@ -62,6 +65,40 @@ def test_connections_beyond_the_cap_are_closed_at_once(server):
             sock.close()
     time.sleep(0.5)
     assert requests.get(f"{server.url}/readyz", timeout=5).status_code == 200
+
+
+def test_real_clients_get_in_while_slow_sockets_fill_the_cap(server):
+    sockets = _open_slow(server, 250)  # over max_connections=48 on both workers
+    try:
+        time.sleep(0.5)
+        answers = [requests.get(f"{server.url}/readyz", timeout=5).status_code for _ in range(10)]
+        assert answers == [200] * 10  # before: the server closed every new connection until the slow ones expired
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _gray16_png(side: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((side, side), np.uint16)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_health_answers_while_costly_bodies_are_decoded(server):
+    body = [("images", (f"{i}.png", _gray16_png(1000))) for i in range(2)]  # 2 MP: the test Bento's request budget
+    url = f"{server.url}/predict_batch"
+    with ThreadPoolExecutor(8) as pool:
+        posts = [pool.submit(requests.post, url, files=body, timeout=120) for _ in range(8)]
+        health = []
+        while not all(post.done() for post in posts):
+            started = time.monotonic()
+            assert requests.get(f"{server.url}/readyz", timeout=10).status_code == 200
+            health.append(time.monotonic() - started)
+            time.sleep(0.05)
+    assert [post.result().status_code for post in posts] == [200] * 8
+    assert health and max(health) < 2.0  # the event loop is never held by decoding (it was, for seconds, before)
 
 
 def test_a_model_cannot_choose_the_module_that_is_imported(exported_run, tmp_path, cli):

@@ -134,3 +134,13 @@ def test_fuzzed_texts_never_get_a_5xx(text_server):
             assert response.status_code < 500, f"{case.path}: {response.status_code} {response.text[:300]}"
 
         no_5xx()
+
+
+def test_deeply_nested_json_is_400_before_any_parser_recurses(text_server):
+    body = b'{"text": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"  # 40 KB (limit 64 KB)
+    answer = requests.post(
+        f"{text_server.url}/predict", data=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
+    assert answer.status_code == 400, answer.text
+    assert "nested deeper than" in answer.json()["error"]
+    assert requests.get(f"{text_server.url}/readyz", timeout=10).status_code == 200
