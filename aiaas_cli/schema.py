@@ -115,6 +115,7 @@ class Serve:
     fast_path: bool = True
     access_log: bool = False
     metrics: bool = False
+    tracing: bool = False
 
 
 @dataclass

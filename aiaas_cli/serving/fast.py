@@ -63,14 +63,14 @@ class FastRoute:
                 raise Refused(422, f"{name}: {exc.errors()[0]['msg']}") from None
         return args
 
-    async def answer(self, body: bytes, form: Any) -> tuple[int, bytes]:
-        """(status, JSON body) from the service method."""
+    async def answer(self, body: bytes, form: Any) -> tuple[int, bytes, str]:
+        """(status, body, media type) from the service method: JSON, or the Response it returns (a WAV...)."""
         from starlette.responses import Response
 
         result = await self.func(SERVED[0], **self.arguments(body, form))
         if isinstance(result, Response):
-            return result.status_code, bytes(result.body)
-        return 200, json.dumps(_plain(result)).encode()
+            return result.status_code, bytes(result.body), result.media_type or "application/json"
+        return 200, json.dumps(_plain(result)).encode(), "application/json"
 
 
 def _adapter(info: Any) -> TypeAdapter:

@@ -203,10 +203,10 @@ async def _answer(fast: Any, body: bytes, form: Any, send: Any) -> None:
     from aiaas_cli.serving.fast import Refused
 
     try:
-        status, payload = await fast.answer(body, form)
+        status, payload, media_type = await fast.answer(body, form)
     except Refused as refused:
         return await send_error(send, *refused.args)
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers = [(b"content-type", media_type.encode("latin-1")), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 

@@ -164,7 +164,7 @@ def settings(serve: Any) -> dict[str, Any]:
         "fast_path": bool(serve.fast_path),
         "access_log": bool(serve.access_log),
         "metrics": bool(serve.metrics),
-        "tracing": bool(serve.get("tracing", False)),
+        "tracing": bool(serve.tracing),
     }
 
 

@@ -1,7 +1,7 @@
 """The tts BentoML service: JSON `{"text": "...", "speed": 1.0}` in, a WAV file (audio/wav) out. No torch.
 
-The WAV is returned as a starlette Response, which only BentoML's own request path passes through with its media
-type: conf/tts.yaml turns `serve.fast_path` off (the fast path writes every answer as application/json)."""
+The WAV is returned as a starlette Response: the serving fast path and BentoML's own path both send it with its
+media type."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import pytest
 import requests
 from audiofiles import write_mixed, write_problems, write_tone
 from conftest import Server
+from schemafuzz import assert_no_5xx
 
 QUICK = ["trainer.max_epochs=3", "trainer.early_stopping.enabled=false", "model.channels=[8,16]", "data.batch_size=4"]
 
@@ -46,5 +47,6 @@ def test_own_recordings_pipeline_predict_and_serve(cli, tmp_path):
         tone = write_tone(tmp_path / "t.wav", 2400.0).read_bytes()
         batch = requests.post(f"{server.url}/predict_batch", files=[("audios", tone), ("audios", tone)], timeout=30)
         assert batch.status_code == 200 and len(batch.json()) == 2
+        assert_no_5xx(server.url)
     finally:
         server.stop()

@@ -12,6 +12,7 @@ import pytest
 import requests
 from conftest import Server
 from PIL import Image
+from schemafuzz import assert_no_5xx
 
 from aiaas_recipes.image_seg.images import read_mask_png
 
@@ -73,6 +74,7 @@ def test_served_masks_equal_local_predict(run, server, cli, tmp_path):
     assert ok.status_code == 200 and set(ok.json()) >= {"mask", "classes", "areas", "counts"}
     bad = requests.post(f"{server.url}/predict", files={"image": ("x.png", b"nope")}, timeout=30)
     assert 400 <= bad.status_code < 500
+    assert_no_5xx(server.url)
 
 
 def test_output_folder_holds_an_overlay_per_image_and_the_lines(run, cli, tmp_path):

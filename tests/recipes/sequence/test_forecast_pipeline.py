@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import requests
 from conftest import Server
+from schemafuzz import assert_no_5xx
 from seqfiles import gappy_series
-from seqhttp import assert_no_5xx
 
 from aiaas_cli import recipes
 from aiaas_cli.serving.runtime import Predictor

@@ -1,4 +1,4 @@
-"""Schema-driven fuzzing of a served sequence model (shared by the seq-cls and forecast HTTP tests)."""
+"""Schema-driven fuzzing of a served model: every /predict* operation from its OpenAPI schema answers below 500."""
 
 from __future__ import annotations
 
