@@ -37,7 +37,8 @@ class SmallCNN(nn.Module):
         return self.head(self.features(x))
 
 
-def _cached_weights(weights) -> Path:
+def cached_weights(weights) -> Path:
+    """Where torch hub keeps ``weights``; an error naming the path when they are not there (nothing is downloaded)."""
     path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
     if not path.exists():
         raise UserError(
@@ -65,6 +66,6 @@ def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False) 
     model = torchvision.models.get_model(name, weights=None)
     if pretrained:
         weights = torchvision.models.get_model_weights(name).DEFAULT
-        state = torch.load(_cached_weights(weights), map_location="cpu", weights_only=True)
+        state = torch.load(cached_weights(weights), map_location="cpu", weights_only=True)
         model.load_state_dict(state)
     return _replace_head(model, num_classes)

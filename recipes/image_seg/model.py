@@ -48,3 +48,28 @@ class UNet(nn.Module):
         for up, merge, skip in zip(self.up, self.merge, reversed(skips[:-1])):
             x = merge(torch.cat([up(x), skip], dim=1))
         return self.head(x)
+
+
+class TorchvisionSegmenter(nn.Module):
+    """torchvision's LR-ASPP (MobileNetV3-Large backbone): (N, 3, H, W) -> (N, classes, H, W) logits.
+
+    torchvision's segmentation models answer a dict; the exported graph needs the tensor. The backbone's ImageNet
+    weights are read from the local torch hub cache only (``pretrained_backbone``); the head always starts fresh,
+    since its classes are the user's.
+    """
+
+    def __init__(self, num_classes: int, pretrained_backbone: bool = False):
+        super().__init__()
+        from torchvision.models import MobileNet_V3_Large_Weights
+        from torchvision.models.segmentation import lraspp_mobilenet_v3_large
+
+        backbone = None
+        if pretrained_backbone:
+            from aiaas_recipes.image_cls.model import cached_weights
+
+            backbone = MobileNet_V3_Large_Weights.IMAGENET1K_V1
+            cached_weights(backbone)  # torchvision then loads it from the cache: no download
+        self.net = lraspp_mobilenet_v3_large(weights=None, weights_backbone=backbone, num_classes=num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)["out"]

@@ -12,7 +12,7 @@ import numpy as np
 from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
 from aiaas_recipes.common.torch_recipe import TorchRecipe
 
-MODELS = ("unet_small",)
+MODELS = ("unet_small", "lraspp_mobilenet_v3")
 
 
 class ImageSegmentation(TorchRecipe):

@@ -26,3 +26,32 @@ def test_unet_exports_with_a_dynamic_batch(dynamo, tmp_path):
     with torch.no_grad():
         want = net(torch.from_numpy(x)).numpy()
     assert got.shape == (5, 3, 16, 16) and np.abs(got - want).max() < 1e-4
+
+
+def test_torchvision_lraspp_exports_with_a_dynamic_batch(tmp_path):
+    import onnxruntime as ort
+    import torch
+
+    from aiaas_recipes.image_seg.model import TorchvisionSegmenter
+
+    net = TorchvisionSegmenter(4).eval()
+    path = tmp_path / "model.onnx"
+    axes = {"image": {0: "batch"}, "logits": {0: "batch"}}
+    torch.onnx.export(net, (torch.zeros(2, 3, 32, 32),), str(path), input_names=["image"], output_names=["logits"],
+                      dynamic_axes=axes, opset_version=18, dynamo=False)  # fmt: skip
+    x = np.random.default_rng(0).normal(size=(3, 3, 32, 32)).astype(np.float32)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    with torch.no_grad():
+        want = net(torch.from_numpy(x)).numpy()
+    assert got.shape == (3, 4, 32, 32) and np.abs(got - want).max() < 1e-4
+
+
+def test_a_pretrained_backbone_that_is_not_cached_is_one_clear_error(tmp_path, monkeypatch):
+    import torch
+
+    from aiaas_cli.errors import UserError
+    from aiaas_recipes.image_seg.model import TorchvisionSegmenter
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    with pytest.raises(UserError, match="not cached at"):
+        TorchvisionSegmenter(4, pretrained_backbone=True)
