@@ -5,6 +5,7 @@ Bad pairs are skipped and reported (manifest["skipped"]); the preprocess stage m
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from aiaas_recipes.image_seg.images import IGNORE, decode, read_mask, resize_mas
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 SPLITS = ("train", "val", "test")
+_COCO_MASKS = ".coco-masks"  # rasterised COCO masks, read like a masks/ folder and removed once loaded
 
 
 @dataclass
@@ -113,12 +115,24 @@ def check_settings(data_cfg, depth: int) -> None:
         raise ConfigError(f"data.split.val={val} and data.split.test={test} must be fractions summing below 1")
 
 
+def _sources(root: Path, out_dir: Path, data_cfg) -> tuple[list[Pair], list[str] | None, list[dict]]:
+    """The image/mask pairs, class names and problems found so far: an images/ + masks/ folder, or a COCO json."""
+    if root.suffix.lower() != ".json":
+        return find_pairs(root), class_names(root, data_cfg), []
+    from aiaas_recipes.image_seg import coco
+
+    images = coco.image_folder(root, data_cfg.get("images"))
+    pairs, names, problems = coco.rasterise(root, images, out_dir / _COCO_MASKS)
+    return pairs, ([str(n) for n in data_cfg.classes] if data_cfg.classes else names), problems
+
+
 def build(root: Path, out_dir: Path, data_cfg) -> dict:
     """Decode, check, split and write ``{split}_x.npy`` (N, S, S, 3) and ``{split}_y.npy`` (N, S, S)."""
-    names_given = class_names(root, data_cfg)
-    pairs = find_pairs(root)
+    pairs, names_given, problems = _sources(root, out_dir, data_cfg)
     size = int(data_cfg.image_size)
     images, masks, files, skipped = load_pairs(pairs, size, len(names_given) if names_given else None)
+    shutil.rmtree(out_dir / _COCO_MASKS, ignore_errors=True)
+    skipped = problems + skipped
     if not images:
         raise ConfigError(f"no usable image/mask pairs in {root}", f"first problem: {skipped[0]['reason']}")
     x, y = np.stack(images), np.stack(masks)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -45,20 +43,18 @@ class ImageSegmentation(TorchRecipe):
 
     def fingerprint(self, cfg: Any) -> str:
         self._check(cfg)
+        from aiaas_recipes.common.fingerprint import digest, files_digest
+
         root = self.data_root(cfg)
-        digest = hashlib.sha256()
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            stat = path.stat()
-            digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        settings = {
-            "root": str(root),
-            "size": cfg.data.image_size,
-            "split": dict(cfg.data.split),
-            "classes": list(cfg.data.classes or []),
-            "v": 1,
-        }
-        digest.update(json.dumps(settings, sort_keys=True).encode())
-        return digest.hexdigest()
+        inputs = [files_digest(root)]
+        if root.suffix.lower() == ".json":  # COCO: the annotations and the image folder
+            from aiaas_recipes.image_seg.coco import image_folder
+
+            inputs.append(files_digest(image_folder(root, cfg.data.get("images"))))
+        settings = {"size": cfg.data.image_size, "split": dict(cfg.data.split), "classes": list(cfg.data.classes or [])}
+        return digest(
+            {"root": str(root), "inputs": inputs, "settings": settings, "images": cfg.data.get("images"), "v": 2}
+        )
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.image_seg import dataset

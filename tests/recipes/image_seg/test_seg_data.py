@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,48 @@ def test_adapter_answers_a_mask_at_the_inputs_size():
         serving.build_adapter(adapter.__dict__ | {"labels": ["a"], "input_size": 8}, max_pixels=100).decode(
             png(np.zeros((30, 50, 3), np.uint8))
         )
+
+
+def _coco_folder(root: Path) -> Path:
+    """Six 32x32 images: a square polygon on each, a crowd region (RLE) on one, an unknown category on one, and an
+    image the json lists that is not on disk."""
+    from pycocotools import mask as rle
+
+    (root / "images").mkdir(parents=True)
+    images, annotations = [], []
+    for i in range(7):
+        if i < 6:
+            Image.fromarray(np.full((32, 32, 3), 40 * i, np.uint8)).save(root / "images" / f"{i}.png")
+        images.append({"id": i + 10, "file_name": f"{i}.png", "width": 32, "height": 32})
+        square = [4.0, 4.0, 20.0, 4.0, 20.0, 20.0, 4.0, 20.0]
+        annotations.append({"id": i, "image_id": i + 10, "category_id": 7 if i % 2 else 3,
+                            "segmentation": [square], "area": 256.0, "iscrowd": 0})  # fmt: skip
+    crowd = np.zeros((32, 32), np.uint8, order="F")
+    crowd[24:30, 24:30] = 1
+    encoded = rle.encode(crowd)
+    encoded["counts"] = encoded["counts"].decode("ascii")
+    annotations.append(
+        {"id": 50, "image_id": 10, "category_id": 3, "segmentation": encoded, "area": 36.0, "iscrowd": 1}
+    )
+    annotations.append({"id": 51, "image_id": 11, "category_id": 99, "segmentation": [[0, 0, 5, 0, 5, 5]], "area": 9.0,
+                        "iscrowd": 0})  # fmt: skip
+    categories = [{"id": 7, "name": "bolt"}, {"id": 3, "name": "nut"}]
+    path = root / "annotations.json"
+    path.write_text(json.dumps({"images": images, "annotations": annotations, "categories": categories}))
+    return path
+
+
+def test_coco_polygons_and_rle_become_masks_with_every_problem_reported(tmp_path):
+    json_path = _coco_folder(tmp_path / "coco")
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = dataset.build(json_path, out, OmegaConf.create({**DATA, "image_size": 32, "images": None}))
+    assert manifest["classes"] == ["background", "nut", "bolt"]  # background, then categories in id order
+    reasons = {item["file"]: item["reason"] for item in manifest["skipped"]}
+    assert "unknown category" in reasons["1.png"] and "6.png" in reasons and len(reasons) == 2
+    assert sum(manifest["splits"].values()) == 6 and not (out / ".coco-masks").exists()
+    masks = np.concatenate([np.load(out / f"{split}_y.npy") for split in ("train", "val", "test")])
+    names = sum(((out / f"{split}_files.txt").read_text().split() for split in ("train", "val", "test")), [])
+    first = masks[names.index("0.png")]
+    assert first[10, 10] == 1 and first[26, 26] == 255 and first[0, 31] == 0  # nut, crowd (ignored), background
+    assert masks[names.index("1.png")][10, 10] == 2  # bolt
