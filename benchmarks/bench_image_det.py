@@ -23,9 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from vision_serving import AIAAS, ceiling, latency, png_bytes, served
 
-AIAAS = str(Path(sys.executable).with_name("aiaas"))
 TARGET_MAP50 = 0.8
 HEADLINE = ("map", "map50", "precision", "recall")
 
@@ -53,100 +52,10 @@ def find(tree, key: str):
     return None
 
 
-def median_ms(call, runs: int) -> float:
-    call()  # warm-up
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        timings.append(time.perf_counter() - start)
-    return 1000 * float(np.median(timings))
-
-
-def latency(onnx_path: str, checkpoint: str, batch: int, runs: int = 30) -> tuple[float, float]:
-    """Median ms for a batch in ONNX Runtime and in torch eager mode, one thread each, same input."""
-    import onnxruntime as ort
-    import torch
-
-    from aiaas_recipes.image_det.recipe import recipe
-
-    torch.set_num_threads(1)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
-    shape = [batch, *session.get_inputs()[0].shape[1:]]
-    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
-    network, _ = recipe.load_model(Path(checkpoint))
-    tensor = torch.from_numpy(x)
-    with torch.inference_mode():
-        eager = median_ms(lambda: network(tensor), runs)
-    return median_ms(lambda: session.run(None, {"image": x}), runs), eager
-
-
 def test_images(count: int = 64) -> list[bytes]:
-    import io
-
-    from PIL import Image
-
     from aiaas_recipes.image_det import shapes
 
-    encoded = []
-    for _, pixels, _, _ in shapes.scenes(count, seed=99):
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="PNG")
-        encoded.append(buffer.getvalue())
-    return encoded
-
-
-def ceiling(onnx_path: str, images: list[bytes], seconds: float = 5.0) -> float:
-    """Images/s of decode + ONNX Runtime + post-processing in this process, batches of 32, one thread."""
-    from aiaas_cli.serving.runtime import Predictor
-
-    predictor, done, start = Predictor(onnx_path, threads=1), 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for begin in range(0, len(images), 32):
-            done += len(predictor.predict(images[begin : begin + 32], k=100))
-    return done / (time.perf_counter() - start)
-
-
-def served(home: Path, bento: str, images: list[bytes], clients: int = 32, seconds: float = 8.0) -> float:
-    """Images/s that `aiaas serve` answers to ``clients`` concurrent one-image requests."""
-    import socket
-    from concurrent.futures import ThreadPoolExecutor
-
-    import requests
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "AIAAS_HOME": str(home / "aiaas"), "BENTOML_HOME": str(home / "bentoml")}
-    server = subprocess.Popen([AIAAS, "serve", bento, "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.5)
-        stop = time.perf_counter() + seconds
-
-        def client(i: int) -> int:
-            answered, session = 0, requests.Session()
-            while time.perf_counter() < stop:
-                body = images[(i + answered) % len(images)]
-                answer = session.post(f"{url}/predict", files={"image": ("x.png", body)}, timeout=60)
-                answered += answer.status_code == 200
-            return answered
-
-        start = time.perf_counter()
-        with ThreadPoolExecutor(clients) as pool:
-            total = sum(pool.map(client, range(clients)))
-        return total / (time.perf_counter() - start)
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(30)
+    return png_bytes(pixels for _, pixels, _, _ in shapes.scenes(count, seed=99))
 
 
 def main() -> None:
@@ -168,7 +77,7 @@ def main() -> None:
               f"{result['wall_s']:.0f} s; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
         print(f"parity: {json.dumps(result.get('parity'))}")
         for batch in (1, 32):
-            ort_ms, eager_ms = latency(result["onnx_path"], result["checkpoint"], batch)
+            ort_ms, eager_ms = latency("image-det", result["onnx_path"], result["checkpoint"], batch)
             print(f"batch {batch:>2}: ONNX Runtime {ort_ms:.2f} ms, torch eager {eager_ms:.2f} ms "
                   f"(eager / ORT = {eager_ms / ort_ms:.2f}x)")  # fmt: skip
         images = test_images()

@@ -1,8 +1,9 @@
 """image-seg: mIoU on the built-in shapes test split, model vs the per-pixel colour baseline, and training time.
 
 Runs `aiaas pipeline image-seg` (default config unless overrides are given) in a fresh workspace and prints
-the report's model and baseline figures side by side (same split, torchmetrics with 255 ignored), the fit time
-and ONNX Runtime vs torch eager latency for one image. Target: model mIoU >= 0.8.
+the report's model and baseline figures side by side (same split, torchmetrics with 255 ignored), the fit time,
+ONNX Runtime vs torch eager latency at batch 1 and 32 (one thread each), and served images/s at 32 clients against
+the in-process ceiling (benchmarks/vision_serving.py). Target: model mIoU >= 0.8.
 
     .venv/bin/python benchmarks/bench_image_seg.py                   (extra overrides after --, e.g. trainer.threads=1)
 """
@@ -19,8 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from vision_serving import AIAAS, ceiling, latency, png_bytes, served
 
-AIAAS = str(Path(sys.executable).with_name("aiaas"))
 TARGET_MIOU = 0.8
 
 
@@ -47,21 +48,11 @@ def find(tree, key: str):
     return None
 
 
-def latency(onnx_path: str, runs: int = 50) -> dict[str, float]:
-    """Median ms for one image: ONNX Runtime (one thread) against the same network exported from torch."""
-    import onnxruntime as ort
+def test_images(count: int = 64) -> list[bytes]:
+    from aiaas_recipes.image_seg import shapes
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
-    shape = [1, *session.get_inputs()[0].shape[1:]]
-    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
-    timings = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        session.run(None, {"image": x})
-        timings.append(time.perf_counter() - start)
-    return {"onnxruntime_ms": 1000 * float(np.median(timings)), "side": shape[-1]}
+    rng = np.random.default_rng(99)
+    return png_bytes(shapes.scene(rng)[0] for _ in range(count))
 
 
 def main() -> None:
@@ -81,8 +72,14 @@ def main() -> None:
         fit, epochs = find(result, "fit_seconds"), find(result, "epochs")
         print(f"fit {fit} s, epochs {epochs}, pipeline {result['wall_s']:.1f} s")
         print(f"parity: {json.dumps(result.get('parity'))}")
-        timed = latency(result["onnx_path"])
-        print(f"one {timed['side']}x{timed['side']} image: {timed['onnxruntime_ms']:.2f} ms in ONNX Runtime (1 thread)")
+        for batch in (1, 32):
+            ort_ms, eager_ms = latency("image-seg", result["onnx_path"], result["checkpoint"], batch)
+            print(f"batch {batch:>2}: ONNX Runtime {ort_ms:.2f} ms, torch eager {eager_ms:.2f} ms "
+                  f"(eager / ORT = {eager_ms / ort_ms:.2f}x)")  # fmt: skip
+        images = test_images()
+        rate, top = served(Path(home), result["bento_tag"], images), ceiling(result["onnx_path"], images)
+        print(f"served at 32 clients: {rate:.0f} images/s; in-process ceiling {top:.0f} images/s "
+              f"(served / ceiling = {rate / top:.2f})")  # fmt: skip
         verdict = "meets" if metrics["miou"] >= TARGET_MIOU else "falls short of"
         print(f"model mIoU {metrics['miou']:.4f} {verdict} the target {TARGET_MIOU}")
 
