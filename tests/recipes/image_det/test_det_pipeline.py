@@ -12,6 +12,7 @@ import pytest
 import requests
 from conftest import Server
 from PIL import Image
+from schemafuzz import assert_no_5xx
 
 from aiaas_cli.serving.runtime import Predictor
 from aiaas_recipes.image_det import shapes
@@ -119,6 +120,7 @@ def test_service_bounds_its_options_and_refuses_bad_images(run, server, tmp_path
         assert refused.status_code == 422, (field, value, refused.text)
     bad = requests.post(f"{server.url}/predict", files={"image": ("x.png", b"nope")}, timeout=30)
     assert 400 <= bad.status_code < 500 and "error" in bad.json()
+    assert_no_5xx(server.url)
 
 
 def test_a_coco_folder_with_problems_goes_through_every_stage(cli, tmp_path):

@@ -13,6 +13,7 @@ import pytest
 import requests
 import soundfile
 from conftest import Server
+from schemafuzz import assert_no_5xx
 
 from aiaas_recipes.tts.builtin import write_corpus
 from aiaas_recipes.tts.dataset import load_split
@@ -75,5 +76,6 @@ def test_own_voice_pipeline_predict_and_serve(pipeline, cli, tmp_path, record_pr
         assert base64.b64decode(as_json.json()["audio_base64"]) == local
         via_url = json.loads(cli("predict", "tts", str(sentences), "--url", server.url).stdout.splitlines()[0])
         assert base64.b64decode(via_url["audio_base64"]) == local
+        assert_no_5xx(server.url, examples=15)  # each answer synthesises speech: fewer cases than elsewhere
     finally:
         server.stop()
