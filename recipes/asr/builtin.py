@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli import workspace
-from aiaas_cli.errors import ConfigError
 from aiaas_recipes.audio_cls.audio import resample
 from aiaas_recipes.audio_cls.builtin import ACCENTS, RATE, SPLIT_VARIANTS, augment, speaker
+from aiaas_recipes.common import builtin
 
 BUILTINS = {"sentences": {"train": 2400, "val": 150, "test": 300}, "sentences-tiny": {"train": 24, "val": 6, "test": 6}}
 # fmt: off
@@ -89,10 +88,4 @@ def write_sentences(out_dir: Path, counts: dict[str, int], seed: int = 0, accent
 
 def materialize(name: str) -> Path:
     """Write the built-in dataset ``name`` once; return its root (a folder with transcripts.csv)."""
-    if name not in BUILTINS:
-        raise ConfigError(f"unknown built-in dataset '{name}'", f"available: {', '.join(BUILTINS)}")
-    root = workspace.builtin_dir() / f"asr-{name}-v1"
-    if not root.exists():
-        with workspace.atomic_dir(root) as temp:
-            write_sentences(temp, BUILTINS[name])
-    return root
+    return builtin.materialize(name, BUILTINS, f"asr-{name}-v1", lambda temp: write_sentences(temp, BUILTINS[name]))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli import workspace
-from aiaas_cli.errors import ConfigError, UserError
+from aiaas_cli.errors import UserError
 from aiaas_recipes.audio_cls.audio import resample
+from aiaas_recipes.common import builtin
 
 BUILTINS = ("keywords",)
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "yes", "no", "stop", "go")
@@ -100,10 +100,4 @@ def write_keywords(out_dir: Path, per_voice: int = 2, seed: int = 0, words=WORDS
 
 def materialize(name: str) -> Path:
     """Write the built-in dataset ``name`` once; return its root."""
-    if name not in BUILTINS:
-        raise ConfigError(f"unknown built-in dataset '{name}'", f"available: {', '.join(BUILTINS)}")
-    root = workspace.builtin_dir() / f"audio-{name}-v1"
-    if not root.exists():
-        with workspace.atomic_dir(root) as temp:
-            write_keywords(temp)
-    return root
+    return builtin.materialize(name, BUILTINS, f"audio-{name}-v1", write_keywords)

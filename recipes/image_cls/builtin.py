@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli import workspace
-from aiaas_cli.errors import ConfigError
+from aiaas_recipes.common import builtin
 
 BUILTINS = ("digits",)
 
@@ -26,10 +25,4 @@ def _write_digits(out_dir: Path) -> None:
 
 def materialize(name: str) -> Path:
     """Write the built-in dataset ``name`` as class folders once; return its root."""
-    if name not in BUILTINS:
-        raise ConfigError(f"unknown built-in dataset '{name}'", f"available: {', '.join(BUILTINS)}")
-    root = workspace.builtin_dir() / name
-    if not root.exists():
-        with workspace.atomic_dir(root) as temp:
-            _write_digits(temp)
-    return root
+    return builtin.materialize(name, BUILTINS, name, _write_digits)

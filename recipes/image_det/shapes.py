@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli import workspace
-from aiaas_cli.errors import ConfigError
+from aiaas_recipes.common import builtin
 
 CLASSES = ("circle", "square", "triangle")
 BUILTINS = ("shapes",)
@@ -139,10 +138,4 @@ def write_coco(root: Path, count: int, seed: int = 0, first_id: int = 1) -> Path
 
 def materialize(name: str) -> Path:
     """Write the built-in dataset ``name`` once; return its data.yaml."""
-    if name not in BUILTINS:
-        raise ConfigError(f"unknown built-in dataset '{name}'", f"available: {', '.join(BUILTINS)}")
-    root = workspace.builtin_dir() / f"det-{name}-v1"
-    if not root.exists():
-        with workspace.atomic_dir(root) as temp:
-            write_yolo(temp)
-    return root / "data.yaml"
+    return builtin.materialize(name, BUILTINS, f"det-{name}-v1", write_yolo) / "data.yaml"

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli import workspace
-from aiaas_cli.errors import ConfigError
+from aiaas_recipes.common import builtin
 
 CLASSES = ("background", "circle", "square", "triangle")
 BUILTINS = ("shapes",)
@@ -93,10 +92,4 @@ def write_folder(root: Path, count: int = COUNT, seed: int = 0) -> Path:
 
 def materialize(name: str) -> Path:
     """Write the built-in dataset ``name`` once; return its root."""
-    if name not in BUILTINS:
-        raise ConfigError(f"unknown built-in dataset '{name}'", f"available: {', '.join(BUILTINS)}")
-    root = workspace.builtin_dir() / f"seg-{name}-v3"
-    if not root.exists():
-        with workspace.atomic_dir(root) as temp:
-            write_folder(temp)
-    return root
+    return builtin.materialize(name, BUILTINS, f"seg-{name}-v3", write_folder)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli import workspace
-from aiaas_cli.errors import ConfigError
+from aiaas_recipes.common import builtin
 
 BUILTINS = ("espeak",)
 VOICE, RATE_WPM, PITCH = "en-us", 165, 50
@@ -71,10 +70,4 @@ def write_corpus(out_dir: Path, count: int, seed: int = 0, voice_name: str = VOI
 
 def materialize(name: str, count: int) -> Path:
     """Write the built-in corpus ``name`` of ``count`` sentences once; return its root."""
-    if name not in BUILTINS:
-        raise ConfigError(f"unknown built-in speech corpus '{name}'", f"available: {', '.join(BUILTINS)}")
-    root = workspace.builtin_dir() / f"tts-{name}-{count}-v1"
-    if not root.exists():
-        with workspace.atomic_dir(root) as temp:
-            write_corpus(temp, count)
-    return root
+    return builtin.materialize(name, BUILTINS, f"tts-{name}-{count}-v1", lambda temp: write_corpus(temp, count))
