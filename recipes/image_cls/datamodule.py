@@ -19,7 +19,7 @@ class ArrayDataset(Dataset):
     """(N, H, W, 3) uint8 images and int labels, normalised (and augmented) a batch at a time."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, mean, std, augment=None):
-        self.images = torch.from_numpy(np.ascontiguousarray(images))
+        self.images = images  # memory-mapped from the dataset dir: a batch reads its rows only
         self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
@@ -30,7 +30,8 @@ class ArrayDataset(Dataset):
 
     def __getitems__(self, indices: list[int]):
         idx = torch.as_tensor(indices)
-        x = self.images[idx].permute(0, 3, 1, 2).float().div_(255.0)
+        rows = torch.from_numpy(np.ascontiguousarray(self.images[np.asarray(indices, dtype=np.int64)]))
+        x = rows.permute(0, 3, 1, 2).float().div_(255.0)
         x = x.sub_(self.mean).div_(self.std)
         if self.augment is not None:
             x = augment_batch(x, self.augment.hflip, self.augment.pad_crop)
@@ -72,7 +73,8 @@ class EpochSampler(Sampler):
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    return np.load(dataset_dir / f"{split}_x.npy"), np.load(dataset_dir / f"{split}_y.npy")
+    """The split's images memory-mapped (never loaded whole: a dataset larger than RAM trains) and its labels."""
+    return np.load(dataset_dir / f"{split}_x.npy", mmap_mode="r"), np.load(dataset_dir / f"{split}_y.npy")
 
 
 class ImageDataModule(pl.LightningDataModule):

@@ -38,3 +38,19 @@ def test_new_loader_iterators_leave_the_global_rng_alone(tmp_path):
     after_loaders = torch.rand(3)
     torch.manual_seed(0)
     assert torch.equal(after_loaders, torch.rand(3))
+
+
+def test_splits_are_memory_mapped_and_batches_equal_the_in_memory_ones(tmp_path):
+    """Issue 17: a dataset larger than RAM must train, so a split is never loaded whole."""
+    from aiaas_recipes.image_cls.datamodule import ArrayDataset, load_split
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "train_x.npy", rng.integers(0, 256, (20, 6, 6, 3), dtype=np.uint8))
+    np.save(tmp_path / "train_y.npy", rng.integers(0, 3, 20))
+    images, labels = load_split(tmp_path, "train")
+    assert isinstance(images, np.memmap)
+    mapped = ArrayDataset(images, labels, [0.5] * 3, [0.25] * 3)
+    loaded = ArrayDataset(np.load(tmp_path / "train_x.npy"), labels, [0.5] * 3, [0.25] * 3)
+    order = [7, 3, 19, 0, 3]
+    (x1, y1), (x2, y2) = mapped.__getitems__(order), loaded.__getitems__(order)
+    assert torch.equal(x1, x2) and torch.equal(y1, y2) and x1.shape == (5, 3, 6, 6)
