@@ -30,7 +30,7 @@ import contextlib
 from bench_serving import AIAAS, Process, aiaas_json, free_port  # noqa: E402
 
 RECIPES = ("image-cls", "text-cls", "tabular-cls", "tabular-reg", "recommend", "seq-cls", "forecast", "token-cls",
-           "image-seg", "audio-cls")  # fmt: skip
+           "image-seg", "audio-cls", "image-det", "asr", "tts")  # fmt: skip
 QUICK = ["trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "trainer.threads=1",
          "trainer.early_stopping.enabled=false", "export.register=false"]  # fmt: skip
 Body = tuple[str, bytes, dict[str, str]]  # (route, encoded body, headers)
