@@ -17,39 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from vision_serving import AIAAS, ceiling, latency, png_bytes, served
+from vision_serving import ceiling, find, latency, pipeline, png_bytes, served
 
 TARGET_MAP50 = 0.8
 HEADLINE = ("map", "map50", "precision", "recall")
-
-
-def pipeline(home: Path, overrides: list[str]) -> dict:
-    env = {**os.environ, "AIAAS_HOME": str(home / "aiaas"), "BENTOML_HOME": str(home / "bentoml")}
-    start = time.perf_counter()
-    command = [AIAAS, "pipeline", "image-det", *overrides, "export.register=false", "--json"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"aiaas pipeline failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout)
-    result["wall_s"] = time.perf_counter() - start
-    return result
-
-
-def find(tree, key: str):
-    """The first value of ``key`` anywhere in a nested --json answer (None when absent)."""
-    if isinstance(tree, dict):
-        if key in tree:
-            return tree[key]
-        tree = list(tree.values())
-    if isinstance(tree, list):
-        return next((found for item in tree if (found := find(item, key)) is not None), None)
-    return None
 
 
 def test_images(count: int = 64) -> list[bytes]:
@@ -63,7 +37,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="aiaas overrides, e.g. trainer.max_epochs=30")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-det-") as home:
-        result = pipeline(Path(home), args.overrides)
+        result = pipeline("image-det", Path(home), args.overrides)
         metrics, baseline = result["metrics"], result["metrics"]["baseline"]
         print(f"image-det on built-in shapes, test split ({args.overrides or 'default config'})")
         print(f"{'metric':<12}{'model':>10}{'baseline':>12}")

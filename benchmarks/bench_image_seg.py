@@ -12,40 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-from vision_serving import AIAAS, ceiling, latency, png_bytes, served
+from vision_serving import ceiling, find, latency, pipeline, png_bytes, served
 
 TARGET_MIOU = 0.8
-
-
-def pipeline(home: Path, overrides: list[str]) -> dict:
-    env = {**os.environ, "AIAAS_HOME": str(home / "aiaas"), "BENTOML_HOME": str(home / "bentoml")}
-    start = time.perf_counter()
-    command = [AIAAS, "pipeline", "image-seg", *overrides, "export.register=false", "--json"]
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"aiaas pipeline failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout)
-    result["wall_s"] = time.perf_counter() - start
-    return result
-
-
-def find(tree, key: str):
-    """The first value of ``key`` anywhere in a nested --json answer (None when absent)."""
-    if isinstance(tree, dict):
-        if key in tree:
-            return tree[key]
-        tree = list(tree.values())
-    if isinstance(tree, list):
-        return next((found for item in tree if (found := find(item, key)) is not None), None)
-    return None
 
 
 def test_images(count: int = 64) -> list[bytes]:
@@ -60,7 +33,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="aiaas overrides, e.g. trainer.max_epochs=30")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-seg-") as home:
-        result = pipeline(Path(home), args.overrides)
+        result = pipeline("image-seg", Path(home), args.overrides)
         metrics = result["metrics"]
         baseline = metrics["baseline"]
         print(f"image-seg on built-in shapes, test split ({args.overrides or 'default config'})")

@@ -1,5 +1,6 @@
-"""Shared by the image-det and image-seg benchmarks: ONNX Runtime vs torch eager latency, the in-process ceiling
-(decode + ONNX Runtime + post-processing in this process) and served images/s from `aiaas serve` at N clients."""
+"""Shared by the image-det and image-seg benchmarks: the pipeline run, ONNX Runtime vs torch eager latency, the
+in-process ceiling (decode + ONNX Runtime + post-processing in this process) and served images/s from `aiaas serve`
+at N clients."""
 
 from __future__ import annotations
 
@@ -44,6 +45,32 @@ def latency(recipe_name: str, onnx_path: str, checkpoint: str, batch: int, runs:
     with torch.inference_mode():
         eager = median_ms(lambda: network(tensor), runs)
     return median_ms(lambda: session.run(None, {"image": x}), runs), eager
+
+
+def pipeline(recipe_name: str, home: Path, overrides: list[str]) -> dict:
+    """`aiaas pipeline RECIPE --json` in the workspace ``home``; the answer with its wall time (``wall_s``)."""
+    import json
+
+    env = {**os.environ, "AIAAS_HOME": str(home / "aiaas"), "BENTOML_HOME": str(home / "bentoml")}
+    start = time.perf_counter()
+    command = [AIAAS, "pipeline", recipe_name, *overrides, "export.register=false", "--json"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"aiaas pipeline failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout)
+    result["wall_s"] = time.perf_counter() - start
+    return result
+
+
+def find(tree, key: str):
+    """The first value of ``key`` anywhere in a nested --json answer (None when absent)."""
+    if isinstance(tree, dict):
+        if key in tree:
+            return tree[key]
+        tree = list(tree.values())
+    if isinstance(tree, list):
+        return next((found for item in tree if (found := find(item, key)) is not None), None)
+    return None
 
 
 def png_bytes(pictures) -> list[bytes]:
