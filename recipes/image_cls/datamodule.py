@@ -77,26 +77,26 @@ def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return np.load(dataset_dir / f"{split}_x.npy", mmap_mode="r"), np.load(dataset_dir / f"{split}_y.npy")
 
 
-class ImageDataModule(pl.LightningDataModule):
+class SplitDataModule(pl.LightningDataModule):
+    """Loaders over a dataset dir's train/val/test arrays: whole batches from the dataset, a train order that a plain
+    loop can reproduce (seed + epoch). Subclasses say how one split becomes a dataset."""
+
     def __init__(self, dataset_dir: Path, manifest: dict, data_cfg, seed: int):
         super().__init__()
         self.dataset_dir, self.manifest, self.cfg, self.seed = Path(dataset_dir), manifest, data_cfg, seed
 
-    def dataset(self, split: str) -> ArrayDataset:
-        images, labels = load_split(self.dataset_dir, split)
-        augment = self.cfg.augment if split == "train" else None
-        return ArrayDataset(images, labels, self.manifest["mean"], self.manifest["std"], augment)
+    def dataset(self, split: str, train: bool) -> Dataset:
+        raise NotImplementedError
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        data = self.dataset(split)
-        sampler = EpochSampler(len(data), self.seed) if shuffle else None
+    def _loader(self, split: str, train: bool) -> DataLoader:
+        data = self.dataset(split, train)
         workers = self.cfg.num_workers
         # Every new iterator draws a worker base seed; without a generator of its own it comes from the global RNG,
         # so whether sanity validation ran would shift the dropout masks of training (see benchmarks/).
         return DataLoader(
             data,
             batch_size=self.cfg.batch_size,
-            sampler=sampler,
+            sampler=EpochSampler(len(data), self.seed) if train else None,
             collate_fn=keep_batch,
             num_workers=workers,
             persistent_workers=workers > 0,
@@ -104,10 +104,17 @@ class ImageDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self._loader("train", train=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self._loader("val", train=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._loader("test", train=False)
+
+
+class ImageDataModule(SplitDataModule):
+    def dataset(self, split: str, train: bool = False) -> ArrayDataset:
+        images, labels = load_split(self.dataset_dir, split)
+        augment = self.cfg.augment if train else None
+        return ArrayDataset(images, labels, self.manifest["mean"], self.manifest["std"], augment)

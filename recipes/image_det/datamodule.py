@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from aiaas_recipes.image_cls.datamodule import EpochSampler, keep_batch
+from aiaas_recipes.image_cls.datamodule import SplitDataModule
 from aiaas_recipes.image_det.augment import augment
 
 
@@ -49,28 +48,7 @@ class BoxDataset(Dataset):
         return x[0], boxes[0], labels[0]
 
 
-class BoxDataModule(pl.LightningDataModule):
-    def __init__(self, dataset_dir: Path, manifest: dict, data_cfg, seed: int):
-        super().__init__()
-        self.dataset_dir, self.manifest, self.cfg, self.seed = Path(dataset_dir), manifest, data_cfg, seed
-
-    def _loader(self, split: str, train: bool) -> DataLoader:
+class BoxDataModule(SplitDataModule):
+    def dataset(self, split: str, train: bool) -> BoxDataset:
         mean, std = self.manifest["mean"], self.manifest["std"]
-        data = BoxDataset(*load_split(self.dataset_dir, split), mean, std, self.cfg.augment if train else None)
-        return DataLoader(
-            data,
-            batch_size=self.cfg.batch_size,
-            sampler=EpochSampler(len(data), self.seed) if train else None,
-            collate_fn=keep_batch,
-            num_workers=self.cfg.num_workers,
-            generator=torch.Generator().manual_seed(self.seed),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", train=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", train=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", train=False)
+        return BoxDataset(*load_split(self.dataset_dir, split), mean, std, self.cfg.augment if train else None)
