@@ -100,6 +100,15 @@ def _check_model_choice(recipe: Recipe, parsed: list) -> None:
                 )
 
 
+def _check_storage_spelling(key: str, override: Any) -> None:
+    """`data.format` is the raw input's file format; users reach for it to ask for LitData shards."""
+    if key == "data.format" and not override.is_delete() and str(override.value()).lower() == "litdata":
+        raise ConfigError(
+            "data.format is the raw input's file format, not how the preprocessed rows are stored",
+            "stream from LitData shards with data.storage=litdata",
+        )
+
+
 def compose(recipe: Recipe, overrides: list[str]) -> Any:
     """The composed, type-checked config for ``recipe`` with Hydra ``overrides`` applied."""
     from hydra.errors import HydraException
@@ -116,6 +125,7 @@ def compose(recipe: Recipe, overrides: list[str]) -> Any:
     known = leaf_keys(reference)
     for override in parsed:
         key = override.key_or_group
+        _check_storage_spelling(key, override)
         if key in groups or override.is_delete() or override.is_add():
             continue
         if key not in known:

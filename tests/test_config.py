@@ -42,6 +42,14 @@ def test_new_keys_need_plus(recipe):
     assert config.compose(recipe, ["+data.fancy=1"]).data.fancy == 1
 
 
+@pytest.mark.parametrize("name", ["image-cls", "text-cls"])
+def test_litdata_asked_through_data_format_points_to_data_storage(name):
+    # text-cls has a data.format key (its raw files' format), image-cls has none: both get the same pointer
+    with pytest.raises(ConfigError, match="data.format is the raw input's file format") as caught:
+        config.compose(recipes.load(name), ["data.format=litdata"])
+    assert "data.storage=litdata" in caught.value.hint
+
+
 def test_schema_types_keys_whose_default_is_null(recipe):
     with pytest.raises(ConfigError, match="trainer.gradient_clip_val"):
         config.compose(recipe, ["trainer.gradient_clip_val=abc"])
