@@ -22,7 +22,7 @@ def _quiet_lightning() -> None:
         logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
         logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
     quiet = (".*does not have many workers.*", ".*smaller than the logging interval.*", ".*LeafSpec.*", ".*set_vital.*",
-             ".*exists and is not empty.*")  # fmt: skip
+             ".*exists and is not empty.*", ".*`IterableDataset` has `__len__` defined.*")  # fmt: skip
     for pattern in quiet:
         warnings.filterwarnings("ignore", message=pattern)
 
@@ -124,6 +124,16 @@ def _fit_estimator(cfg: Any, recipe: Recipe, estimator: Estimator, dataset: Data
     return Trained(run_id, dataset, path, summary)
 
 
+def _check_data_format(cfg: Any, datamodule: Any) -> None:
+    """data.format other than npy needs a datamodule on the shared row base (it says so with ``streams``)."""
+    from omegaconf import OmegaConf
+
+    chosen = OmegaConf.select(cfg, "data.format", default="npy")
+    if chosen != "npy" and not getattr(datamodule, "streams", False):
+        raise ConfigError(f"data.format={chosen}: this recipe's data loader reads only its npy arrays",
+                          "drop data.format (or set data.format=npy)")  # fmt: skip
+
+
 def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Path | None = None) -> Trained:
     """Train ``recipe``'s model on ``dataset`` in run ``run_id`` (from checkpoint ``resume_from`` when given)."""
     import pytorch_lightning as pl
@@ -139,8 +149,10 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     module = recipe.model(cfg, dataset.manifest, dataset.dir)
     if isinstance(module, Estimator):
+        _check_data_format(cfg, module)  # it reads its own arrays
         return _fit_estimator(cfg, recipe, module, dataset, run_id)
     datamodule = recipe.datamodule(cfg, dataset.dir, dataset.manifest)
+    _check_data_format(cfg, datamodule)
     make_resumable(datamodule)
     params = sum(p.numel() for p in module.parameters())
     console.step(f"Building model <{cfg.model._target_}> ({params:,} parameters)")

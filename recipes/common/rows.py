@@ -55,12 +55,12 @@ def take(arrays: dict[str, np.ndarray], indices) -> dict[str, np.ndarray]:
 
 
 def first(batch: Any) -> Any:
-    """Item 0 of a batch of any nesting (tensor, tuple/list, dict)."""
+    """Item 0 of a batch of any nesting (tensor, tuple/list, dict); what is not indexed per row stays as it is."""
     if isinstance(batch, dict):
         return {key: first(value) for key, value in batch.items()}
     if isinstance(batch, (tuple, list)):
         return type(batch)(first(value) for value in batch)
-    return batch[0]
+    return batch[0] if hasattr(batch, "__getitem__") else batch
 
 
 class RowDataset(Dataset):
