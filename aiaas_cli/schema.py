@@ -143,7 +143,7 @@ SHARED_BOUNDS = {
 
 # Keys of the free-form groups whose value is one of a few words, where a recipe's config has them.
 SHARED_CHOICES = {
-    "data.format": ("npy", "litdata"),  # npy: memory-mapped arrays; litdata: LitData shards (recipes/common/rows.py)
+    "data.storage": ("npy", "litdata"),  # npy: memory-mapped arrays; litdata: LitData shards (recipes/common/rows.py)
 }
 
 
@@ -173,7 +173,7 @@ def check_bounds(cfg: Any) -> None:
 
 
 def check_choices(cfg: Any) -> None:
-    """Refuse a word outside its choices (`data.format=parquet`) with one line."""
+    """Refuse a word outside its choices (`data.storage=parquet`) with one line."""
     from omegaconf import OmegaConf
 
     for key, choices in SHARED_CHOICES.items():

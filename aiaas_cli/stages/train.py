@@ -124,14 +124,14 @@ def _fit_estimator(cfg: Any, recipe: Recipe, estimator: Estimator, dataset: Data
     return Trained(run_id, dataset, path, summary)
 
 
-def _check_data_format(cfg: Any, datamodule: Any) -> None:
-    """data.format other than npy needs a datamodule on the shared row base (it says so with ``streams``)."""
+def _check_data_storage(cfg: Any, datamodule: Any) -> None:
+    """data.storage other than npy needs a datamodule on the shared row base (it says so with ``streams``)."""
     from omegaconf import OmegaConf
 
-    chosen = OmegaConf.select(cfg, "data.format", default="npy")
-    if chosen != "npy" and not getattr(datamodule, "streams", False):
-        raise ConfigError(f"data.format={chosen}: this recipe's data loader reads only its npy arrays",
-                          "drop data.format (or set data.format=npy)")  # fmt: skip
+    chosen = OmegaConf.select(cfg, "data.storage", default=None)
+    if chosen not in (None, "npy") and not getattr(datamodule, "streams", False):
+        raise ConfigError(f"data.storage={chosen}: this recipe's data loader reads only its npy arrays",
+                          "drop data.storage (or set data.storage=npy)")  # fmt: skip
 
 
 def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Path | None = None) -> Trained:
@@ -149,10 +149,10 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     module = recipe.model(cfg, dataset.manifest, dataset.dir)
     if isinstance(module, Estimator):
-        _check_data_format(cfg, module)  # it reads its own arrays
+        _check_data_storage(cfg, module)  # it reads its own arrays
         return _fit_estimator(cfg, recipe, module, dataset, run_id)
     datamodule = recipe.datamodule(cfg, dataset.dir, dataset.manifest)
-    _check_data_format(cfg, datamodule)
+    _check_data_storage(cfg, datamodule)
     make_resumable(datamodule)
     params = sum(p.numel() for p in module.parameters())
     console.step(f"Building model <{cfg.model._target_}> ({params:,} parameters)")

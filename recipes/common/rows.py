@@ -2,7 +2,7 @@
 
 A recipe names its arrays and says how a batch of rows becomes model input (`make_batch`: normalise, augment, pad,
 to tensors); the base does the rest: one fancy-index per array per batch (no per-item work), a train order that a
-plain loop can reproduce (seed + epoch), and `data.format=litdata` (the same rows streamed from LitData shards,
+plain loop can reproduce (seed + epoch), and `data.storage=litdata` (the same rows streamed from LitData shards,
 `shards.py`). A split is never loaded whole, so a dataset larger than RAM trains.
 """
 
@@ -91,15 +91,19 @@ class SplitDataModule(pl.LightningDataModule):
     def dataset(self, split: str, train: bool) -> Dataset:
         raise NotImplementedError
 
+    def sampler(self, data: Dataset) -> Sampler:
+        """The train order: a permutation seeded with seed + epoch (a recipe may draw otherwise, e.g. by class)."""
+        return EpochSampler(len(data), self.seed)
+
     def _loader(self, split: str, train: bool) -> DataLoader:
         data = self.dataset(split, train)
-        workers = self.cfg.num_workers
+        workers = int(self.cfg.get("num_workers", 0))
         # Every new iterator draws a worker base seed; without a generator of its own it comes from the global RNG,
         # so whether sanity validation ran would shift the dropout masks of training (see benchmarks/).
         return DataLoader(
             data,
             batch_size=self.cfg.batch_size,
-            sampler=EpochSampler(len(data), self.seed) if train else None,
+            sampler=self.sampler(data) if train else None,
             collate_fn=keep_batch,
             num_workers=workers,
             persistent_workers=workers > 0,
@@ -117,30 +121,30 @@ class SplitDataModule(pl.LightningDataModule):
 
 
 class RowDataModule(SplitDataModule):
-    """A SplitDataModule whose splits are the row-aligned arrays ``arrays``, memory-mapped (data.format=npy) or
-    streamed from LitData shards (data.format=litdata). Subclasses set ``arrays`` and write ``make_batch``."""
+    """A SplitDataModule whose splits are the row-aligned arrays ``arrays``, memory-mapped (data.storage=npy) or
+    streamed from LitData shards (data.storage=litdata). Subclasses set ``arrays`` and write ``make_batch``."""
 
     arrays: tuple[str, ...] = ()
-    streams = True  # read by the train stage: data.format=litdata works with this datamodule
+    streams = True  # read by the train stage: data.storage=litdata works with this datamodule
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool) -> Any:
         raise NotImplementedError
 
     @property
-    def format(self) -> str:
-        return str(self.cfg.get("format", "npy"))
+    def storage(self) -> str:
+        return str(self.cfg.get("storage", "npy"))
 
     def dataset(self, split: str, train: bool = False) -> RowDataset:
         return RowDataset(open_split(self.dataset_dir, split, self.arrays), partial(self.make_batch, train=train))
 
     def prepare_data(self) -> None:
-        if self.format == "litdata":  # Lightning calls this on one process per node, before the loaders
+        if self.storage == "litdata":  # Lightning calls this on one process per node, before the loaders
             from aiaas_recipes.common import shards
 
             shards.write_splits(self, ("train", "val"))
 
     def _loader(self, split: str, train: bool):
-        if self.format != "litdata":
+        if self.storage != "litdata":
             return super()._loader(split, train)
         from aiaas_recipes.common import shards
 

@@ -1,4 +1,4 @@
-"""data.format=litdata: a split's rows written once as LitData shards (a local folder or an s3:// URL), then streamed.
+"""data.storage=litdata: a split's rows written once as LitData shards (a local folder or an s3:// URL), then streamed.
 
 Shards live under ``data.shards`` (default: ``datasets/shards/`` beside the dataset dir) in a folder named after the
 dataset dir, which carries the dataset's fingerprint: a changed dataset is sharded anew, an unchanged one reused.
@@ -70,8 +70,8 @@ def write_local(datamodule: Any, split: str, target: Path) -> None:
     from litdata import optimize
 
     rows = Rows(Path(datamodule.dataset_dir), split, tuple(datamodule.arrays))
-    # Rows go in a fixed random order: LitData shuffles chunks and the items within a chunk, so sorted rows (a class
-    # after another) would otherwise stay clustered in a chunk's slice of the epoch.
+    # Rows go in a fixed random order: LitData shuffles chunks and blocks of rows within a chunk, so sorted rows (a
+    # class after another) would otherwise stay together in a block.
     order = np.random.default_rng(0).permutation(split_rows(datamodule, split)).tolist()
     with workspace.atomic_dir(target) as temp:
         optimize(fn=rows, inputs=order, output_dir=str(temp),
@@ -115,14 +115,15 @@ def dataset(datamodule: Any, split: str, train: bool):
         s3.allow_plain_http()
         cache = default_root(datamodule) / ".cache" / Path(datamodule.dataset_dir).name / split
         options = {"cache_dir": str(cache), "max_cache_size": "10GB"}
-    return StreamingDataset(where, shuffle=train, seed=int(datamodule.seed),
-                            item_shuffle_window="full", **options)  # fmt: skip
+    # LitData's default shuffle: chunks, then blocks of 256 rows, then the rows within a block, in a new order each
+    # epoch (rows were written in a random order). A full permutation inside a chunk ("full") reads ~200x slower.
+    return StreamingDataset(where, shuffle=train, seed=int(datamodule.seed), **options)
 
 
 def loader(datamodule: Any, split: str, train: bool):
     from litdata import StreamingDataLoader
 
-    workers = int(datamodule.cfg.num_workers)
+    workers = int(datamodule.cfg.get("num_workers", 0))
     return StreamingDataLoader(
         dataset(datamodule, split, train),
         batch_size=int(datamodule.cfg.batch_size),

@@ -19,7 +19,7 @@ def write_split(folder, split: str, n: int) -> None:
 
 
 def image_datamodule(folder, **data) -> ImageDataModule:
-    cfg = {"batch_size": 4, "num_workers": 0, "augment": {"hflip": False, "pad_crop": 0}, "format": "npy", **data}
+    cfg = {"batch_size": 4, "num_workers": 0, "augment": {"hflip": False, "pad_crop": 0}, "storage": "npy", **data}
     return ImageDataModule(folder, {"mean": [0.5] * 3, "std": [0.25] * 3}, OmegaConf.create(cfg), SEED)
 
 

@@ -1,4 +1,4 @@
-"""data.format=litdata (recipes/common/shards.py): shards written once, streamed back, split by rank, on S3 too."""
+"""data.storage=litdata (recipes/common/shards.py): shards written once, streamed back, split by rank, on S3 too."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def sharded(tmp_path_factory):
 
 
 def ids(folder, seed: int = 3, **data) -> Ids:
-    cfg = {"batch_size": 8, "num_workers": 0, "format": "litdata", "shards": None, **data}
+    cfg = {"batch_size": 8, "num_workers": 0, "storage": "litdata", "shards": None, **data}
     return Ids(folder, {}, OmegaConf.create(cfg), seed)
 
 
