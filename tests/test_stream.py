@@ -41,7 +41,7 @@ def test_a_storage_that_does_not_exist_is_refused_before_any_run(cli):
 
 
 def test_recipes_without_the_row_base_refuse_litdata(cli):
-    result = cli("train", "token-cls", "data.storage=litdata", expect=2)  # its data config has no storage key
+    result = cli("train", "image-det", "data.storage=litdata", expect=2)  # its data config has no storage key
     assert one_error_line(result.stderr) and "data.storage" in result.stderr
     result = cli("train", "tabular-cls", "+data.storage=litdata", "trainer.max_epochs=1", expect=2)
     assert one_error_line(result.stderr) and "reads only its npy arrays" in result.stderr
