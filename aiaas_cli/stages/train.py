@@ -130,7 +130,7 @@ def _check_data_storage(cfg: Any, datamodule: Any) -> None:
 
     chosen = OmegaConf.select(cfg, "data.storage", default=None)
     if chosen not in (None, "npy") and not getattr(datamodule, "streams", False):
-        raise ConfigError(f"data.storage={chosen}: this recipe's data loader reads only its npy arrays",
+        raise ConfigError(f"data.storage={chosen}: this model's data loader reads only the npy arrays",
                           "drop data.storage (or set data.storage=npy)")  # fmt: skip
 
 

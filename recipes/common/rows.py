@@ -91,6 +91,10 @@ class SplitDataModule(pl.LightningDataModule):
     def dataset(self, split: str, train: bool) -> Dataset:
         raise NotImplementedError
 
+    def batch_rows(self, train: bool) -> int:
+        """Rows per batch: data.batch_size (a recipe may validate in bigger batches)."""
+        return int(self.cfg.batch_size)
+
     def sampler(self, data: Dataset) -> Sampler:
         """The train order: a permutation seeded with seed + epoch (a recipe may draw otherwise, e.g. by class)."""
         return EpochSampler(len(data), self.seed)
@@ -102,7 +106,7 @@ class SplitDataModule(pl.LightningDataModule):
         # so whether sanity validation ran would shift the dropout masks of training (see benchmarks/).
         return DataLoader(
             data,
-            batch_size=self.cfg.batch_size,
+            batch_size=self.batch_rows(train),
             sampler=self.sampler(data) if train else None,
             collate_fn=keep_batch,
             num_workers=workers,

@@ -126,7 +126,7 @@ def loader(datamodule: Any, split: str, train: bool):
     workers = int(datamodule.cfg.get("num_workers", 0))
     return StreamingDataLoader(
         dataset(datamodule, split, train),
-        batch_size=int(datamodule.cfg.batch_size),
+        batch_size=datamodule.batch_rows(train),
         collate_fn=partial(collate, partial(datamodule.make_batch, train=train)),
         num_workers=workers,
         persistent_workers=workers > 0,
