@@ -95,6 +95,10 @@ class SplitDataModule(pl.LightningDataModule):
         """Rows per batch: data.batch_size (a recipe may validate in bigger batches)."""
         return int(self.cfg.batch_size)
 
+    def drop_last(self, train: bool, rows: int) -> bool:
+        """Whether a short last batch is dropped (a recipe whose loss needs full batches says so)."""
+        return False
+
     def sampler(self, data: Dataset) -> Sampler:
         """The train order: a permutation seeded with seed + epoch (a recipe may draw otherwise, e.g. by class)."""
         return EpochSampler(len(data), self.seed)
@@ -108,6 +112,7 @@ class SplitDataModule(pl.LightningDataModule):
             data,
             batch_size=self.batch_rows(train),
             sampler=self.sampler(data) if train else None,
+            drop_last=self.drop_last(train, len(data)),
             collate_fn=keep_batch,
             num_workers=workers,
             persistent_workers=workers > 0,

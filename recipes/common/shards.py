@@ -106,7 +106,7 @@ def collate(make_batch: Callable, rows: list[dict[str, np.ndarray]]) -> Any:
     return make_batch({name: np.stack([row[name] for row in rows]) for name in rows[0]})
 
 
-def dataset(datamodule: Any, split: str, train: bool):
+def dataset(datamodule: Any, split: str, train: bool) -> Any:
     from litdata import StreamingDataset
 
     where = ensure_split(datamodule, split)
@@ -124,9 +124,11 @@ def loader(datamodule: Any, split: str, train: bool):
     from litdata import StreamingDataLoader
 
     workers = int(datamodule.cfg.get("num_workers", 0))
+    data = dataset(datamodule, split, train)
     return StreamingDataLoader(
-        dataset(datamodule, split, train),
+        data,
         batch_size=datamodule.batch_rows(train),
+        drop_last=datamodule.drop_last(train, len(data)),
         collate_fn=partial(collate, partial(datamodule.make_batch, train=train)),
         num_workers=workers,
         persistent_workers=workers > 0,
