@@ -16,8 +16,9 @@ any checkpoint continues as the uninterrupted run would, bit for bit on the same
 kills a run mid-epoch with SIGKILL and compares the final weights).
 
 With `data.storage=litdata` the train loader is LitData's StreamingDataLoader, left as it is: Lightning saves its own
-`state_dict` (epoch, samples yielded) in the checkpoint and restores it, so `resume=` continues the run and the epoch
-count; the bit-for-bit guarantee above is tested for `data.storage=npy` only.
+`state_dict` (epoch, samples yielded) in the checkpoint and restores it: a loader restored mid-epoch yields exactly the
+rows not yet seen (tests/recipes/common/test_shards.py); the bit-for-bit guarantee above is tested for
+`data.storage=npy` only.
 """
 
 from __future__ import annotations

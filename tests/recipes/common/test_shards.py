@@ -129,3 +129,15 @@ def test_s3_mistakes_are_one_line_errors_and_leave_no_shards(tmp_path, s3, monke
     unreachable = refused(folder, "s3://models/x")
     assert unreachable.exit_code == 1 and "cannot reach" in unreachable.message
     assert not os.path.exists(tmp_path / "datasets" / "shards" / "ids-0123" / "train" / "index.json")
+
+
+def test_a_streaming_loader_resumed_mid_epoch_yields_exactly_the_rows_not_yet_seen(sharded):
+    """What `resume=` relies on with litdata: Lightning saves the loader's state_dict and loads it back."""
+    loader = ids(sharded).train_dataloader()
+    batches = iter(loader)
+    seen = torch.cat([next(batches) for _ in range(3)]).tolist()
+    state = loader.state_dict()
+    resumed = ids(sharded).train_dataloader()
+    resumed.load_state_dict(state)
+    rest = epoch(resumed)
+    assert len(seen) == 24 and not set(seen) & set(rest) and sorted(seen + rest) == list(range(N))
