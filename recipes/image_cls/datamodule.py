@@ -6,47 +6,34 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from aiaas_recipes.common.rows import EpochSampler, RowDataModule, SplitDataModule, keep_batch, open_split
+from aiaas_recipes.common.rows import EpochSampler, RowDataModule, RowDataset, SplitDataModule, keep_batch, open_split
 
 __all__ = ["ArrayDataset", "EpochSampler", "ImageDataModule", "SplitDataModule", "keep_batch", "load_split"]
 
 
 class ImageBatches:
-    """(B, H, W, 3) uint8 rows and int labels -> normalised (and augmented) float images, int64 labels."""
+    """Rows x (B, H, W, 3) uint8 and y (B,) -> normalised (and augmented) float images, int64 labels."""
 
     def __init__(self, mean, std, augment=None):
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
         self.augment = augment
 
-    def __call__(self, images: np.ndarray, labels: np.ndarray):
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
+    def __call__(self, rows: dict[str, np.ndarray]):
+        x = torch.from_numpy(rows["x"]).permute(0, 3, 1, 2).float().div_(255.0)
         x = x.sub_(self.mean).div_(self.std)
         if self.augment is not None:
             x = augment_batch(x, self.augment.hflip, self.augment.pad_crop)
-        return x, torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        return x, torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))
 
 
-class ArrayDataset(Dataset):
-    """(N, H, W, 3) uint8 images and int labels, normalised (and augmented) a batch at a time."""
+class ArrayDataset(RowDataset):
+    """(N, H, W, 3) uint8 images and int labels (memory-mapped: a batch reads its rows only), normalised (and
+    augmented) a batch at a time."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, mean, std, augment=None):
-        self.images = images  # memory-mapped from the dataset dir: a batch reads its rows only
-        self.labels = np.asarray(labels)
-        self.batches = ImageBatches(mean, std, augment)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitems__(self, indices: list[int]):
-        idx = np.asarray(indices, dtype=np.int64)
-        return self.batches(np.ascontiguousarray(self.images[idx]), self.labels[idx])
-
-    def __getitem__(self, index: int):
-        x, y = self.__getitems__([index])
-        return x[0], y[0]
+        super().__init__({"x": images, "y": labels}, ImageBatches(mean, std, augment))
 
 
 def augment_batch(x: torch.Tensor, hflip: bool, pad: int) -> torch.Tensor:
@@ -73,4 +60,4 @@ class ImageDataModule(RowDataModule):
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool):
         augment = self.cfg.augment if train else None
-        return ImageBatches(self.manifest["mean"], self.manifest["std"], augment)(rows["x"], rows["y"])
+        return ImageBatches(self.manifest["mean"], self.manifest["std"], augment)(rows)

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from aiaas_recipes.common.rows import RowDataModule, open_split
+from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -18,16 +17,16 @@ def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 class MaskBatches:
-    """(B, H, W, 3) uint8 images and (B, H, W) class-index masks -> normalised images, int64 masks (flipped)."""
+    """Rows x (B, H, W, 3) uint8 and y (B, H, W) class indices -> normalised images, int64 masks (flipped)."""
 
     def __init__(self, mean, std, flips: bool = False):
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
         self.flips = flips
 
-    def __call__(self, images: np.ndarray, masks: np.ndarray):
-        x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0).sub_(self.mean).div_(self.std)
-        y = torch.from_numpy(np.asarray(masks, dtype=np.int64))
+    def __call__(self, rows: dict[str, np.ndarray]):
+        x = torch.from_numpy(rows["x"]).permute(0, 3, 1, 2).float().div_(255.0).sub_(self.mean).div_(self.std)
+        y = torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))
         if self.flips:  # horizontal and vertical flips: the shapes look the same either way
             for dim, axis in ((-1, -1), (-2, -2)):
                 flip = torch.rand(len(x)) < 0.5
@@ -35,23 +34,11 @@ class MaskBatches:
         return x, y
 
 
-class MaskDataset(Dataset):
+class MaskDataset(RowDataset):
     """(N, H, W, 3) uint8 images and (N, H, W) class-index masks, normalised a batch at a time."""
 
     def __init__(self, images: np.ndarray, masks: np.ndarray, mean, std, flips: bool = False):
-        self.images, self.masks = images, masks
-        self.batches = MaskBatches(mean, std, flips)
-
-    def __len__(self) -> int:
-        return len(self.masks)
-
-    def __getitems__(self, indices: list[int]):
-        idx = np.asarray(indices, dtype=np.int64)
-        return self.batches(np.ascontiguousarray(self.images[idx]), self.masks[idx])
-
-    def __getitem__(self, index: int):
-        x, y = self.__getitems__([index])
-        return x[0], y[0]
+        super().__init__({"x": images, "y": masks}, MaskBatches(mean, std, flips))
 
 
 class MaskDataModule(RowDataModule):
@@ -59,4 +46,4 @@ class MaskDataModule(RowDataModule):
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool):
         flips = bool(train and self.cfg.augment.flips)
-        return MaskBatches(self.manifest["mean"], self.manifest["std"], flips)(rows["x"], rows["y"])
+        return MaskBatches(self.manifest["mean"], self.manifest["std"], flips)(rows)

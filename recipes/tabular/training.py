@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from torch.utils.data import Dataset
 
 from aiaas_recipes.common.module import Classifier
 from aiaas_recipes.common.rows import RowDataModule
@@ -15,27 +14,10 @@ from aiaas_recipes.common.rows import RowDataModule
 VAL_BATCH = 4096  # validation in (nearly) one batch: val_rmse is then the split's RMSE, not a mean of batch RMSEs
 
 
-def table_batch(numeric: np.ndarray, categorical: np.ndarray, y: np.ndarray) -> tuple:
+def table_batch(rows: dict[str, np.ndarray]) -> tuple:
     """(numeric?, categorical?, y) tensors: the inputs the model has (an array with no columns is left out)."""
-    inputs = [torch.from_numpy(np.ascontiguousarray(a)) for a in (numeric, categorical) if a.shape[1]]
-    return (*inputs, torch.from_numpy(np.ascontiguousarray(y)))
-
-
-class TableRows(Dataset):
-    """A batch is one indexing op per array."""
-
-    def __init__(self, numeric: np.ndarray, categorical: np.ndarray, y: np.ndarray):
-        self.numeric, self.categorical, self.y = numeric, categorical, y
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitems__(self, indices: list[int]):
-        idx = np.asarray(indices, dtype=np.int64)
-        return table_batch(self.numeric[idx], self.categorical[idx], self.y[idx])
-
-    def __getitem__(self, index: int):
-        return tuple(part[0] for part in self.__getitems__([index]))
+    inputs = [torch.from_numpy(np.ascontiguousarray(rows[k])) for k in ("numeric", "categorical") if rows[k].shape[1]]
+    return (*inputs, torch.from_numpy(np.ascontiguousarray(rows["y"])))
 
 
 class TableDataModule(RowDataModule):
@@ -48,7 +30,7 @@ class TableDataModule(RowDataModule):
         return super().batch_rows(train) if train else VAL_BATCH
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool):
-        return table_batch(rows["numeric"], rows["categorical"], rows["y"])
+        return table_batch(rows)
 
 
 class TabularModule(Classifier):

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.rows import RowDataModule, open_split
+from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
 
 BALANCE = ("none", "class_weights", "sampler")
 
@@ -20,30 +20,19 @@ def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return arrays["ids"], arrays["y"]
 
 
-def id_batch(ids: np.ndarray, labels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+def id_batch(rows: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     """int64 ids with the columns past the batch's longest text cut (short posts need ~30 of 64+), and labels."""
-    ids = torch.from_numpy(np.asarray(ids, dtype=np.int64))
+    ids = torch.from_numpy(np.asarray(rows["ids"], dtype=np.int64))
     longest = max(int((ids != 0).sum(1).max()), 1) if len(ids) else 1
-    return ids[:, :longest], torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    return ids[:, :longest], torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))
 
 
-class IdsDataset(Dataset):
+class IdsDataset(RowDataset):
     """A batch is one indexing op per array."""
 
     def __init__(self, ids: np.ndarray, labels: np.ndarray):
-        self.ids = ids
+        super().__init__({"ids": ids, "y": labels}, id_batch)
         self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitems__(self, indices: list[int]):
-        idx = np.asarray(indices, dtype=np.int64)
-        return id_batch(self.ids[idx], self.labels.numpy()[idx])
-
-    def __getitem__(self, index: int):
-        x, y = self.__getitems__([index])
-        return x[0], y[0]
 
 
 def class_weights(counts: dict[str, int]) -> list[float]:
@@ -68,7 +57,7 @@ class TextDataModule(RowDataModule):
                               "use data.balance=class_weights with data.storage=litdata")  # fmt: skip
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool):
-        return id_batch(rows["ids"], rows["y"])
+        return id_batch(rows)
 
     def sampler(self, data: Dataset):
         if self.cfg.balance != "sampler":

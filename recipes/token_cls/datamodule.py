@@ -6,14 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from aiaas_recipes.common.rows import RowDataModule
+from aiaas_recipes.common.rows import RowDataModule, RowDataset
 from aiaas_recipes.token_cls.encoding import PAD_ID, UNK_ID
 
 
 class TokenBatches:
-    """(B, L) sub-token ids and tags -> int64 tensors cut to the batch's longest row (sentences need ~25 of 64).
+    """Rows ids and tags (B, L) -> int64 tensors cut to the batch's longest row (sentences need ~25 of 64).
 
     ``unk_rate``: the share of sub-tokens replaced by [UNK] in each training batch, so the model learns to
     find an entity from its context and shape when its pieces are new (the test split's names are)."""
@@ -22,9 +21,9 @@ class TokenBatches:
         self.unk_rate = float(unk_rate)
         self.generator = torch.Generator().manual_seed(seed)
 
-    def __call__(self, ids: np.ndarray, tags: np.ndarray):
-        ids = torch.from_numpy(np.asarray(ids, dtype=np.int64))
-        tags = torch.from_numpy(np.asarray(tags, dtype=np.int64))
+    def __call__(self, rows: dict[str, np.ndarray]):
+        ids = torch.from_numpy(np.asarray(rows["ids"], dtype=np.int64))
+        tags = torch.from_numpy(np.asarray(rows["tags"], dtype=np.int64))
         longest = max(int((ids != 0).sum(1).max()), 1) if len(ids) else 1
         ids, tags = ids[:, :longest], tags[:, :longest]
         if self.unk_rate > 0:
@@ -33,23 +32,11 @@ class TokenBatches:
         return ids, tags
 
 
-class RowsDataset(Dataset):
+class RowsDataset(RowDataset):
     """A batch is one indexing op per array."""
 
     def __init__(self, ids: np.ndarray, tags: np.ndarray, unk_rate: float = 0.0, seed: int = 0):
-        self.ids, self.tags = ids, tags
-        self.batches = TokenBatches(unk_rate, seed)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __getitems__(self, indices: list[int]):
-        idx = np.asarray(indices, dtype=np.int64)
-        return self.batches(self.ids[idx], self.tags[idx])
-
-    def __getitem__(self, index: int):
-        ids, tags = self.__getitems__([index])
-        return ids[0], tags[0]
+        super().__init__({"ids": ids, "tags": tags}, TokenBatches(unk_rate, seed))
 
 
 class TokenDataModule(RowDataModule):
@@ -60,4 +47,4 @@ class TokenDataModule(RowDataModule):
         self.batches = {False: TokenBatches(), True: TokenBatches(float(data_cfg.augment.unk_rate), seed)}
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool):
-        return self.batches[train](rows["ids"], rows["tags"])
+        return self.batches[train](rows)

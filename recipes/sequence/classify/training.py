@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from torch.utils.data import Dataset
 
 from aiaas_recipes.common.module import Classifier
-from aiaas_recipes.common.rows import RowDataModule, open_split
+from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -19,29 +18,19 @@ def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray, n
     return arrays["x"], arrays["len"], arrays["y"]
 
 
-def sequence_batch(values: np.ndarray, lengths: np.ndarray, labels: np.ndarray):
-    """Tensors of a batch, the values cut after its longest sequence."""
-    lengths = torch.from_numpy(np.asarray(lengths, dtype=np.int64))
+def sequence_batch(rows: dict[str, np.ndarray]):
+    """(values, lengths, labels) tensors of a batch, the values cut after its longest sequence."""
+    lengths = torch.from_numpy(np.asarray(rows["len"], dtype=np.int64))
     longest = max(int(lengths.max()), 1) if len(lengths) else 1
-    values = torch.from_numpy(np.ascontiguousarray(values[:, :longest]))
-    return values, lengths, torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    values = torch.from_numpy(np.ascontiguousarray(rows["x"][:, :longest]))
+    return values, lengths, torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))
 
 
-class SequenceDataset(Dataset):
+class SequenceDataset(RowDataset):
     """A batch is one indexing op per array, cut after its longest sequence."""
 
     def __init__(self, values: np.ndarray, lengths: np.ndarray, labels: np.ndarray):
-        self.values, self.lengths, self.labels = values, lengths, labels
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitems__(self, indices: list[int]):
-        idx = np.asarray(indices, dtype=np.int64)
-        return sequence_batch(self.values[idx], self.lengths[idx], self.labels[idx])
-
-    def __getitem__(self, index: int):
-        return tuple(part[0] for part in self.__getitems__([index]))
+        super().__init__({"x": values, "len": lengths, "y": labels}, sequence_batch)
 
 
 class SequenceData(RowDataModule):
@@ -51,7 +40,7 @@ class SequenceData(RowDataModule):
         super().__init__(dataset_dir, {}, data_cfg, int(seed))
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool):
-        return sequence_batch(rows["x"], rows["len"], rows["y"])
+        return sequence_batch(rows)
 
 
 class SequenceClassifier(Classifier):
