@@ -6,9 +6,9 @@ A shard folder counts only once its ``index.json`` is there: locally the folder 
 and renamed; for S3 the shards are written locally first (the default folder, kept), then uploaded, ``index.json``
 last.
 
-Streaming shuffles with the run's seed (a new order each epoch), each rank reads its own part under DDP (LitData
-splits the chunks by rank and worker), and the recipe's ``make_batch`` runs on the streamed rows, so augmentation
-stays random per epoch.
+Streaming shuffles with the run's seed (a new order each epoch) and the recipe's ``make_batch`` runs on the streamed
+rows, so augmentation stays random per epoch. LitData gives each torch.distributed rank its own part, but under
+Lightning DDP the ranks ended epochs unequally here, so the train stage keeps litdata to one process for now.
 """
 
 from __future__ import annotations
