@@ -14,6 +14,11 @@ under Lightning, fixed here:
 Guarantee: with a fixed seed, `trainer.deterministic=true`, `data.num_workers=0` and one process, a run resumed from
 any checkpoint continues as the uninterrupted run would, bit for bit on the same machine (tests/test_resume.py
 kills a run mid-epoch with SIGKILL and compares the final weights).
+
+With `data.storage=litdata` the train loader is LitData's StreamingDataLoader, left as it is: Lightning saves its own
+`state_dict` (epoch, samples yielded) in the checkpoint and restores it: a loader restored mid-epoch yields exactly the
+rows not yet seen (tests/recipes/common/test_shards.py); the bit-for-bit guarantee above is tested for
+`data.storage=npy` only.
 """
 
 from __future__ import annotations

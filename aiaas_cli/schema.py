@@ -141,6 +141,11 @@ SHARED_BOUNDS = {
     "model.dropout": Bounds(0, 1),
 }
 
+# Keys of the free-form groups whose value is one of a few words, where a recipe's config has them.
+SHARED_CHOICES = {
+    "data.storage": ("npy", "litdata"),  # npy: memory-mapped arrays; litdata: LitData shards (recipes/common/rows.py)
+}
+
 
 def _schema_bounds(node: type, prefix: str) -> dict[str, tuple[Bounds, Any]]:
     found: dict[str, tuple[Bounds, Any]] = {}
@@ -164,6 +169,17 @@ def check_bounds(cfg: Any) -> None:
         problem = None if value is None else bounds.problem(value)
         if problem:
             raise ConfigError(f"{key}={value} {problem}", f"e.g. {key}={default}" if default is not None else None)
+    check_choices(cfg)
+
+
+def check_choices(cfg: Any) -> None:
+    """Refuse a word outside its choices (`data.storage=parquet`) with one line."""
+    from omegaconf import OmegaConf
+
+    for key, choices in SHARED_CHOICES.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is not None and value not in choices:
+            raise ConfigError(f"{key}={value} is not one of {', '.join(choices)}", f"e.g. {key}={choices[0]}")
 
 
 def register() -> None:

@@ -221,3 +221,25 @@ def points_plugin(tmp_path_factory):
     install_plugin(site, "points = aiaas_points.recipe:recipe")
     yield site
     uninstall_plugin(site)
+
+
+@pytest.fixture()
+def s3(monkeypatch):
+    """A moto S3 server on 127.0.0.1 with one bucket (`models`); AWS_* variables point at it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    moto.start()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("s3").create_bucket(Bucket="models")
+    yield env
+    moto.stop()

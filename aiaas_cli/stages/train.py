@@ -22,7 +22,7 @@ def _quiet_lightning() -> None:
         logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
         logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
     quiet = (".*does not have many workers.*", ".*smaller than the logging interval.*", ".*LeafSpec.*", ".*set_vital.*",
-             ".*exists and is not empty.*")  # fmt: skip
+             ".*exists and is not empty.*", ".*`IterableDataset` has `__len__` defined.*")  # fmt: skip
     for pattern in quiet:
         warnings.filterwarnings("ignore", message=pattern)
 
@@ -124,6 +124,31 @@ def _fit_estimator(cfg: Any, recipe: Recipe, estimator: Estimator, dataset: Data
     return Trained(run_id, dataset, path, summary)
 
 
+def _processes(cfg: Any) -> int:
+    """How many training processes this launch has (devices x nodes, or what torchrun/SLURM says)."""
+    devices = cfg.trainer.devices
+    if isinstance(devices, str):
+        per_node = int(devices) if devices.isdigit() else 1  # "auto" on CPU: one process
+    else:
+        per_node = devices if isinstance(devices, int) else len(devices)  # a count, or a list of device ids
+    return max(per_node * int(cfg.trainer.num_nodes), int(os.environ.get("WORLD_SIZE", "1")))
+
+
+def _check_data_storage(cfg: Any, datamodule: Any) -> None:
+    """data.storage other than npy needs a datamodule on the shared row base (it says so with ``streams``)."""
+    from omegaconf import OmegaConf
+
+    chosen = OmegaConf.select(cfg, "data.storage", default=None)
+    if chosen in (None, "npy"):
+        return
+    if not getattr(datamodule, "streams", False):
+        raise ConfigError(f"data.storage={chosen}: this model's data loader reads only the npy arrays",
+                          "drop data.storage (or set data.storage=npy)")  # fmt: skip
+    if _processes(cfg) > 1:  # Lightning DDP over LitData's loader: ranks ended epochs unequally (gloo mismatch)
+        raise ConfigError(f"data.storage={chosen} trains in one process for now, not {_processes(cfg)}",
+                          "use data.storage=npy with several devices or nodes")  # fmt: skip
+
+
 def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Path | None = None) -> Trained:
     """Train ``recipe``'s model on ``dataset`` in run ``run_id`` (from checkpoint ``resume_from`` when given)."""
     import pytorch_lightning as pl
@@ -139,8 +164,10 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     module = recipe.model(cfg, dataset.manifest, dataset.dir)
     if isinstance(module, Estimator):
+        _check_data_storage(cfg, module)  # it reads its own arrays
         return _fit_estimator(cfg, recipe, module, dataset, run_id)
     datamodule = recipe.datamodule(cfg, dataset.dir, dataset.manifest)
+    _check_data_storage(cfg, datamodule)
     make_resumable(datamodule)
     params = sum(p.numel() for p in module.parameters())
     console.step(f"Building model <{cfg.model._target_}> ({params:,} parameters)")

@@ -14,7 +14,9 @@ from aiaas_recipes.common.classification import classification_report
 @torch.inference_mode()
 def predict_logits(network: torch.nn.Module, mels: np.ndarray, batch_size: int = 256) -> np.ndarray:
     network.eval()
-    parts = [network(torch.from_numpy(mels[i : i + batch_size])).numpy() for i in range(0, len(mels), batch_size)]
+    # np.array: a copy of the (read-only, memory-mapped) rows, which torch will not wrap quietly
+    starts = range(0, len(mels), batch_size)
+    parts = [network(torch.from_numpy(np.array(mels[i : i + batch_size]))).numpy() for i in starts]
     return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
 

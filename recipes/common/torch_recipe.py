@@ -69,9 +69,8 @@ class TorchRecipe(Recipe):
         parts: list[tuple] = []
         with torch.inference_mode():
             for start in range(0, rows, _CHUNK):
-                args = [
-                    torch.from_numpy(np.ascontiguousarray(inputs[n][start : start + _CHUNK])) for n in self.input_names
-                ]
+                # a copy: the inputs may be read-only memory-mapped splits, which torch refuses to wrap quietly
+                args = [torch.from_numpy(np.array(inputs[n][start : start + _CHUNK])) for n in self.input_names]
                 out = network(*args)
                 parts.append(tuple(t.numpy() for t in (out if isinstance(out, tuple) else (out,))))
         return {name: np.concatenate([part[i] for part in parts]) for i, name in enumerate(self.output_names)}

@@ -6,44 +6,44 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from aiaas_recipes.image_cls.datamodule import SplitDataModule
+from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    return np.load(Path(dataset_dir) / f"{split}_x.npy"), np.load(Path(dataset_dir) / f"{split}_y.npy")
+    """The split's images and masks, memory-mapped."""
+    arrays = open_split(dataset_dir, split, ("x", "y"))
+    return arrays["x"], arrays["y"]
 
 
-class MaskDataset(Dataset):
-    """(N, H, W, 3) uint8 images and (N, H, W) class-index masks, normalised a batch at a time."""
+class MaskBatches:
+    """Rows x (B, H, W, 3) uint8 and y (B, H, W) class indices -> normalised images, int64 masks (flipped)."""
 
-    def __init__(self, images: np.ndarray, masks: np.ndarray, mean, std, flips: bool = False):
-        self.images = torch.from_numpy(np.ascontiguousarray(images))
-        self.masks = torch.from_numpy(np.asarray(masks, dtype=np.int64))
+    def __init__(self, mean, std, flips: bool = False):
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
         self.flips = flips
 
-    def __len__(self) -> int:
-        return len(self.masks)
-
-    def __getitems__(self, indices: list[int]):
-        idx = torch.as_tensor(indices)
-        x = self.images[idx].permute(0, 3, 1, 2).float().div_(255.0).sub_(self.mean).div_(self.std)
-        y = self.masks[idx]
+    def __call__(self, rows: dict[str, np.ndarray]):
+        x = torch.from_numpy(rows["x"]).permute(0, 3, 1, 2).float().div_(255.0).sub_(self.mean).div_(self.std)
+        y = torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))
         if self.flips:  # horizontal and vertical flips: the shapes look the same either way
             for dim, axis in ((-1, -1), (-2, -2)):
                 flip = torch.rand(len(x)) < 0.5
                 x[flip], y[flip] = x[flip].flip(dim), y[flip].flip(axis)
         return x, y
 
-    def __getitem__(self, index: int):
-        x, y = self.__getitems__([index])
-        return x[0], y[0]
+
+class MaskDataset(RowDataset):
+    """(N, H, W, 3) uint8 images and (N, H, W) class-index masks, normalised a batch at a time."""
+
+    def __init__(self, images: np.ndarray, masks: np.ndarray, mean, std, flips: bool = False):
+        super().__init__({"x": images, "y": masks}, MaskBatches(mean, std, flips))
 
 
-class MaskDataModule(SplitDataModule):
-    def dataset(self, split: str, train: bool) -> MaskDataset:
-        images, masks = load_split(self.dataset_dir, split)
-        return MaskDataset(images, masks, self.manifest["mean"], self.manifest["std"], train and self.cfg.augment.flips)
+class MaskDataModule(RowDataModule):
+    arrays = ("x", "y")
+
+    def make_batch(self, rows: dict[str, np.ndarray], train: bool):
+        flips = bool(train and self.cfg.augment.flips)
+        return MaskBatches(self.manifest["mean"], self.manifest["std"], flips)(rows)

@@ -17,8 +17,8 @@ def scores(pred: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor, c
     """mIoU, pixel accuracy, mean Dice, per-class IoU/Dice/support and the pixel confusion matrix (255 ignored)."""
     from torchmetrics.functional import classification as tm
 
-    pred = torch.as_tensor(np.asarray(pred), dtype=torch.int64)
-    target = torch.as_tensor(np.asarray(target), dtype=torch.int64)
+    # np.array: int64 copies (the masks may be read-only memory-mapped splits, which torch will not wrap quietly)
+    pred, target = torch.from_numpy(np.array(pred, dtype=np.int64)), torch.from_numpy(np.array(target, dtype=np.int64))
     n, common = len(classes), {"ignore_index": IGNORE, "validate_args": False}
     iou = tm.multiclass_jaccard_index(pred, target, n, average="none", **common)
     dice = tm.multiclass_f1_score(pred, target, n, average="none", multidim_average="global", **common)  # F1 = Dice

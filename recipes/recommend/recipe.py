@@ -72,7 +72,7 @@ class Recommend(Recipe):
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.recommend.training import InteractionsData
 
-        return InteractionsData(dataset_dir, int(cfg.data.batch_size), int(cfg.seed))
+        return InteractionsData(dataset_dir, cfg.data, int(cfg.seed))
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf

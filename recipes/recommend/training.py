@@ -15,6 +15,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from aiaas_recipes.common.rows import RowDataModule
 from aiaas_recipes.recommend import dataset, ranking
 
 LOSSES = ("softmax", "bpr")
@@ -97,19 +98,19 @@ class RecommenderModule(pl.LightningModule):
         checkpoint["aiaas"] = self.meta
 
 
-class InteractionsData(pl.LightningDataModule):
+class InteractionsData(RowDataModule):
     """Training batches of (user, item) positives, shuffled; validation batches of users with val items."""
 
-    def __init__(self, dataset_dir: Path, batch_size: int, seed: int, workers: int = 0):
-        super().__init__()
-        self.dataset_dir, self.batch_size, self.seed, self.workers = Path(dataset_dir), batch_size, seed, workers
+    arrays = ("user", "item")
 
-    def train_dataloader(self) -> DataLoader:
-        user, item = dataset.load_split(self.dataset_dir, "train")
-        data = TensorDataset(torch.from_numpy(user), torch.from_numpy(item))
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(data, batch_size=self.batch_size, shuffle=True, drop_last=len(user) > self.batch_size,
-                          generator=generator, num_workers=self.workers)  # fmt: skip
+    def __init__(self, dataset_dir: Path, data_cfg, seed: int):
+        super().__init__(dataset_dir, {}, data_cfg, int(seed))
+
+    def drop_last(self, train: bool, rows: int) -> bool:
+        return train and rows > self.batch_rows(train)  # in-batch negatives: no short last batch
+
+    def make_batch(self, rows: dict[str, np.ndarray], train: bool):
+        return torch.from_numpy(rows["user"]), torch.from_numpy(rows["item"])
 
     def val_dataloader(self) -> DataLoader:
         user, _ = dataset.load_split(self.dataset_dir, "val")

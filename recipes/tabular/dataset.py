@@ -123,6 +123,8 @@ def read_records(dataset_dir: Path) -> list[dict[str, Any]]:
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(numeric, categorical, y) arrays of ``split``."""
-    parts = [np.load(Path(dataset_dir) / f"{split}_{part}.npy") for part in ("numeric", "categorical", "y")]
-    return parts[0], parts[1], parts[2]
+    """(numeric, categorical, y) arrays of ``split``, memory-mapped."""
+    from aiaas_recipes.common.rows import open_split
+
+    parts = open_split(dataset_dir, split, ("numeric", "categorical", "y"))
+    return parts["numeric"], parts["categorical"], parts["y"]

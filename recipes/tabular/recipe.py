@@ -71,7 +71,7 @@ class TabularRecipe(Recipe):
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.tabular.training import TableDataModule
 
-        return TableDataModule(dataset_dir, cfg.data.batch_size, cfg.seed)
+        return TableDataModule(dataset_dir, cfg.data, cfg.seed)
 
     def meta(self, cfg: Any, manifest: dict, dataset_dir: Path) -> dict:
         """What a checkpoint carries so later stages need no config: the fitted schema, classes, sizes."""

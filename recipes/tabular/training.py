@@ -5,56 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset
 
 from aiaas_recipes.common.module import Classifier
-from aiaas_recipes.image_cls.datamodule import EpochSampler, keep_batch
-from aiaas_recipes.tabular.dataset import load_split
+from aiaas_recipes.common.rows import RowDataModule
 
 VAL_BATCH = 4096  # validation in (nearly) one batch: val_rmse is then the split's RMSE, not a mean of batch RMSEs
 
 
-class TableRows(Dataset):
-    """A batch is one indexing op per array: (numeric?, categorical?, y), the inputs the model has."""
-
-    def __init__(self, numeric: np.ndarray, categorical: np.ndarray, y: np.ndarray):
-        self.arrays = [torch.from_numpy(a) for a in (numeric, categorical) if a.shape[1]]
-        self.y = torch.from_numpy(y)
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitems__(self, indices: list[int]):
-        idx = torch.as_tensor(indices)
-        return (*(a[idx] for a in self.arrays), self.y[idx])
-
-    def __getitem__(self, index: int):
-        return tuple(part[0] for part in self.__getitems__([index]))
+def table_batch(rows: dict[str, np.ndarray]) -> tuple:
+    """(numeric?, categorical?, y) tensors: the inputs the model has (an array with no columns is left out)."""
+    inputs = [torch.from_numpy(np.ascontiguousarray(rows[k])) for k in ("numeric", "categorical") if rows[k].shape[1]]
+    return (*inputs, torch.from_numpy(np.ascontiguousarray(rows["y"])))
 
 
-class TableDataModule(pl.LightningDataModule):
-    def __init__(self, dataset_dir: Path, batch_size: int, seed: int):
-        super().__init__()
-        self.dataset_dir, self.batch_size, self.seed = Path(dataset_dir), int(batch_size), int(seed)
+class TableDataModule(RowDataModule):
+    arrays = ("numeric", "categorical", "y")
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        rows = TableRows(*load_split(self.dataset_dir, split))
-        return DataLoader(
-            rows,
-            batch_size=self.batch_size if shuffle else VAL_BATCH,
-            sampler=EpochSampler(len(rows), self.seed) if shuffle else None,
-            collate_fn=keep_batch,
-            num_workers=0,  # a batch is one indexing op: worker processes would cost more than they save
-        )
+    def __init__(self, dataset_dir: Path, data_cfg, seed: int):
+        super().__init__(dataset_dir, {}, data_cfg, int(seed))
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+    def batch_rows(self, train: bool) -> int:
+        return super().batch_rows(train) if train else VAL_BATCH
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+    def make_batch(self, rows: dict[str, np.ndarray], train: bool):
+        return table_batch(rows)
 
 
 class TabularModule(Classifier):

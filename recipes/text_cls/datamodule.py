@@ -1,45 +1,38 @@
-"""Batches of padded token ids from the dataset dir, trimmed to the longest text in each batch."""
+"""Batches of padded token ids from the dataset dir (memory-mapped), trimmed to the longest text in each batch."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import Dataset, WeightedRandomSampler
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.image_cls.datamodule import EpochSampler, keep_batch
+from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
 
 BALANCE = ("none", "class_weights", "sampler")
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids (N, max_length) int64 and labels of ``split``."""
-    ids = np.load(Path(dataset_dir) / f"{split}_ids.npy").astype(np.int64)
-    return ids, np.load(Path(dataset_dir) / f"{split}_y.npy")
+    """Token ids (N, max_length) and labels of ``split``, memory-mapped."""
+    arrays = open_split(dataset_dir, split, ("ids", "y"))
+    return arrays["ids"], arrays["y"]
 
 
-class IdsDataset(Dataset):
-    """A batch is one indexing op; columns past its longest text are cut (short posts need ~30 of 64+)."""
+def id_batch(rows: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """int64 ids with the columns past the batch's longest text cut (short posts need ~30 of 64+), and labels."""
+    ids = torch.from_numpy(np.asarray(rows["ids"], dtype=np.int64))
+    longest = max(int((ids != 0).sum(1).max()), 1) if len(ids) else 1
+    return ids[:, :longest], torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))
+
+
+class IdsDataset(RowDataset):
+    """A batch is one indexing op per array."""
 
     def __init__(self, ids: np.ndarray, labels: np.ndarray):
-        self.ids = torch.from_numpy(ids)
+        super().__init__({"ids": ids, "y": labels}, id_batch)
         self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))
-        self.lengths = (self.ids != 0).sum(1)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitems__(self, indices: list[int]):
-        idx = torch.as_tensor(indices)
-        longest = max(int(self.lengths[idx].max()), 1)
-        return self.ids[idx, :longest], self.labels[idx]
-
-    def __getitem__(self, index: int):
-        x, y = self.__getitems__([index])
-        return x[0], y[0]
 
 
 def class_weights(counts: dict[str, int]) -> list[float]:
@@ -53,35 +46,23 @@ def check_balance(mode: str) -> None:
         raise ConfigError(f"data.balance={mode} is not one of {', '.join(BALANCE)}")
 
 
-class TextDataModule(pl.LightningDataModule):
+class TextDataModule(RowDataModule):
+    arrays = ("ids", "y")
+
     def __init__(self, dataset_dir: Path, manifest: dict, data_cfg, seed: int):
-        super().__init__()
         check_balance(data_cfg.balance)
-        self.dataset_dir, self.manifest, self.cfg, self.seed = Path(dataset_dir), manifest, data_cfg, seed
+        super().__init__(dataset_dir, manifest, data_cfg, seed)
+        if self.storage == "litdata" and data_cfg.balance == "sampler":
+            raise ConfigError("data.balance=sampler draws rows by class, which streamed shards cannot",
+                              "use data.balance=class_weights with data.storage=litdata")  # fmt: skip
 
-    def dataset(self, split: str) -> IdsDataset:
-        return IdsDataset(*load_split(self.dataset_dir, split))
+    def make_batch(self, rows: dict[str, np.ndarray], train: bool):
+        return id_batch(rows)
 
-    def _sampler(self, data: IdsDataset):
+    def sampler(self, data: Dataset):
         if self.cfg.balance != "sampler":
-            return EpochSampler(len(data), self.seed)
+            return super().sampler(data)
         # each class drawn equally often: weight 1/count per sample
-        weights = torch.as_tensor(class_weights(self.manifest["counts"]["train"]), dtype=torch.double)[data.labels]
+        labels = torch.from_numpy(np.asarray(data.arrays["y"], dtype=np.int64))
+        weights = torch.as_tensor(class_weights(self.manifest["counts"]["train"]), dtype=torch.double)[labels]
         return WeightedRandomSampler(weights, len(data), generator=torch.Generator().manual_seed(self.seed))
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        data = self.dataset(split)
-        return DataLoader(
-            data,
-            batch_size=self.cfg.batch_size,
-            sampler=self._sampler(data) if shuffle else None,
-            collate_fn=keep_batch,
-            num_workers=0,  # batches are one indexing op: worker processes would cost more than they save
-            generator=torch.Generator().manual_seed(self.seed),
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)

@@ -146,7 +146,10 @@ def read_records(dataset_dir: Path, split: str) -> list[Record]:
 
 
 def load_split(dataset_dir: Path, split: str) -> dict[str, np.ndarray]:
-    return {key: np.load(Path(dataset_dir) / f"{split}_{key}.npy") for key in ("ids", "tags", "sentence")}
+    """The split's sub-token ids, tags and sentence numbers, memory-mapped."""
+    from aiaas_recipes.common.rows import open_split
+
+    return open_split(dataset_dir, split, ("ids", "tags", "sentence"))
 
 
 def _splits_and_origin(data_cfg) -> tuple[dict[str, list[Record]], dict]:

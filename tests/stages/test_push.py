@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 from conftest import Server, free_port
@@ -16,27 +15,6 @@ pytestmark = pytest.mark.slow
 
 def one_error_line(stderr: str) -> bool:
     return len([line for line in stderr.splitlines() if line.startswith("error:")]) == 1 and "Traceback" not in stderr
-
-
-@pytest.fixture()
-def s3(monkeypatch):
-    """A moto S3 server on 127.0.0.1 with one bucket; AWS_* variables point at it."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    moto.start()
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    boto3.client("s3").create_bucket(Bucket="models")
-    yield env
-    moto.stop()
 
 
 def test_push_local_reports_the_store_uri(cli, bento):

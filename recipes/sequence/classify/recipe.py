@@ -48,7 +48,7 @@ class SequenceClassification(ClassificationRecipe):
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.sequence.classify.training import SequenceData
 
-        return SequenceData(dataset_dir, cfg.data.batch_size, cfg.seed)
+        return SequenceData(dataset_dir, cfg.data, cfg.seed)
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
         from aiaas_cli.config import instantiate

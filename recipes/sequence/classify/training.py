@@ -7,41 +7,40 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from torch.utils.data import Dataset
 
 from aiaas_recipes.common.module import Classifier
-from aiaas_recipes.sequence.batches import SplitData
+from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values (N, max_length, features) float32, lengths (N,) int64, labels (N,) int64) of ``split``."""
-    folder = Path(dataset_dir)
-    return tuple(np.load(folder / f"{split}_{name}.npy") for name in ("x", "len", "y"))
+    """(values (N, max_length, features) float32, lengths (N,), labels (N,)) of ``split``, memory-mapped."""
+    arrays = open_split(dataset_dir, split, ("x", "len", "y"))
+    return arrays["x"], arrays["len"], arrays["y"]
 
 
-class SequenceDataset(Dataset):
-    """A batch is one indexing op, cut after its longest sequence."""
+def sequence_batch(rows: dict[str, np.ndarray]):
+    """(values, lengths, labels) tensors of a batch, the values cut after its longest sequence."""
+    lengths = torch.from_numpy(np.asarray(rows["len"], dtype=np.int64))
+    longest = max(int(lengths.max()), 1) if len(lengths) else 1
+    values = torch.from_numpy(np.ascontiguousarray(rows["x"][:, :longest]))
+    return values, lengths, torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))
+
+
+class SequenceDataset(RowDataset):
+    """A batch is one indexing op per array, cut after its longest sequence."""
 
     def __init__(self, values: np.ndarray, lengths: np.ndarray, labels: np.ndarray):
-        self.values = torch.from_numpy(np.ascontiguousarray(values))
-        self.lengths = torch.from_numpy(lengths.astype(np.int64))
-        self.labels = torch.from_numpy(labels.astype(np.int64))
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitems__(self, indices: list[int]):
-        idx = torch.as_tensor(indices)
-        longest = max(int(self.lengths[idx].max()), 1)
-        return self.values[idx, :longest], self.lengths[idx], self.labels[idx]
-
-    def __getitem__(self, index: int):
-        return tuple(part[0] for part in self.__getitems__([index]))
+        super().__init__({"x": values, "len": lengths, "y": labels}, sequence_batch)
 
 
-class SequenceData(SplitData):
-    def dataset(self, split: str) -> SequenceDataset:
-        return SequenceDataset(*load_split(self.dataset_dir, split))
+class SequenceData(RowDataModule):
+    arrays = ("x", "len", "y")
+
+    def __init__(self, dataset_dir: Path, data_cfg, seed: int):
+        super().__init__(dataset_dir, {}, data_cfg, int(seed))
+
+    def make_batch(self, rows: dict[str, np.ndarray], train: bool):
+        return sequence_batch(rows)
 
 
 class SequenceClassifier(Classifier):
