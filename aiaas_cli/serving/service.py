@@ -9,6 +9,7 @@ second service, no extra hop), and the adapter turns the outputs into one predic
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,10 +18,15 @@ from typing import Any
 import bentoml
 from starlette.responses import JSONResponse
 
-from aiaas_cli.serving import connections, fast, runtime
-from aiaas_cli.serving.batcher import MicroBatcher
+from aiaas_cli.serving import connections, fast
 from aiaas_cli.serving.limits import RequestGuard, Settings, routes_of
 
+# numpy and ONNX Runtime (runtime.py, batcher.py) are imported when a worker builds its Engine, not here: BentoML's
+# arbiter imports this module only to read the service's settings, before it starts any worker (~0.15 s of start-up)
+
+# BentoML's usage report is a blocking HTTPS POST (1 s timeout) in the arbiter before any worker starts, then a
+# thread for as long as it serves; a served model sends nothing unless its operator sets this variable themselves
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 SETTINGS = bentoml.use_arguments(Settings)
 connections.install(SETTINGS.max_connections, SETTINGS.header_timeout_s)
 MODEL_FILE = "model.onnx"
@@ -49,6 +55,9 @@ class Engine:
     """The model of this Bento, its recipe's adapter and the batcher in front of ONNX Runtime."""
 
     def __init__(self) -> None:
+        from aiaas_cli.serving import runtime
+        from aiaas_cli.serving.batcher import MicroBatcher
+
         model = bentoml.models.get(SETTINGS.model_tag)
         self.metadata = model.info.metadata["aiaas"]
         self.model = runtime.OnnxModel(model.path_of(MODEL_FILE), threads=SETTINGS.threads, folder=model.path)
@@ -61,17 +70,21 @@ class Engine:
 
     async def infer(self, payloads: list[Any], k: int) -> list[dict] | JSONResponse:
         """One prediction per payload, in order; a 4xx JSONResponse when an item is unusable."""
+        from aiaas_cli.serving.runtime import BadInput
+
         if not payloads:
             return error(400, "nothing to predict in the request")
         try:
             items = await asyncio.get_running_loop().run_in_executor(self.decoder, self.decode, payloads)
-        except runtime.BadInput as exc:
+        except BadInput as exc:
             return error(exc.status, str(exc))
         outputs = await self.batcher.submit(self.adapter.batch(items))
         return self.adapter.postprocess(outputs, items, k)
 
     def decode(self, payloads: list[Any]) -> list[Any]:
         """Every payload decoded, within the request's time budget (the adapter may check its cost first)."""
+        from aiaas_cli.serving.runtime import BadInput
+
         check = getattr(self.adapter, "check_request", None)
         if check is not None:
             check(payloads)
@@ -79,7 +92,7 @@ class Engine:
         items = []
         for payload in payloads:
             if time.monotonic() > deadline:
-                raise runtime.BadInput(
+                raise BadInput(
                     f"decoding this request took over {SETTINGS.max_decode_seconds:g} s: send fewer or smaller inputs",
                     status=413,
                 )
