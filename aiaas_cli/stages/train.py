@@ -124,16 +124,6 @@ def _fit_estimator(cfg: Any, recipe: Recipe, estimator: Estimator, dataset: Data
     return Trained(run_id, dataset, path, summary)
 
 
-def _processes(cfg: Any) -> int:
-    """How many training processes this launch has (devices x nodes, or what torchrun/SLURM says)."""
-    devices = cfg.trainer.devices
-    if isinstance(devices, str):
-        per_node = int(devices) if devices.isdigit() else 1  # "auto" on CPU: one process
-    else:
-        per_node = devices if isinstance(devices, int) else len(devices)  # a count, or a list of device ids
-    return max(per_node * int(cfg.trainer.num_nodes), int(os.environ.get("WORLD_SIZE", "1")))
-
-
 def _check_data_storage(cfg: Any, datamodule: Any) -> None:
     """data.storage other than npy needs a datamodule on the shared row base (it says so with ``streams``)."""
     from omegaconf import OmegaConf
@@ -144,9 +134,6 @@ def _check_data_storage(cfg: Any, datamodule: Any) -> None:
     if not getattr(datamodule, "streams", False):
         raise ConfigError(f"data.storage={chosen}: this model's data loader reads only the npy arrays",
                           "drop data.storage (or set data.storage=npy)")  # fmt: skip
-    if _processes(cfg) > 1:  # Lightning DDP over LitData's loader: ranks ended epochs unequally (gloo mismatch)
-        raise ConfigError(f"data.storage={chosen} trains in one process for now, not {_processes(cfg)}",
-                          "use data.storage=npy with several devices or nodes")  # fmt: skip
 
 
 def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Path | None = None) -> Trained:

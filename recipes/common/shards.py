@@ -7,8 +7,8 @@ and renamed; for S3 the shards are written locally first (the default folder, ke
 last.
 
 Streaming shuffles with the run's seed (a new order each epoch) and the recipe's ``make_batch`` runs on the streamed
-rows, so augmentation stays random per epoch. LitData gives each torch.distributed rank its own part, but under
-Lightning DDP the ranks ended epochs unequally here, so the train stage keeps litdata to one process for now.
+rows, so augmentation stays random per epoch. LitData gives each torch.distributed rank its own part (Lightning DDP,
+torchrun, SLURM), dropping the few rows that would leave one rank a batch more than another.
 """
 
 from __future__ import annotations
@@ -128,7 +128,9 @@ def loader(datamodule: Any, split: str, train: bool):
     return StreamingDataLoader(
         data,
         batch_size=datamodule.batch_rows(train),
-        drop_last=datamodule.drop_last(train, len(data)),
+        # None leaves LitData's choice: under several ranks it drops rows so that every rank ends its epoch with as many
+        # batches as the others (False would be passed on to the dataset and make the ranks' parts unequal)
+        drop_last=datamodule.drop_last(train, len(data)) or None,
         collate_fn=partial(collate, partial(datamodule.make_batch, train=train)),
         num_workers=workers,
         persistent_workers=workers > 0,
