@@ -118,8 +118,9 @@ def build(items: list[Item], out_dir: Path, data_cfg) -> dict:
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[list[np.ndarray], list[str]]:
-    """Every utterance's (n_mels, frames) log-mels and its transcript."""
-    x = np.load(Path(dataset_dir) / f"{split}_x.npy")
+    """Every utterance's (n_mels, frames) log-mels (views of the memory-mapped frames: padding a batch reads only its
+    utterances) and its transcript."""
+    x = np.load(Path(dataset_dir) / f"{split}_x.npy", mmap_mode="r")
     lengths = np.load(Path(dataset_dir) / f"{split}_lengths.npy")
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     mels = [x[s : s + n].T for s, n in zip(starts, lengths)]

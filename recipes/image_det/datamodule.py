@@ -13,9 +13,10 @@ from aiaas_recipes.image_det.augment import augment
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-    """Images (N, S, S, 3) and per image its (K, 4) boxes (input pixels) and (K,) labels."""
+    """Images (N, S, S, 3), memory-mapped (a batch reads its rows only), and per image its (K, 4) boxes (input
+    pixels) and (K,) labels (small: read whole)."""
     folder = Path(dataset_dir)
-    images = np.load(folder / f"{split}_x.npy")
+    images = np.load(folder / f"{split}_x.npy", mmap_mode="r")
     boxes, labels = np.load(folder / f"{split}_boxes.npy"), np.load(folder / f"{split}_labels.npy")
     offsets = np.load(folder / f"{split}_offsets.npy")
     cuts = list(zip(offsets[:-1], offsets[1:]))
@@ -26,7 +27,7 @@ class BoxDataset(Dataset):
     """Normalised image batches with their box lists; ``augment``: data.augment (flips, zoom, colour)."""
 
     def __init__(self, images: np.ndarray, boxes: list, labels: list, mean, std, augment=None):
-        self.images = torch.from_numpy(np.ascontiguousarray(images))
+        self.images = images  # memory-mapped or in memory; a batch copies out its rows
         self.boxes = [torch.from_numpy(np.asarray(b, np.float32)) for b in boxes]
         self.labels = [torch.from_numpy(np.asarray(lab, np.int64)) for lab in labels]
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
@@ -37,7 +38,8 @@ class BoxDataset(Dataset):
         return len(self.images)
 
     def __getitems__(self, indices: list[int]):
-        x = self.images[torch.as_tensor(indices)].permute(0, 3, 1, 2).float().div_(255.0)
+        rows = np.ascontiguousarray(self.images[np.asarray(indices, dtype=np.int64)])
+        x = torch.from_numpy(rows).permute(0, 3, 1, 2).float().div_(255.0)
         boxes, labels = [self.boxes[i] for i in indices], [self.labels[i] for i in indices]
         if self.augment:
             x, boxes, labels = augment(x, boxes, labels, self.augment)

@@ -73,6 +73,7 @@ def test_mixed_formats_are_read_and_problems_reported(tmp_path):
     assert sum(manifest["splits"].values()) == 12 and manifest["splits"]["test"] >= 1
     mels, texts = dataset.load_split(tmp_path, "train")
     assert len(mels) == manifest["splits"]["train"] and all(m.shape[0] == DATA.n_mels for m in mels)
+    assert all(isinstance(m, np.memmap) for m in mels)  # views of the memory-mapped frames, never loaded whole
     assert all(t == chars.normalize(t) and t for t in texts)  # "CALL ALICE!" was normalised
 
 

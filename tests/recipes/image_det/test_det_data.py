@@ -173,3 +173,18 @@ def test_strict_preprocess_fails_on_a_data_problem_and_bad_settings_are_usage_er
     assert "multiple of 16" in size.stderr
     missing = cli("preprocess", "image-det", f"data.path={tmp_path / 'nowhere.yaml'}", expect=2)
     assert "does not exist" in missing.stderr
+
+
+def test_images_are_memory_mapped_and_batch_like_in_memory_arrays(tmp_path):
+    from aiaas_recipes.image_det.datamodule import BoxDataset, load_split
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "train_x.npy", rng.integers(0, 256, (5, 8, 8, 3), dtype=np.uint8))
+    np.save(tmp_path / "train_boxes.npy", rng.uniform(0, 8, (7, 4)).astype(np.float32))
+    np.save(tmp_path / "train_labels.npy", rng.integers(0, 3, 7))
+    np.save(tmp_path / "train_offsets.npy", np.array([0, 2, 2, 5, 6, 7]))
+    images, boxes, labels = load_split(tmp_path, "train")
+    assert isinstance(images, np.memmap) and [len(b) for b in boxes] == [2, 0, 3, 1, 1]
+    mapped = BoxDataset(images, boxes, labels, [0.5] * 3, [0.25] * 3).__getitems__([3, 0, 4])
+    loaded = BoxDataset(np.array(images), boxes, labels, [0.5] * 3, [0.25] * 3).__getitems__([3, 0, 4])
+    assert mapped[0].equal(loaded[0]) and all(a.equal(b) for a, b in zip(mapped[1], loaded[1]))
