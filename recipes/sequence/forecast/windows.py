@@ -10,9 +10,10 @@ from aiaas_recipes.sequence.forecast.scaling import normalise
 
 
 def load(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """The whole series (steps, features) float32 and the origins of ``split``'s windows."""
+    """The whole series (steps, features) float32, memory-mapped (cutting a batch's windows reads only their steps),
+    and the origins of ``split``'s windows."""
     folder = Path(dataset_dir)
-    return np.load(folder / "series.npy"), np.load(folder / f"{split}_origins.npy")
+    return np.load(folder / "series.npy", mmap_mode="r"), np.load(folder / f"{split}_origins.npy")
 
 
 def cut(series: np.ndarray, origins: np.ndarray, context: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from seqfiles import gappy_series
 
 from aiaas_cli.errors import ConfigError
 from aiaas_cli.recipe_api import bundled_conf_dir
-from aiaas_recipes.sequence.forecast import dataset, evaluation, scores, series
+from aiaas_recipes.sequence.forecast import dataset, evaluation, scores, series, windows
 from aiaas_recipes.sequence.forecast.grid import to_grid
 
 
@@ -70,6 +70,8 @@ def test_dataset_splits_by_time(tmp_path):
     assert train.max() + 7 <= val_start and val.min() >= val_start and val.max() + 7 <= test_start
     assert test.min() == test_start and test.max() == 160 - 7 and len(test) == manifest["splits"]["test"]
     assert train.min() == 21  # a full context before the first origin
+    series, origins = windows.load(out, "train")
+    assert isinstance(series, np.memmap) and np.array_equal(origins, train)  # the series is read a batch at a time
 
 
 def test_too_short_a_series_is_refused(tmp_path):
