@@ -1,5 +1,5 @@
 """Preprocess a speech corpus: audio read and resampled (the speech recipe's reader), text to phoneme ids, log-mels,
-durations by monotonic alignment, a seeded split; arrays per split in one .npz plus the utterances in JSON."""
+durations by monotonic alignment, a seeded split; arrays per split as .npy files plus the utterances in JSON."""
 
 from __future__ import annotations
 
@@ -47,20 +47,25 @@ def split_names(count: int, split: Any) -> np.ndarray:
     return names
 
 
-def write_split(path: Path, rows: list[dict]) -> None:
+SPLIT_ARRAYS = ("ids", "id_len", "mels", "mel_len", "durations")
+
+
+def write_split(out_dir: Path, split: str, rows: list[dict]) -> None:
+    """``{split}_{name}.npy``: each array concatenated over the utterances, with the per-utterance lengths."""
     ids = [row["ids"] for row in rows]
-    np.savez(
-        path,
-        ids=np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64),
-        id_len=np.array([len(i) for i in ids], np.int64),
-        mels=np.concatenate([r["mel"] for r in rows]).astype(np.float32) if rows else np.zeros((0, 1), np.float32),
-        mel_len=np.array([len(r["mel"]) for r in rows], np.int64),
-        durations=np.concatenate([r["durations"] for r in rows]).astype(np.int64) if rows else np.zeros(0, np.int64),
-    )
+    arrays = {
+        "ids": np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64),
+        "id_len": np.array([len(i) for i in ids], np.int64),
+        "mels": np.concatenate([r["mel"] for r in rows]).astype(np.float32) if rows else np.zeros((0, 1), np.float32),
+        "mel_len": np.array([len(r["mel"]) for r in rows], np.int64),
+        "durations": np.concatenate([r["durations"] for r in rows]).astype(np.int64) if rows else np.zeros(0, np.int64),
+    }
+    for name, array in arrays.items():
+        np.save(out_dir / f"{split}_{name}.npy", array)
 
 
 def build(items: list[Utterance], skipped: list[dict], out_dir: Path, data: Any) -> dict:
-    """Write ``{split}.npz`` and ``{split}.json`` into ``out_dir``; return the manifest."""
+    """Write ``{split}_{name}.npy`` and ``{split}.json`` into ``out_dir``; return the manifest."""
     frames, rows = frames_of(data), []
     for item in items:
         try:
@@ -82,7 +87,7 @@ def build(items: list[Utterance], skipped: list[dict], out_dir: Path, data: Any)
     counts = {}
     for split in SPLITS:
         chosen = [dict(row, durations=d) for row, d, name in zip(rows, durations, names) if name == split]
-        write_split(out_dir / f"{split}.npz", chosen)
+        write_split(out_dir, split, chosen)
         utterances = [{"id": r["item"].id, "path": str(r["item"].path), "text": r["item"].text} for r in chosen]
         (out_dir / f"{split}.json").write_text(json.dumps(utterances, indent=1))
         counts[split] = len(chosen)
@@ -102,10 +107,12 @@ def build(items: list[Utterance], skipped: list[dict], out_dir: Path, data: Any)
 
 
 def load_split(dataset_dir: Path, split: str) -> list[dict]:
-    """The utterances of ``split``: ids, standardised mel (frames, n_mels), durations, text and audio path."""
-    arrays = np.load(dataset_dir / f"{split}.npz")
+    """The utterances of ``split``: ids, standardised mel (frames, n_mels; views of the memory-mapped frames, so a
+    batch reads only its utterances), durations, text and audio path."""
+    arrays = {name: np.load(dataset_dir / f"{split}_{name}.npy", mmap_mode="r") for name in SPLIT_ARRAYS}
     info = json.loads((dataset_dir / f"{split}.json").read_text())
     id_cut, mel_cut = np.cumsum(arrays["id_len"])[:-1], np.cumsum(arrays["mel_len"])[:-1]
-    ids, durations = np.split(arrays["ids"], id_cut), np.split(arrays["durations"], id_cut)
+    # phoneme ids and durations are small: copied, so torch can wrap them as they are
+    ids, durations = np.split(np.array(arrays["ids"]), id_cut), np.split(np.array(arrays["durations"]), id_cut)
     mels = np.split(arrays["mels"], mel_cut)
     return [dict(meta, ids=i, mel=m, durations=d) for meta, i, m, d in zip(info, ids, mels, durations)]

@@ -50,7 +50,7 @@ class TextToSpeech(TorchRecipe):
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         keys = ("sample_rate", "n_fft", "hop", "n_mels", "min_seconds", "max_seconds", "trim_db", "language")
         settings = {key: cfg.data.get(key) for key in keys}
-        settings.update(split=dict(cfg.data.split), rounds=cfg.data.align_rounds, v=2)
+        settings.update(split=dict(cfg.data.split), rounds=cfg.data.align_rounds, v=3)  # v3: .npy arrays (was .npz)
         digest.update(json.dumps(settings, sort_keys=True).encode())
         return digest.hexdigest()
 

@@ -105,3 +105,23 @@ def test_empty_or_non_string_text_is_refused(bad):
     with pytest.raises(BadInput, match="speed"):
         adapter.decode({"text": "hi", "speed": 9})
     assert adapter.decode({"text": "hi", "speed": 1.5})["speed"] == 1.5
+
+
+def test_split_arrays_round_trip_with_the_frames_memory_mapped(tmp_path):
+    import json
+
+    from aiaas_recipes.tts import dataset
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {"ids": rng.integers(2, 9, n), "mel": rng.normal(size=(3 * n, 4)).astype(np.float32), "durations": [3] * n}
+        for n in (2, 5, 1)
+    ]
+    dataset.write_split(tmp_path, "train", rows)
+    (tmp_path / "train.json").write_text(json.dumps([{"id": str(i)} for i in range(3)]))
+    loaded = dataset.load_split(tmp_path, "train")
+    assert [row["id"] for row in loaded] == ["0", "1", "2"]
+    assert all(isinstance(row["mel"], np.memmap) for row in loaded)  # frames read when a batch needs them
+    for want, got in zip(rows, loaded):
+        assert np.array_equal(want["mel"], got["mel"]) and np.array_equal(want["ids"], got["ids"])
+        assert np.array_equal(want["durations"], got["durations"]) and got["ids"].flags.writeable
