@@ -32,7 +32,7 @@ class IdsDataset(RowDataset):
 
     def __init__(self, ids: np.ndarray, labels: np.ndarray):
         super().__init__({"ids": ids, "y": labels}, id_batch)
-        self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+        self.labels = torch.from_numpy(np.array(labels, dtype=np.int64))  # a copy: the split may be memory-mapped
 
 
 def class_weights(counts: dict[str, int]) -> list[float]:
