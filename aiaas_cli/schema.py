@@ -25,10 +25,13 @@ class Bounds:
     low: float | None = None
     high: float | None = None
     above: bool = False
+    words: tuple[str, ...] = ()  # words allowed besides numbers ("auto")
 
     def problem(self, value: Any) -> str | None:
+        if value in self.words:
+            return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            return "must be a number"
+            return "must be a number" + "".join(f" or {word}" for word in self.words)
         if self.low is not None and (value <= self.low if self.above else value < self.low):
             return f"must be {'above' if self.above else 'at least'} {self.low}"
         if self.high is not None and value > self.high:
@@ -36,9 +39,11 @@ class Bounds:
         return None
 
 
-def bounded(default: Any, low: float | None = None, high: float | None = None, above: bool = False) -> Any:
-    """A dataclass field with ``default`` whose values must lie in [low, high] (or (low, high] with ``above``)."""
-    return field(default=default, metadata={"bounds": Bounds(low, high, above)})
+def bounded(default: Any, low: float | None = None, high: float | None = None, above: bool = False,
+            words: tuple[str, ...] = ()) -> Any:  # fmt: skip
+    """A dataclass field with ``default`` whose values must lie in [low, high] (or (low, high] with ``above``), or
+    be one of ``words``."""
+    return field(default=default, metadata={"bounds": Bounds(low, high, above, words)})
 
 
 @dataclass
@@ -105,8 +110,8 @@ class Serve:
     max_body_mb: float = bounded(20.0, low=0, above=True)
     max_batch_size: int = bounded(32, low=1)
     max_latency_ms: float = bounded(0.0, low=0)
-    threads: Optional[int] = bounded(1, low=1)
-    workers: int = bounded(2, low=1)
+    threads: Any = bounded("auto", low=1, words=("auto",))  # auto/null/a number (serving/sizing.py)
+    workers: Any = bounded("auto", low=1, words=("auto",))
     body_timeout_s: float = bounded(30.0, low=0, above=True)
     decode_threads: int = bounded(1, low=1)
     max_decode_seconds: float = bounded(10.0, low=0, above=True)

@@ -112,7 +112,7 @@ def package(path: Path) -> tuple[str, dict]:
 
     console.settings.json = True  # keep BentoML's and our progress lines off stdout
     recipe = recipes.load("recommend")
-    settings = package_stage.settings(config.compose(recipe, []).serve)
+    settings = package_stage.settings(config.compose(recipe, []).serve, path)
     metadata = OnnxModel(path, threads=1).metadata
     return package_stage.build_bento(path, metadata, settings, {"run_id": "bench"}, recipe)["bento_tag"], settings
 

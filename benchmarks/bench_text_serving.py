@@ -96,7 +96,7 @@ def package(path: Path) -> tuple[str, dict]:
     from aiaas_cli.stages import package as package_stage
 
     console.settings.json = True  # keep BentoML's and our progress lines off stdout
-    settings = package_stage.settings(config.compose(recipes.load("text-cls"), []).serve)
+    settings = package_stage.settings(config.compose(recipes.load("text-cls"), []).serve, path)
     metadata = OnnxModel(path, threads=1).metadata
     recipe = recipes.load("text-cls")
     return package_stage.build_bento(path, metadata, settings, {"run_id": "bench-text"}, recipe)["bento_tag"], settings
@@ -147,7 +147,7 @@ def main() -> None:
             rps, p50, p99, errors = row["rps"], row["p50"], row["p99"], row["failures"]
             print(f"{server:<7} {clients:>7} {rps:>8.1f} {p50:>8.1f} {p99:>8.1f} {errors:>6}")
     ratio = results["bento"][32]["rps"] / results["flask"][32]["rps"]
-    print(f"\nat 32 clients: Bento/Flask {ratio:.2f}x (target >= 1.5x) {'PASS' if ratio >= 1.5 else 'MISS'}")
+    print(f"\nat 32 clients: Bento/Flask {ratio:.2f}x (issue 14 target >= 3x) {'PASS' if ratio >= 3 else 'MISS'}")
     print(f"total {time.monotonic() - began:.0f} s")
 
 

@@ -146,16 +146,23 @@ def write_build_context(serving_module: str, target: Path) -> list[str]:
     return written
 
 
-def settings(serve: Any) -> dict[str, Any]:
-    """limits.Settings fields from the `serve` config group."""
+def settings(serve: Any, path: Path | None = None) -> dict[str, Any]:
+    """limits.Settings fields from the `serve` config group; `workers`/`threads` "auto" are sized from the model at
+    ``path`` (serving/sizing.py; without a path, as for a fast model)."""
+    from aiaas_cli.serving import sizing
+
+    ms = sizing.item_ms(path) if serve.workers == "auto" and path is not None else None
+    workers, threads = sizing.layout(serve.workers, serve.threads, ms)
+    if "auto" in (serve.workers, serve.threads):
+        console.step(sizing.describe(workers, threads, ms))
     return {
         "top_k": int(serve.top_k),
         "limits": dict(serve.get("limits") or {}),
         "max_body_bytes": int(float(serve.max_body_mb) * 1024 * 1024),
         "max_batch_size": int(serve.max_batch_size),
         "max_latency_ms": float(serve.max_latency_ms),
-        "threads": serve.threads,
-        "workers": int(serve.workers),
+        "threads": threads,
+        "workers": workers,
         "body_timeout_s": float(serve.body_timeout_s),
         "decode_threads": int(serve.decode_threads),
         "max_decode_seconds": float(serve.max_decode_seconds),
@@ -238,7 +245,9 @@ def build(cfg: Any, recipe: Recipe, run_id: str, path: Path | str) -> dict[str, 
     metadata = OnnxModel(path, threads=1).metadata
     if metadata.get("recipe") != recipe.name:
         raise UserError(f"{path} was exported by recipe '{metadata.get('recipe')}', not '{recipe.name}'")
-    return build_bento(path, metadata, settings(cfg.serve), _labels(recipe, run_id, metadata), recipe)
+    serve = settings(cfg.serve, path)
+    built = build_bento(path, metadata, serve, _labels(recipe, run_id, metadata), recipe)
+    return {**built, "workers": serve["workers"], "threads": serve["threads"]}
 
 
 def available_builder() -> str | None:
