@@ -25,6 +25,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--home", help="an AIAAS_HOME with an exported digits run (default: train one)")
     parser.add_argument("--run", help="the exported run id in --home")
     parser.add_argument("--noop", action="store_true", help="a no-op model instead of digits (HTTP only)")
+    parser.add_argument("--noop-a", action="store_true", help="A serves the no-op model: B/A = digits / HTTP ceiling")
+    parser.add_argument("--export", nargs="*", default=[], help="digits' export overrides, e.g. export.quantize=int8")
     parser.add_argument("--a", nargs="*", default=[], help="serve.* overrides of A (default: tracing on)")
     parser.add_argument("--b", nargs="*", default=[], help="serve.* overrides of B (default: aiaas' defaults)")
     parser.add_argument("--clients", type=int, default=32)
@@ -41,7 +43,8 @@ def main() -> None:
         path, images = digits_model(args)
         if args.noop:
             path = noop_model(path, Path(tmp))
-        tags = {"A": package(path, args.a, tracing=not args.a), "B": package(path, args.b)}
+        a_path = noop_model(path, Path(tmp)) if args.noop_a else path
+        tags = {"A": package(a_path, args.a, tracing=not (args.a or args.noop_a)), "B": package(path, args.b)}
         servers = {}
         try:
             for name, tag in tags.items():
@@ -61,7 +64,8 @@ def main() -> None:
         f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {os.cpu_count()} cores; "
         f"{args.clients} clients, {args.slices} alternating slices of {args.slice_seconds:g} s per Bento"
     )
-    print(f"A = {' '.join(args.a) or 'tracing on (BentoML default)'}; B = {' '.join(args.b) or 'aiaas defaults'}")
+    a_name = "no-op model" if args.noop_a else "tracing on (BentoML default)"
+    print(f"A = {' '.join(args.a) or a_name}; B = {' '.join(args.b) or 'aiaas defaults'}")
     for name, slices in rows.items():
         rps = [s["rps"] for s in slices]
         print(
