@@ -170,8 +170,8 @@ def fuzz(base_url: str, examples: int) -> dict[str, int]:
     return counts
 
 
-def build(name: str, workdir: Path) -> tuple[str, list[tuple[str, Any]], Any]:
-    """Train, export and package the recipe's smoke run; (Bento tag, held-out samples, serving module)."""
+def build(name: str, workdir: Path) -> tuple[str, list[tuple[str, Any]], Any, Path]:
+    """Train, export and package the recipe's smoke run; (Bento tag, held-out samples, serving module, ONNX file)."""
     import importlib
 
     from aiaas_cli import artifacts, recipes
@@ -185,12 +185,12 @@ def build(name: str, workdir: Path) -> tuple[str, list[tuple[str, Any]], Any]:
     dataset = artifacts.dataset_of(trained["run_id"])
     samples = recipe.sample_inputs(dataset.dir, dataset.manifest, limit=16)
     module = importlib.import_module(OnnxModel(exported["onnx_path"], threads=1).metadata["serving_module"])
-    return bento["bento_tag"], samples, module
+    return bento["bento_tag"], samples, module, Path(exported["onnx_path"])
 
 
 def bench_recipe(name: str, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
-    tag, samples, module = build(name, workdir)
+    tag, samples, module, _ = build(name, workdir)
     built_s = time.monotonic() - started
     port = free_port()
     server = Process([AIAAS, "serve", tag, "--port", str(port)], port, "/readyz", workdir / f"{name}-server.log")
