@@ -114,6 +114,7 @@ class Serve:
     workers: Any = bounded("auto", low=1, words=("auto",))
     body_timeout_s: float = bounded(30.0, low=0, above=True)
     decode_threads: int = bounded(1, low=1)
+    accept_in_turns: bool = True
     max_decode_seconds: float = bounded(10.0, low=0, above=True)
     max_connections: int = bounded(256, low=1)
     header_timeout_s: float = bounded(10.0, low=0, above=True)

@@ -37,6 +37,7 @@ class Settings(BaseModel):
     workers: int = Field(default=2, ge=1)
     body_timeout_s: float = Field(default=30.0, gt=0)  # a request body must arrive within this
     decode_threads: int = Field(default=1, ge=1)  # threads decoding requests (off the event loop)
+    accept_in_turns: bool = True  # workers accept new connections one per loop turn (connections.TakingTurns)
     max_decode_seconds: float = Field(default=10.0, gt=0)  # decoding one request may take this long
     max_connections: int = Field(default=256, ge=1)  # open connections per worker; more are closed at once
     header_timeout_s: float = Field(default=10.0, gt=0)  # a new connection must send its request headers by then

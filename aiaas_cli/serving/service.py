@@ -29,6 +29,8 @@ from aiaas_cli.serving.limits import RequestGuard, Settings, routes_of
 os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 SETTINGS = bentoml.use_arguments(Settings)
 connections.install(SETTINGS.max_connections, SETTINGS.header_timeout_s)
+if SETTINGS.accept_in_turns and SETTINGS.workers > 1:
+    connections.accept_in_turns(SETTINGS.workers)
 MODEL_FILE = "model.onnx"
 SERVICE_OPTIONS = {
     "workers": SETTINGS.workers,
@@ -104,6 +106,8 @@ def guard(service: Any) -> Any:
     """Put the request guard in front of ``service``: each route's content type and fields come from its API, and
     the guard answers the routes itself (fast.py) unless `serve.fast_path` is off."""
     fast_routes = None
+    # BentoML answers /readyz with this: 200 only once every worker serves (connections.Board)
+    service.inner.__is_ready__ = connections.all_workers_serving
     if SETTINGS.fast_path:
         fast.record_instances(service)
         fast_routes = fast.routes_of(service)

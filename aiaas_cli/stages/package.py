@@ -165,6 +165,7 @@ def settings(serve: Any, path: Path | None = None) -> dict[str, Any]:
         "workers": workers,
         "body_timeout_s": float(serve.body_timeout_s),
         "decode_threads": int(serve.decode_threads),
+        "accept_in_turns": bool(serve.accept_in_turns),
         "max_decode_seconds": float(serve.max_decode_seconds),
         "max_connections": int(serve.max_connections),
         "header_timeout_s": float(serve.header_timeout_s),
