@@ -29,7 +29,12 @@ import numpy as np
 AIAAS = str(Path(sys.executable).with_name("aiaas"))
 CONCURRENCY = (1, 8, 32, 64)
 BATCHES = (1, 4, 8, 16, 32, 64)
-FLASK_APP = """
+
+
+def flask_app(answer: str) -> str:
+    """The naive baseline: a Flask app (`app.run()` defaults) whose /predict returns ``answer`` (an expression of
+    ``predictor``, the model with its recipe's adapter, and Flask's ``request``), one request at a time."""
+    return f"""
 import sys
 from flask import Flask, jsonify, request
 from aiaas_cli.serving.runtime import Predictor
@@ -39,10 +44,13 @@ app = Flask(__name__)
 
 @app.post("/predict")
 def predict():
-    return jsonify(predictor.predict([request.files["image"].read()], k=5)[0])
+    return jsonify({answer})
 
 app.run(host="127.0.0.1", port=int(sys.argv[2]))
 """
+
+
+FLASK_APP = flask_app('predictor.predict([request.files["image"].read()], k=5)[0]')
 
 
 def parse_args() -> argparse.Namespace:

@@ -21,23 +21,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import build, encode, hammer  # noqa: E402
-from bench_serving import AIAAS, BATCHES, CONCURRENCY, Process, free_port  # noqa: E402
+from bench_serving import AIAAS, CONCURRENCY, Process, ceiling, flask_app, free_port  # noqa: E402
 
-FLASK_APP = """
-import sys
-from flask import Flask, jsonify, request
-from aiaas_cli.serving.runtime import Predictor
-
-predictor = Predictor(sys.argv[1])
-app = Flask(__name__)
-
-@app.post("/predict")
-def predict():
-    items = [predictor.decode(record) for record in request.get_json()["records"]]
-    return jsonify({"predictions": predictor.predict_decoded(items, k=3)})
-
-app.run(host="127.0.0.1", port=int(sys.argv[2]))
-"""
+FLASK_APP = flask_app(
+    '{"predictions": predictor.predict_decoded([predictor.decode(r) for r in request.get_json()["records"]], k=3)}'
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,23 +40,6 @@ def measure(url: str, bodies: list, seconds: float) -> dict[int, dict[str, Any]]
         asyncio.run(hammer(url, bodies, clients, 1.0))  # warm-up: connections, batching
         results[clients] = asyncio.run(hammer(url, bodies, clients, seconds))
     return results
-
-
-def ceiling(path: Path, records: list[Any], seconds: float) -> tuple[float, int]:
-    """Decode + ONNX Runtime + postprocess records/s in this process at the best batch size."""
-    from aiaas_cli.serving.runtime import Predictor
-
-    predictor = Predictor(path)
-    best = (0.0, 1)
-    for size in BATCHES:
-        batch = [records[i % len(records)] for i in range(size)]
-        predictor.predict(batch, k=3)
-        done, began = 0, time.perf_counter()
-        while time.perf_counter() - began < seconds / len(BATCHES) or done < 3 * size:
-            predictor.predict(batch, k=3)
-            done += size
-        best = max(best, (done / (time.perf_counter() - began), size))
-    return best
 
 
 def serve(command: list[str], port: int, ready: str, log: Path, bodies: list, seconds: float) -> tuple[dict, float]:

@@ -22,23 +22,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serving import AIAAS, CONCURRENCY, Process, free_port, load  # noqa: E402
+from bench_serving import AIAAS, CONCURRENCY, Process, flask_app, free_port, load  # noqa: E402
 
-FLASK_APP = """
-import sys
-from flask import Flask, jsonify, request
-from aiaas_cli.serving.runtime import Predictor
-
-predictor = Predictor(sys.argv[1])
-app = Flask(__name__)
-
-@app.post("/predict")
-def predict():
-    item = predictor.decode(request.get_json()["text"])
-    return jsonify(predictor.predict_decoded([item], k=5)[0])
-
-app.run(host="127.0.0.1", port=int(sys.argv[2]))
-"""
+FLASK_APP = flask_app('predictor.predict_decoded([predictor.decode(request.get_json()["text"])], k=5)[0]')
 
 
 def parse_args() -> argparse.Namespace:
