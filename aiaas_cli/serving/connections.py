@@ -117,11 +117,11 @@ def _alive(pid: int) -> bool:
     import os
 
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # PermissionError: alive, someone else's
     except ProcessLookupError:
         return False
-    except PermissionError:  # alive, someone else's
-        return True
+    except PermissionError:
+        pass
     return True
 
 

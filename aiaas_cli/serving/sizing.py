@@ -10,7 +10,6 @@ core idles because the clients' keep-alive connections happened to land on one o
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 SLOW_MS = 10.0  # per item, one thread: from here one worker with every core (measured at 0.8 and ~50 ms only)
@@ -27,12 +26,14 @@ _DTYPES = {
 }
 
 
-def item_ms(path: str | Path, budget_s: float = 0.5) -> float | None:
-    """Median milliseconds of one item through the model on one thread (zeros as input, at most ``budget_s`` of
-    runs); None when the model does not run on zeros (then the layout for a fast model is used)."""
+def item_ms(model: Any, budget_s: float = 0.5) -> float | None:
+    """Median milliseconds of one item through ``model`` (an ONNX file, or an OnnxModel already open on one thread)
+    on one thread (zeros as input, at most ``budget_s`` of runs); None when it does not run on zeros (then the layout
+    for a fast model is used)."""
     from aiaas_cli.serving.runtime import OnnxModel
 
-    model = OnnxModel(path, threads=1)
+    if not isinstance(model, OnnxModel):
+        model = OnnxModel(model, threads=1)
     try:
         feeds = zero_feeds(model.session.get_inputs())
         model.run(feeds)  # warm-up: the memory arena
@@ -53,8 +54,8 @@ def zero_feeds(inputs: list[Any]) -> dict[str, Any]:
 
     feeds = {}
     for spec in inputs:
-        shape = [1 if axis == 0 else SYMBOLIC_LENGTH for axis in range(len(spec.shape))]
-        shape = [size if isinstance(size, int) and size > 0 else shape[i] for i, size in enumerate(spec.shape)]
+        unknown = [1] + [SYMBOLIC_LENGTH] * (len(spec.shape) - 1)  # what a symbolic axis gets
+        shape = [size if isinstance(size, int) and size > 0 else unknown[i] for i, size in enumerate(spec.shape)]
         feeds[spec.name] = np.zeros(shape, dtype=_DTYPES[spec.type])
     return feeds
 

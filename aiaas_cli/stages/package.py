@@ -146,12 +146,12 @@ def write_build_context(serving_module: str, target: Path) -> list[str]:
     return written
 
 
-def settings(serve: Any, path: Path | None = None) -> dict[str, Any]:
-    """limits.Settings fields from the `serve` config group; `workers`/`threads` "auto" are sized from the model at
-    ``path`` (serving/sizing.py; without a path, as for a fast model)."""
+def settings(serve: Any, model: Any = None) -> dict[str, Any]:
+    """limits.Settings fields from the `serve` config group; `workers`/`threads` "auto" are sized from ``model`` (its
+    ONNX file or its open OnnxModel: serving/sizing.py; without one, as for a fast model)."""
     from aiaas_cli.serving import sizing
 
-    ms = sizing.item_ms(path) if serve.workers == "auto" and path is not None else None
+    ms = sizing.item_ms(model) if serve.workers == "auto" and model is not None else None
     workers, threads = sizing.layout(serve.workers, serve.threads, ms)
     if "auto" in (serve.workers, serve.threads):
         console.step(sizing.describe(workers, threads, ms))
@@ -243,10 +243,11 @@ def build(cfg: Any, recipe: Recipe, run_id: str, path: Path | str) -> dict[str, 
     from aiaas_cli.serving.runtime import OnnxModel
 
     path = Path(path)
-    metadata = OnnxModel(path, threads=1).metadata
+    model = OnnxModel(path, threads=1)
+    metadata = model.metadata
     if metadata.get("recipe") != recipe.name:
         raise UserError(f"{path} was exported by recipe '{metadata.get('recipe')}', not '{recipe.name}'")
-    serve = settings(cfg.serve, path)
+    serve = settings(cfg.serve, model)  # the session just opened is timed: no second load
     built = build_bento(path, metadata, serve, _labels(recipe, run_id, metadata), recipe)
     return {**built, "workers": serve["workers"], "threads": serve["threads"]}
 
