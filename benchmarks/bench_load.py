@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
-from bench_serving import AIAAS, Process, aiaas_json, free_port  # noqa: E402
+from serving_kit import AIAAS, Process, aiaas_json, free_port  # noqa: E402
 
 RECIPES = ("image-cls", "text-cls", "tabular-cls", "tabular-reg", "recommend", "seq-cls", "forecast", "token-cls",
            "image-seg", "audio-cls", "image-det", "asr", "tts")  # fmt: skip

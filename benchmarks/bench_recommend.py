@@ -7,7 +7,7 @@ the model's NDCG@10 at least 20% above most-popular's.
 
 Serving (--serving): a recommend graph with random embeddings (64 dims, 10k users with 20 seen items each)
 for a catalogue of 10k and of 1M items, packaged as `aiaas package` does and served by `aiaas serve`;
-`POST /predict {"user", "k": 10}` at 1, 8 and 32 clients (bench_serving.py's load generator), against the
+`POST /predict {"user", "k": 10}` at 1, 8 and 32 clients (serving_kit.py's load generator), against the
 in-process ceiling (adapter + ONNX Runtime at the best batch size, no HTTP).
 
     .venv/bin/python benchmarks/bench_recommend.py                  (--model mf, any extra overrides after --)
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serving import AIAAS, CONCURRENCY, Process, free_port, load  # noqa: E402
+from serving_kit import AIAAS, CONCURRENCY, Process, free_port, load  # noqa: E402
 
 TARGET_LIFT = 0.20
 CATALOGUES = (10_000, 1_000_000)

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serving import AIAAS, Process, digits_model, free_port, load, noop_model, package  # noqa: E402
+from bench_serving import digits_model, noop_model, package  # noqa: E402
+from serving_kit import AIAAS, Process, free_port, load  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
 from bench_load import PeakRss, server_rss  # noqa: E402
-from bench_serving import AIAAS, Process, free_port, noop_model, package  # noqa: E402
+from bench_serving import noop_model, package  # noqa: E402
+from serving_kit import AIAAS, Process, free_port  # noqa: E402
 
 SIDE = 8000  # 64 MP: the default per-image limit
 DECODE_ONE = """

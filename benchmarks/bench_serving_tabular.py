@@ -21,7 +21,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import build, encode, hammer  # noqa: E402
-from bench_serving import AIAAS, CONCURRENCY, Process, ceiling, flask_app, free_port  # noqa: E402
+from bench_serving import ceiling  # noqa: E402
+from serving_kit import AIAAS, CONCURRENCY, Process, flask_app, free_port  # noqa: E402
 
 FLASK_APP = flask_app(
     '{"predictions": predictor.predict_decoded([predictor.decode(r) for r in request.get_json()["records"]], k=3)}'

@@ -5,7 +5,7 @@ max_length 64, WordPiece vocab 8,000 trained on the built-in corpus), untrained:
 (an untrained model costs the same to serve). The Bento is what `aiaas package` builds (the recipe's serve
 defaults), served by `aiaas serve`; the baseline is a Flask app (`app.run()` defaults) running the same torch-free
 adapter + ONNX Runtime per request. Bodies are JSON `{"text": ...}` from the built-in corpus. The server start,
-free ports and bounds are benchmarks/bench_serving.py's; clients are aiohttp coroutines in this process on
+free ports and bounds are benchmarks/serving_kit.py's; clients are aiohttp coroutines in this process on
 loopback, so they share the CPU with the server.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serving import AIAAS, CONCURRENCY, Process, flask_app, free_port, load  # noqa: E402
+from serving_kit import AIAAS, CONCURRENCY, Process, flask_app, free_port, load  # noqa: E402
 
 FLASK_APP = flask_app('predictor.predict_decoded([predictor.decode(request.get_json()["text"])], k=5)[0]')
 
