@@ -9,9 +9,12 @@ likely), so that a pile of stalled sockets does not lock real clients out until 
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from pathlib import Path
 from typing import Any
 
+_BOARD_PREFIX = "aiaas-connections-"
 _open: dict[Any, None] = {}  # open connections, oldest first
 
 
@@ -85,11 +88,8 @@ class Board:
     def __init__(self, index: int, workers: int):
         import mmap
         import os
-        import tempfile
-        from pathlib import Path
 
-        path = Path(tempfile.gettempdir()) / f"aiaas-connections-{os.getppid()}"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(board_path(os.getppid()), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if os.fstat(fd).st_size < 8 * self.SLOTS:
                 os.ftruncate(fd, 8 * self.SLOTS)
@@ -111,6 +111,22 @@ class Board:
     def all_serving(self) -> bool:
         """Every worker has started serving (and is alive): until then new clients would all land on the others."""
         return all(pid > 0 and _alive(pid) for pid in self.pids[: self.workers])
+
+
+def board_path(server_pid: int) -> Path:
+    """The board of the server whose (arbiter) process is ``server_pid``: the workers' parent."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"{_BOARD_PREFIX}{server_pid}"
+
+
+def sweep_boards() -> None:
+    """Remove the boards of servers that have gone without removing theirs (killed): one small file each."""
+    for path in board_path(0).parent.glob(f"{_BOARD_PREFIX}*"):
+        pid = path.name.removeprefix(_BOARD_PREFIX)
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):  # another user's, in a shared temporary folder
+                path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

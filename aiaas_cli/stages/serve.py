@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 from aiaas_cli import console
 from aiaas_cli.errors import UserError
+from aiaas_cli.serving import connections
 
 
 def check_port(host: str, port: int) -> None:
@@ -42,4 +44,8 @@ def serve(ref: str, host: str = "127.0.0.1", port: int = 3000) -> None:
     check_port(host, port)
     bento = resolve(ref)
     console.step(f"Serving {bento} on http://{host}:{port} (OpenAPI: /docs.json, readiness: /readyz)")
-    bentoml.serve(bento, host=host, port=port, blocking=True)
+    connections.sweep_boards()
+    try:
+        bentoml.serve(bento, host=host, port=port, blocking=True)
+    finally:
+        connections.board_path(os.getpid()).unlink(missing_ok=True)  # the workers' board, named by this process

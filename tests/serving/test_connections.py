@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import tempfile
-from pathlib import Path
 
 import psutil
 import pytest
+from conftest import Server
 
 from aiaas_cli.serving import connections
 
@@ -19,7 +18,7 @@ from aiaas_cli.serving import connections
 def boards():
     made = [connections.Board(0, 2), connections.Board(1, 2)]  # two workers of one server: the same file here
     yield made
-    (Path(tempfile.gettempdir()) / f"aiaas-connections-{os.getppid()}").unlink(missing_ok=True)
+    connections.board_path(os.getppid()).unlink(missing_ok=True)
 
 
 def test_a_worker_two_connections_ahead_of_the_least_busy_one_lets_it_go_first(boards):
@@ -94,3 +93,23 @@ def test_a_burst_of_new_clients_is_shared_between_the_workers(server):
             sock.close()
     assert sum(per_worker.values()) == 32
     assert len(per_worker) == 2 and min(per_worker.values()) >= 8, per_worker
+
+
+def test_a_stopped_server_leaves_no_board_and_a_killed_ones_is_swept(bento, tmp_path):
+    running = Server(bento["bento_tag"], tmp_path / "server.log").wait_ready()
+    board = connections.board_path(running.process.pid)
+    assert board.is_file()
+    running.stop()  # SIGTERM, as a service manager or CI stops it
+    assert not board.exists()
+
+    gone = psutil.Popen(["true"])
+    gone.wait()
+    left, live = connections.board_path(gone.pid), connections.board_path(os.getpid())
+    left.write_bytes(bytes(512))
+    live.write_bytes(bytes(512))
+    try:
+        connections.sweep_boards()
+        assert not left.exists() and live.exists()
+    finally:
+        left.unlink(missing_ok=True)
+        live.unlink(missing_ok=True)
