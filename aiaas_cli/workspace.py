@@ -114,6 +114,19 @@ def scratch_dir() -> Path:
     return path
 
 
+@contextmanager
+def library_temp_in_scratch() -> Iterator[Path]:
+    """Within the block, libraries' temporary files (BentoML writes a whole archive before it copies it) go to this
+    command's scratch folder, so a killed command leaves none in the system's temporary folder."""
+    import tempfile
+
+    previous, tempfile.tempdir = tempfile.tempdir, str(scratch_dir())
+    try:
+        yield Path(tempfile.tempdir)
+    finally:
+        tempfile.tempdir = previous
+
+
 def remove_scratch() -> None:
     shutil.rmtree(home() / "tmp" / f".scratch.tmp-{_process_tag()}-0", ignore_errors=True)
 

@@ -21,7 +21,14 @@ TESTS = str(Path(__file__).resolve().parent)
 
 def env_for(home: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "AIAAS_HOME": str(home), "BENTOML_HOME": str(home / "bentoml"), "PYTHONPATH": TESTS,
-            **extra}  # fmt: skip
+            "TMPDIR": str(system_tmp(home)), **extra}  # fmt: skip
+
+
+def system_tmp(home: Path) -> Path:
+    """The system's temporary folder for the commands run on ``home``: a killed command's litter there shows."""
+    path = home.parent / f"{home.name}-system-tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @dataclass

@@ -53,13 +53,20 @@ def export(bento: Any, target: str) -> str:
     console.step(f"Exporting {bento.tag} to {target}")
     try:
         if "://" in target:
-            return bento.export(target)
+            return bento_export(bento, target)
         return Path(export_local(bento, Path(target).expanduser().resolve())).as_uri()
     except (ImportError, ValueError) as exc:
         hint = "use a directory, s3://bucket/key or an fsspec URL"
         raise ConfigError(f"cannot export to {target}: {exc}", hint) from None
     except (OSError, BentoMLException) as exc:
         raise UserError(f"export to {target} failed: {exc}") from None
+
+
+def bento_export(bento: Any, target: str) -> str:
+    """BentoML's export, whose whole temporary archive goes to this command's scratch folder (a killed push left it
+    in the system's temporary folder for good)."""
+    with workspace.library_temp_in_scratch():
+        return bento.export(target)
 
 
 def export_local(bento: Any, target: Path) -> str:
@@ -69,7 +76,7 @@ def export_local(bento: Any, target: Path) -> str:
     workspace.sweep_stale(folder, recursive=False)  # what a killed push left behind
     with workspace.temp_dir(folder) as temp:
         name = target.name if target.suffix in ARCHIVES else ""
-        written = Path(bento.export(str(temp / name) if name else str(temp)))
+        written = Path(bento_export(bento, str(temp / name) if name else str(temp)))
         final = folder / written.name
         os.replace(written, final)
     return str(final)
@@ -104,7 +111,7 @@ def push_s3(bento: Any, url: str) -> str:
     uri = f"s3://{bucket}/{key}"
     console.step(f"Uploading {bento.tag} to {uri}")
     with tempfile.TemporaryDirectory(prefix="aiaas-push-", dir=workspace.scratch_dir()) as temp:
-        archive = bento.export(str(Path(temp) / "bento.bento"))
+        archive = bento_export(bento, str(Path(temp) / "bento.bento"))
         try:
             s3_client().upload_file(archive, bucket, key)
         except (BotoCoreError, ClientError) as exc:
