@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli import tags
+from aiaas_cli import tags, workspace
 from aiaas_cli.errors import UserError
 
 _BATCH = 1000  # MLflow's limit of metrics per log_batch call
@@ -52,14 +52,15 @@ def _write_model(run_id: str, entry: dict, example: tuple[Any, Any] | None = Non
     import onnx
     from mlflow.models import infer_signature
 
-    info = mlflow.onnx.log_model(
-        onnx.load(entry["path"]),
-        name="onnx",
-        registered_model_name=entry["name"],
-        signature=infer_signature(*example) if example is not None else None,
-        save_as_external_data=False,
-        run_id=run_id,
-    )
+    with workspace.library_temp_in_scratch():  # MLflow saves a whole copy of the model there first
+        info = mlflow.onnx.log_model(
+            onnx.load(entry["path"]),
+            name="onnx",
+            registered_model_name=entry["name"],
+            signature=infer_signature(*example) if example is not None else None,
+            save_as_external_data=False,
+            run_id=run_id,
+        )
     version = str(info.registered_model_version) if info.registered_model_version is not None else None
     _client().set_tag(run_id, tags.REGISTERED_MODEL, f"{entry['name']}/{version}")  # also when replayed by sync
     return version

@@ -138,6 +138,13 @@ def _read_archive(path: Path) -> None:
         archive.getnames()
 
 
+def temp_litter(home: Path) -> list[str]:
+    """Whole models and Bentos that libraries write to the system's temporary folder before copying them (MLflow's
+    log_model, BentoML's export), left there by a killed command."""
+    found = [*system_tmp(home).glob("bentoml-export-*"), *system_tmp(home).glob("*/*/MLmodel")]
+    return sorted(str(p.relative_to(system_tmp(home))) for p in found)
+
+
 def litter(home: Path) -> list[str]:
     """Temporary names left in the workspace."""
     return sorted(str(p.relative_to(home)) for p in home.rglob("*.tmp-*"))
