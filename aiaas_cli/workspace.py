@@ -52,7 +52,8 @@ def _temp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{_process_tag()}-{uuid.uuid4().hex[:8]}")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (another user's too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -66,7 +67,7 @@ def _is_stale(path: Path) -> bool:
     """A temp name of a process that is gone (on this host), or an old one that names no process."""
     parts = path.name.rsplit(".tmp-", 1)[-1].split("-")
     if len(parts) == 3 and parts[1].isdigit():
-        return parts[0] == socket.gethostname().replace("-", "_") and not _alive(int(parts[1]))
+        return parts[0] == socket.gethostname().replace("-", "_") and not alive(int(parts[1]))
     try:
         return time.time() - path.lstat().st_mtime > _LEGACY_AGE_S
     except FileNotFoundError:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving_kit import AIAAS, CONCURRENCY, Process, free_port, load  # noqa: E402
+from serving_kit import AIAAS, CONCURRENCY, Process, free_port, load, package  # noqa: E402
 
 TARGET_LIFT = 0.20
 CATALOGUES = (10_000, 1_000_000)
@@ -105,18 +105,6 @@ def random_graph(items: int, workdir: Path) -> Path:
     return path
 
 
-def package(path: Path) -> tuple[str, dict]:
-    from aiaas_cli import config, console, recipes
-    from aiaas_cli.serving.runtime import OnnxModel
-    from aiaas_cli.stages import package as package_stage
-
-    console.settings.json = True  # keep BentoML's and our progress lines off stdout
-    recipe = recipes.load("recommend")
-    settings = package_stage.settings(config.compose(recipe, []).serve, path)
-    metadata = OnnxModel(path, threads=1).metadata
-    return package_stage.build_bento(path, metadata, settings, {"run_id": "bench"}, recipe)["bento_tag"], settings
-
-
 def ceiling(path: Path, users: list[str], seconds: float) -> tuple[float, int]:
     """Adapter + ONNX Runtime queries/s in this process (1 intra-op thread, as served), at the best batch."""
     from aiaas_cli.serving.runtime import Predictor
@@ -145,7 +133,7 @@ def serving(args: argparse.Namespace, workdir: Path) -> None:
     for items in args.catalogues:
         path = random_graph(items, workdir)
         best_rps, best_batch = ceiling(path, users, args.seconds)
-        tag, settings = package(path)
+        tag, settings = package("recommend", path)
         port = free_port()
         bento = Process([AIAAS, "serve", tag, "--port", str(port)], port, "/readyz", workdir / f"serve-{items}.log")
         try:

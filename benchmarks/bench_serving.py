@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import serving_kit
 from serving_kit import AIAAS, CONCURRENCY, Process, aiaas_json, flask_app, free_port, load
 
 BATCHES = (1, 4, 8, 16, 32, 64)
@@ -124,18 +125,9 @@ def resnet18_model(workdir: Path) -> tuple[Path, list[bytes]]:
 
 
 def package(path: Path, overrides: list[str], tracing: bool = False) -> str:
-    """The Bento that `aiaas package` builds for this ONNX file (serve.* overrides applied)."""
-    from aiaas_cli import config, console, recipes
-    from aiaas_cli.serving.runtime import OnnxModel
-    from aiaas_cli.stages import package as package_stage
-
-    console.settings.json = True  # keep BentoML's and our progress lines off stdout
-    cfg = config.compose(recipes.load("image-cls"), [f"serve.{o}" for o in overrides])
-    metadata = OnnxModel(path, threads=1).metadata
-    recipe = recipes.load("image-cls")
-    settings = {**package_stage.settings(cfg.serve, path), "tracing": tracing}
-    built = package_stage.build_bento(path, metadata, settings, {"run_id": "bench"}, recipe)
-    return built["bento_tag"]
+    """The image-cls Bento for this ONNX file (serve.* overrides given without the prefix, e.g. threads=1)."""
+    serve = [f"serve.{o}" for o in overrides] + [f"serve.tracing={str(tracing).lower()}"]
+    return serving_kit.package("image-cls", path, serve)[0]
 
 
 def measure(server_url: str, images: list[bytes], args: argparse.Namespace) -> dict[int, dict]:

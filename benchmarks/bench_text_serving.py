@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving_kit import AIAAS, CONCURRENCY, Process, flask_app, free_port, load  # noqa: E402
+from serving_kit import AIAAS, CONCURRENCY, Process, flask_app, free_port, load, package  # noqa: E402
 
 FLASK_APP = flask_app('predictor.predict_decoded([predictor.decode(request.get_json()["text"])], k=5)[0]')
 
@@ -75,19 +75,6 @@ def text_model(workdir: Path, n_texts: int) -> tuple[Path, list[str]]:
     return path, texts
 
 
-def package(path: Path) -> tuple[str, dict]:
-    """The Bento that `aiaas package` builds for this model, with the text-cls recipe's serve settings."""
-    from aiaas_cli import config, console, recipes
-    from aiaas_cli.serving.runtime import OnnxModel
-    from aiaas_cli.stages import package as package_stage
-
-    console.settings.json = True  # keep BentoML's and our progress lines off stdout
-    settings = package_stage.settings(config.compose(recipes.load("text-cls"), []).serve, path)
-    metadata = OnnxModel(path, threads=1).metadata
-    recipe = recipes.load("text-cls")
-    return package_stage.build_bento(path, metadata, settings, {"run_id": "bench-text"}, recipe)["bento_tag"], settings
-
-
 def text_body(text: str) -> dict:
     return {"json": {"text": text}}
 
@@ -107,7 +94,7 @@ def main() -> None:
         os.environ["AIAAS_HOME"] = str(Path(tmp) / "home")
         os.environ.setdefault("BENTOML_HOME", str(Path(tmp) / "bentoml"))
         path, texts = text_model(Path(tmp), args.texts)
-        tag, settings = package(path)
+        tag, settings = package("text-cls", path)
         results = {}
         port = free_port()
         bento = Process([AIAAS, "serve", tag, "--port", str(port)], port, "/readyz", Path(tmp) / "bento.log")

@@ -82,6 +82,21 @@ class Process:
                 os.killpg(self.popen.pid, signal.SIGKILL)
 
 
+def package(recipe_name: str, path: Path, overrides: list[str] | tuple[str, ...] = ()) -> tuple[str, dict]:
+    """The Bento that `aiaas package` builds for this ONNX file with the recipe's config (``overrides`` applied, e.g.
+    serve.workers=1), and its serve settings; the model is opened once, as the stage does."""
+    from aiaas_cli import config, console, recipes
+    from aiaas_cli.serving.runtime import OnnxModel
+    from aiaas_cli.stages import package as package_stage
+
+    console.settings.json = True  # keep BentoML's and our progress lines off stdout
+    recipe = recipes.load(recipe_name)
+    model = OnnxModel(path, threads=1)
+    settings = package_stage.settings(config.compose(recipe, list(overrides)).serve, model)
+    built = package_stage.build_bento(path, model.metadata, settings, {"run_id": "bench"}, recipe)
+    return built["bento_tag"], settings
+
+
 def image_body(image: bytes) -> dict:
     """The keyword arguments of one `POST /predict` with an image upload."""
     import aiohttp

@@ -10,9 +10,15 @@ likely), so that a pile of stalled sockets does not lock real clients out until 
 from __future__ import annotations
 
 import contextlib
+import mmap
+import os
 import socket
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from aiaas_cli.workspace import alive
 
 _BOARD_PREFIX = "aiaas-connections-"
 _open: dict[Any, None] = {}  # open connections, oldest first
@@ -86,9 +92,6 @@ class Board:
     SLOTS = 64
 
     def __init__(self, index: int, workers: int):
-        import mmap
-        import os
-
         fd = os.open(board_path(os.getppid()), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if os.fstat(fd).st_size < 8 * self.SLOTS:
@@ -110,35 +113,32 @@ class Board:
 
     def all_serving(self) -> bool:
         """Every worker has started serving (and is alive): until then new clients would all land on the others."""
-        return all(pid > 0 and _alive(pid) for pid in self.pids[: self.workers])
+        return all(pid > 0 and alive(pid) for pid in self.pids[: self.workers])
 
 
 def board_path(server_pid: int) -> Path:
     """The board of the server whose (arbiter) process is ``server_pid``: the workers' parent."""
-    import tempfile
-
     return Path(tempfile.gettempdir()) / f"{_BOARD_PREFIX}{server_pid}"
 
 
 def sweep_boards() -> None:
-    """Remove the boards of servers that have gone without removing theirs (killed): one small file each."""
-    for path in board_path(0).parent.glob(f"{_BOARD_PREFIX}*"):
+    """Remove the boards of servers that have gone without removing theirs (killed)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_BOARD_PREFIX}*"):
         pid = path.name.removeprefix(_BOARD_PREFIX)
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             with contextlib.suppress(OSError):  # another user's, in a shared temporary folder
                 path.unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    import os
-
+@contextlib.contextmanager
+def boards_kept_tidy() -> Iterator[None]:
+    """Around a server's life, in its own process: the boards of killed servers are swept first, this server's is
+    removed at the end (one small file each, which would pile up in the temporary folder)."""
+    sweep_boards()
     try:
-        os.kill(pid, 0)  # PermissionError: alive, someone else's
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
+        yield
+    finally:
+        board_path(os.getpid()).unlink(missing_ok=True)
 
 
 def all_workers_serving(_service: Any = None) -> bool:

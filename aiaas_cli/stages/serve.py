@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
@@ -44,8 +43,5 @@ def serve(ref: str, host: str = "127.0.0.1", port: int = 3000) -> None:
     check_port(host, port)
     bento = resolve(ref)
     console.step(f"Serving {bento} on http://{host}:{port} (OpenAPI: /docs.json, readiness: /readyz)")
-    connections.sweep_boards()
-    try:
+    with connections.boards_kept_tidy():
         bentoml.serve(bento, host=host, port=port, blocking=True)
-    finally:
-        connections.board_path(os.getpid()).unlink(missing_ok=True)  # the workers' board, named by this process
