@@ -34,7 +34,7 @@ test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 bench: venv
-	$(BIN)/python benchmarks/bench_cli_and_training.py
+	$(BIN)/python -m benchmarks.bench_cli_and_training
 
 clean:
 	rm -rf .aiaas build dist *.egg-info

@@ -5,8 +5,8 @@ Runtime on the same log-mels, local `predict` end to end, and the served model a
 Real-time factor (RTF) = compute seconds / audio seconds (below 1: faster than real time).
 Target (issue 11): WER <= 0.15.
 
-    .venv/bin/python benchmarks/bench_asr.py                       (extra overrides: trainer.max_epochs=4)
-    .venv/bin/python benchmarks/bench_asr.py --home DIR --out pipeline.json   (reuse a finished pipeline's JSON)
+    .venv/bin/python -m benchmarks.bench_asr                       (extra overrides: trainer.max_epochs=4)
+    .venv/bin/python -m benchmarks.bench_asr --home DIR --out pipeline.json   (reuse a finished pipeline's JSON)
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ built-in espeak-ng keywords (test voices never heard in training), plus ONNX Run
 clone). The report's baseline is logistic regression on each clip's time-pooled log-mel mean and std, fitted on
 the same train split and scored on the same test split. Target (issue 11): accuracy >= 0.95.
 
-    .venv/bin/python benchmarks/bench_audio_cls.py                     (extra overrides: trainer.max_epochs=5)
+    .venv/bin/python -m benchmarks.bench_audio_cls                     (extra overrides: trainer.max_epochs=5)
 """
 
 from __future__ import annotations

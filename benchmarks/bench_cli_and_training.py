@@ -6,7 +6,7 @@ logging every step, checkpoints) and a plain loop with the same model, data orde
 threads, alternated in one process because the machine is noisy. Targets: samples/s ratio >= 0.9, and in
 deterministic mode the first epoch's per-step losses of the two agree to 4 decimals (largest difference printed).
 
-    .venv/bin/python benchmarks/bench_cli_and_training.py        (or: make bench; --check exits 1 on a FAIL)
+    .venv/bin/python -m benchmarks.bench_cli_and_training        (or: make bench; --check exits 1 on a FAIL)
 """
 
 from __future__ import annotations

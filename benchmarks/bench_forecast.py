@@ -6,7 +6,7 @@ origin), each forecasting `horizon` (13) weeks from the `context_length` (104) w
 scored on exactly those windows: seasonal naive (the value 52 weeks earlier) and a linear autoregression (ridge
 on the same scaled windows, one output per step ahead). Target (issue 10): the LSTM's MASE <= seasonal naive's.
 
-    .venv/bin/python benchmarks/bench_forecast.py                       (--seeds 0 1 2, extra overrides after)
+    .venv/bin/python -m benchmarks.bench_forecast                       (--seeds 0 1 2, extra overrides after)
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ packaged Bento under `aiaas serve`, requests from threads in this process) again
 same decode + ONNX Runtime + numpy post-processing in batches of 32, no HTTP, one process and one thread, where the
 Bento runs serve.workers=2 processes). Target: model mAP@.5 >= 0.8.
 
-    .venv/bin/python benchmarks/bench_image_det.py                  (extra overrides, e.g. trainer.threads=1)
+    .venv/bin/python -m benchmarks.bench_image_det                  (extra overrides, e.g. trainer.threads=1)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from vision_serving import ceiling, find, latency, pipeline, png_bytes, served
+from benchmarks.vision_serving import ceiling, find, latency, pipeline, png_bytes, served
 
 TARGET_MAP50 = 0.8
 HEADLINE = ("map", "map50", "precision", "recall")

@@ -5,7 +5,7 @@ the report's model and baseline figures side by side (same split, torchmetrics w
 ONNX Runtime vs torch eager latency at batch 1 and 32 (one thread each), and served images/s at 32 clients against
 the in-process ceiling (benchmarks/vision_serving.py). Target: model mIoU >= 0.8.
 
-    .venv/bin/python benchmarks/bench_image_seg.py                   (extra overrides after --, e.g. trainer.threads=1)
+    .venv/bin/python -m benchmarks.bench_image_seg                   (extra overrides after --, e.g. trainer.threads=1)
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from vision_serving import ceiling, find, latency, pipeline, png_bytes, served
+
+from benchmarks.vision_serving import ceiling, find, latency, pipeline, png_bytes, served
 
 TARGET_MIOU = 0.8
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -24,10 +24,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import contextlib
-
-from serving_kit import AIAAS, Process, aiaas_json, free_port  # noqa: E402
+from benchmarks.serving_kit import AIAAS, Process, aiaas_json, free_port
 
 RECIPES = ("image-cls", "text-cls", "tabular-cls", "tabular-reg", "recommend", "seq-cls", "forecast", "token-cls",
            "image-seg", "audio-cls", "image-det", "asr", "tts")  # fmt: skip

@@ -6,7 +6,7 @@ this script. Both sides use the same intra-op thread count; ONNX Runtime has eve
 session options of aiaas_cli.serving.runtime). Timings are medians, taken in alternating rounds because the machine
 is shared. Targets: ORT <= 0.8x torch eager, and int8 faster than float.
 
-    .venv/bin/python benchmarks/bench_onnx.py        (--check exits 1 on a FAIL)
+    .venv/bin/python -m benchmarks.bench_onnx        (--check exits 1 on a FAIL)
 """
 
 from __future__ import annotations

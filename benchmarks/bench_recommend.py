@@ -10,8 +10,8 @@ for a catalogue of 10k and of 1M items, packaged as `aiaas package` does and ser
 `POST /predict {"user", "k": 10}` at 1, 8 and 32 clients (serving_kit.py's load generator), against the
 in-process ceiling (adapter + ONNX Runtime at the best batch size, no HTTP).
 
-    .venv/bin/python benchmarks/bench_recommend.py                  (--model mf, any extra overrides after --)
-    .venv/bin/python benchmarks/bench_recommend.py --serving --skip-quality
+    .venv/bin/python -m benchmarks.bench_recommend                  (--model mf, any extra overrides after --)
+    .venv/bin/python -m benchmarks.bench_recommend --serving --skip-quality
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving_kit import AIAAS, CONCURRENCY, Process, free_port, load, package  # noqa: E402
+from benchmarks.serving_kit import AIAAS, CONCURRENCY, Process, free_port, load, package
 
 TARGET_LIFT = 0.20
 CATALOGUES = (10_000, 1_000_000)

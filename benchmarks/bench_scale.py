@@ -7,7 +7,7 @@ samples of its own shard (the `Throughput` callback, first epoch left out as war
 machine that other jobs also use will not double it: the ratio and the load average are printed with it.
 No GPU was lent to this task, so there is no precision=16-mixed figure here.
 
-    .venv/bin/python benchmarks/bench_scale.py [--epochs 3] [--rounds 2]
+    .venv/bin/python -m benchmarks.bench_scale [--epochs 3] [--rounds 2]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ size, length) fitted on the same train split and scored on the same test split. 
 time-reversed pairs, so order-free statistics cannot tell a pair apart. Target (issue 10): the LSTM beats the
 baseline by at least 5 points of accuracy.
 
-    .venv/bin/python benchmarks/bench_seq_cls.py                        (--models seq_lstm seq_cnn --seeds 0 1)
+    .venv/bin/python -m benchmarks.bench_seq_cls                        (--models seq_lstm seq_cnn --seeds 0 1)
 """
 
 from __future__ import annotations

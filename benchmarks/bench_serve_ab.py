@@ -10,15 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_serving import digits_model, noop_model, package  # noqa: E402
-from serving_kit import AIAAS, Process, free_port, load  # noqa: E402
+from benchmarks.bench_serving import digits_model, noop_model, package
+from benchmarks.serving_kit import AIAAS, Process, free_port, load
 
 
 def parse_args() -> argparse.Namespace:

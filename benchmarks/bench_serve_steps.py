@@ -7,7 +7,7 @@ multiply-adds of its Conv/Gemm nodes (ONNX shape inference) and the GFLOP/s ONNX
 numpy's float32 matrix product on one thread (what one core can do) — so a slow ceiling can be told apart from a
 slow runtime. CPU time (`time.process_time`), so a busy machine inflates it less than wall time.
 
-    .venv/bin/python benchmarks/bench_serve_steps.py --home $AIAAS_HOME --run <exported digits run>
+    .venv/bin/python -m benchmarks.bench_serve_steps --home $AIAAS_HOME --run <exported digits run>
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,8 +24,6 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def cpu_us(call: Callable[[], object], seconds: float = 1.0) -> float:
@@ -105,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aiaas-bench-steps-") as tmp:
         os.environ["AIAAS_HOME"] = args.home or str(Path(tmp) / "home")
-        from bench_serving import digits_model
+        from benchmarks.bench_serving import digits_model
 
         path, images = digits_model(args)
         path = Path(args.onnx) if args.onnx else path

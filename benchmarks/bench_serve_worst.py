@@ -13,6 +13,7 @@ same server: how many are closed at once (over the connection cap), when the las
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -26,12 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import contextlib
-
-from bench_load import PeakRss, server_rss  # noqa: E402
-from bench_serving import noop_model, package  # noqa: E402
-from serving_kit import AIAAS, Process, free_port  # noqa: E402
+from benchmarks.bench_load import PeakRss, server_rss
+from benchmarks.bench_serving import noop_model, package
+from benchmarks.serving_kit import AIAAS, Process, free_port
 
 SIDE = 8000  # 64 MP: the default per-image limit
 DECODE_ONE = """

@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import serving_kit
-from serving_kit import AIAAS, CONCURRENCY, Process, aiaas_json, flask_app, free_port, load
+
+from benchmarks import serving_kit
+from benchmarks.serving_kit import AIAAS, CONCURRENCY, Process, aiaas_json, flask_app, free_port, load
 
 BATCHES = (1, 4, 8, 16, 32, 64)
 FLASK_APP = flask_app('predictor.predict([request.files["image"].read()], k=5)[0]')
@@ -96,10 +97,10 @@ def noop_model(like: Path | None, workdir: Path) -> Path:
 
 def resnet18_model(workdir: Path) -> tuple[Path, list[bytes]]:
     """torchvision resnet18 (random weights), exported with the aiaas metadata that serving reads."""
-    from bench_onnx import export_resnet18  # same exporter settings as the ONNX benchmark
     from PIL import Image
 
     from aiaas_cli.stages.export import embed_metadata
+    from benchmarks.bench_onnx import export_resnet18  # same exporter settings as the ONNX benchmark
 
     _, path = export_resnet18(workdir)
     metadata = {

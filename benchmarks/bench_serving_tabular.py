@@ -19,10 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_load import build, encode, hammer  # noqa: E402
-from bench_serving import ceiling  # noqa: E402
-from serving_kit import AIAAS, CONCURRENCY, Process, flask_app, free_port  # noqa: E402
+from benchmarks.bench_load import build, encode, hammer
+from benchmarks.bench_serving import ceiling
+from benchmarks.serving_kit import AIAAS, CONCURRENCY, Process, flask_app, free_port
 
 FLASK_APP = flask_app(
     '{"predictions": predictor.predict_decoded([predictor.decode(r) for r in request.get_json()["records"]], k=3)}'

@@ -6,7 +6,7 @@ augmentation, batch 64, num_workers=0) over a generated split of uint8 32x32 ima
 Throughput callback). The two formats alternate `--rounds` times because the machine is shared and noisy; medians,
 their ratio, the load average and the CPU's vector flags are printed. Shards are written once before timing.
 
-    nice -n 10 .venv/bin/python benchmarks/bench_stream.py [--rows 20000] [--rounds 3] [--train]
+    nice -n 10 .venv/bin/python -m benchmarks.bench_stream [--rows 20000] [--rounds 3] [--train]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ small (27 wine rows: one row is 3.7 points; 66 diabetes rows), so besides the de
 several seeds is shown. Targets: wine accuracy within 3 points of the baseline or better; diabetes R² within
 0.05 of it or better. CPU training must stay quick: train seconds are shown.
 
-    .venv/bin/python benchmarks/bench_tabular.py                     (--seeds 42 0 1 2 3 --model mlp)
+    .venv/bin/python -m benchmarks.bench_tabular                     (--seeds 42 0 1 2 3 --model mlp)
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ of alternating rounds. Quality: `aiaas pipeline text-cls` with the default confi
 (de-duplicated, stratified split, leakage removed); the report's TF-IDF + logistic regression is trained and
 scored on the same split. Target: model macro-F1 within 3 points of the baseline, or better.
 
-    .venv/bin/python benchmarks/bench_text.py                  (--run ID --home DIR reuse a finished pipeline run)
+    .venv/bin/python -m benchmarks.bench_text                  (--run ID --home DIR reuse a finished pipeline run)
 """
 
 from __future__ import annotations

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving_kit import AIAAS, CONCURRENCY, Process, flask_app, free_port, load, package  # noqa: E402
+from benchmarks.serving_kit import AIAAS, CONCURRENCY, Process, flask_app, free_port, load, package
 
 FLASK_APP = flask_app('predictor.predict_decoded([predictor.decode(request.get_json()["text"])], k=5)[0]')
 

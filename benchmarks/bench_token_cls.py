@@ -6,8 +6,8 @@ the train split's, which the script checks (share of test entity strings, and of
 train split's entities). The report's lexicon baseline (each word's most frequent train tag) is scored on the
 same split with the same seqeval strict entity matching. Target: model entity F1 >= 0.85.
 
-    .venv/bin/python benchmarks/bench_token_cls.py                 (--model ner_transformer; extra overrides after --)
-    .venv/bin/python benchmarks/bench_token_cls.py --home DIR --run ID    (reuse a finished pipeline run)
+    .venv/bin/python -m benchmarks.bench_token_cls                 (--model ner_transformer; extra overrides after --)
+    .venv/bin/python -m benchmarks.bench_token_cls --home DIR --run ID    (reuse a finished pipeline run)
 """
 
 from __future__ import annotations

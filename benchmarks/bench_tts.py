@@ -5,8 +5,8 @@ and 8 concurrent clients, on the held-out sentences of a run; plus the run's MCD
 Without --run it runs `aiaas pipeline tts --json` first in a fresh workspace (the built-in espeak-ng corpus, as on
 a fresh clone; about 15-30 min on 2 shared cores). Target (issue 15): RTF about 0.1 for Griffin-Lim.
 
-    .venv/bin/python benchmarks/bench_tts.py                          (train, then measure)
-    .venv/bin/python benchmarks/bench_tts.py --from pipeline.json     (`aiaas pipeline tts --json > pipeline.json`)
+    .venv/bin/python -m benchmarks.bench_tts                          (train, then measure)
+    .venv/bin/python -m benchmarks.bench_tts --from pipeline.json     (`aiaas pipeline tts --json > pipeline.json`)
 """
 
 from __future__ import annotations

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from test_http import digit_files
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from bench_load import encode, load  # noqa: E402
+from benchmarks.bench_load import encode, load
 
 pytestmark = pytest.mark.slow
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import requests
 from conftest import Server
+from schemafuzz import assert_no_5xx
 
 pytestmark = pytest.mark.slow
 
@@ -119,21 +120,7 @@ def test_bad_text_gets_4xx_json(text_server, case):
 
 
 def test_fuzzed_texts_never_get_a_5xx(text_server):
-    import schemathesis
-    from hypothesis import HealthCheck, given, settings
-
-    schema = schemathesis.openapi.from_url(f"{text_server.url}/docs.json").include(path_regex="^/predict")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} == {"/predict", "/predict_batch"}
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def no_5xx(case):
-            response = case.call(base_url=text_server.url, timeout=30)
-            assert response.status_code < 500, f"{case.path}: {response.status_code} {response.text[:300]}"
-
-        no_5xx()
+    assert_no_5xx(text_server.url, examples=40, expect={"/predict", "/predict_batch"})
 
 
 def test_deeply_nested_json_is_400_before_any_parser_recurses(text_server):

@@ -9,6 +9,7 @@ import pytest
 import requests
 import tabular_runs
 from conftest import Server
+from schemafuzz import assert_no_5xx
 from tablefiles import UNSEEN_CITY, new_rows
 
 from aiaas_cli.serving.runtime import OnnxModel, load_adapter
@@ -99,16 +100,4 @@ def test_non_finite_numbers_are_422(served, number):
 
 
 def test_no_server_errors_under_fuzzing(served):
-    import schemathesis
-    from hypothesis import HealthCheck, given, settings
-
-    schema = schemathesis.openapi.from_url(f"{served.url}/docs.json").include(path_regex="^/predict$")
-    (operation,) = [result.ok() for result in schema.get_all_operations()]
-
-    @given(case=operation.as_strategy())
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    def no_5xx(case):
-        response = case.call(base_url=served.url, timeout=30)
-        assert response.status_code < 500, f"{response.status_code} {response.text[:300]}"
-
-    no_5xx()
+    assert_no_5xx(served.url, examples=60, paths="^/predict$", expect={"/predict"})

@@ -25,15 +25,14 @@ NETS = {
     "bigru": lambda: TokenRNN(5, 50, embed=8, hidden=8, layers=1, cell="gru"),
     "transformer": lambda: TokenTransformer(5, 50, 16, width=16, layers=1, heads=2, ff=16),
 }
-XFAIL = "dynamo may fix the LSTM's sequence axis after earlier exports in the same process (torch 2.14)"
+# torch 2.14's dynamo has been seen to give the BiLSTM's input a fixed sequence length when it is not the first
+# export in the process: that effect, read from the exported graph, is the one failure let through (xfail).
+XFAIL = "dynamo fixed the BiLSTM's sequence axis (seen after earlier exports in the same process, torch 2.14)"
 CASES = [
     *((arch, "torchscript") for arch in NETS),
     # torch.export: 10-90 s each here. torch 2.14's dynamo can fix an LSTM's time axis when it is not the first
     # export in the process (the whole suite runs many): the config uses torchscript; dynamo is checked, not required.
-    *(
-        pytest.param(arch, "dynamo", marks=[pytest.mark.slow, pytest.mark.xfail(arch == "bilstm", reason=XFAIL)])
-        for arch in NETS
-    ),
+    *(pytest.param(arch, "dynamo", marks=pytest.mark.slow) for arch in NETS),
 ]
 
 
@@ -49,11 +48,21 @@ def export(net, exporter: str, path) -> OnnxModel:
     return OnnxModel(path)
 
 
+def sequence_axis_fixed(path) -> bool:
+    """Whether the exported `input_ids` has a fixed length on axis 1 instead of a symbolic one."""
+    import onnx
+
+    (ids,) = [i for i in onnx.load(str(path)).graph.input if i.name == "input_ids"]
+    return ids.type.tensor_type.shape.dim[1].HasField("dim_value")
+
+
 @pytest.mark.parametrize(("arch", "exporter"), CASES)
 def test_onnx_matches_torch_at_any_batch_and_length(arch, exporter, tmp_path):
     torch.manual_seed(0)
     net = NETS[arch]().eval()
     model = export(net, exporter, tmp_path / "model.onnx")
+    if (arch, exporter) == ("bilstm", "dynamo") and sequence_axis_fixed(tmp_path / "model.onnx"):
+        pytest.xfail(XFAIL)  # the known limitation only: any other failure of this case fails
     rng = np.random.default_rng(0)
     for batch, length in SHAPES:
         ids = rng.integers(2, 50, (batch, length))
