@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aiaas_recipes.common.rows import EpochSampler, RowDataModule, RowDataset, SplitDataModule, keep_batch, open_split
-
-__all__ = ["ArrayDataset", "EpochSampler", "ImageDataModule", "SplitDataModule", "keep_batch", "load_split"]
+from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
 
 
 class ImageBatches:
