@@ -34,7 +34,7 @@ from benchmarks.serving_kit import AIAAS, Process, free_port
 SIDE = 8000  # 64 MP: the default per-image limit
 DECODE_ONE = """
 import resource, sys, time
-from aiaas_recipes.image_cls.transforms import decode
+from aiaas_recipes.common.vision.transforms import decode
 data = open(sys.argv[1], "rb").read()
 start = time.perf_counter()
 decode(data, 8, 64_000_000)

@@ -57,7 +57,9 @@ class TorchRecipe(Recipe):
         meta = checkpoint.get("aiaas", {}) if isinstance(checkpoint, dict) else {}
         if meta.get("recipe") != self.name:
             raise ConfigError(f"checkpoint {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")
-        net = self.build_network(meta["model"], meta)
+        from aiaas_recipes.common.backbones.pretrained import for_checkpoint
+
+        net = self.build_network(for_checkpoint(meta["model"]), meta)  # the checkpoint brings every weight
         state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
         net.load_state_dict(state)
         return net.eval(), meta

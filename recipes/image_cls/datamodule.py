@@ -7,22 +7,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aiaas_recipes.common.rows import EpochSampler, RowDataModule, RowDataset, SplitDataModule, keep_batch, open_split
-
-__all__ = ["ArrayDataset", "EpochSampler", "ImageDataModule", "SplitDataModule", "keep_batch", "load_split"]
+from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
+from aiaas_recipes.common.vision.batches import Standardiser
 
 
 class ImageBatches:
     """Rows x (B, H, W, 3) uint8 and y (B,) -> normalised (and augmented) float images, int64 labels."""
 
     def __init__(self, mean, std, augment=None):
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.standardiser = Standardiser(mean, std)
         self.augment = augment
 
     def __call__(self, rows: dict[str, np.ndarray]):
-        x = torch.from_numpy(rows["x"]).permute(0, 3, 1, 2).float().div_(255.0)
-        x = x.sub_(self.mean).div_(self.std)
+        x = self.standardiser(rows["x"])
         if self.augment is not None:
             x = augment_batch(x, self.augment.hflip, self.augment.pad_crop)
         return x, torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))

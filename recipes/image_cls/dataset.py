@@ -13,8 +13,8 @@ import numpy as np
 from aiaas_cli import console
 from aiaas_cli.errors import ConfigError
 from aiaas_recipes.common.splits import SPLITS, split_by_class
+from aiaas_recipes.common.vision.transforms import BadImage, decode
 from aiaas_recipes.image_cls.scan import Layout
-from aiaas_recipes.image_cls.transforms import BadImage, decode
 
 _SERIAL_BELOW = 256  # a process pool costs more than it saves on a few images
 

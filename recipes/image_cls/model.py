@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import torch
 from torch import nn
 
-from aiaas_cli.errors import ConfigError, UserError
+from aiaas_cli.errors import ConfigError
+from aiaas_recipes.common.vision.layers import conv_block
 
 
 class SmallCNN(nn.Module):
@@ -18,15 +16,8 @@ class SmallCNN(nn.Module):
         super().__init__()
         layers, in_ch = [], 3
         for out_ch in channels:
-            layers += [
-                nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False),
-                nn.BatchNorm2d(out_ch),
-                nn.ReLU(inplace=True),
-                nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False),
-                nn.BatchNorm2d(out_ch),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-            ]
+            # one flat Sequential, so that checkpoints keep their layer names (features.0, features.1, ...)
+            layers += [*conv_block(in_ch, out_ch), nn.MaxPool2d(2)]
             in_ch = out_ch
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
@@ -35,17 +26,6 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
-
-
-def cached_weights(weights) -> Path:
-    """Where torch hub keeps ``weights``; an error naming the path when they are not there (nothing is downloaded)."""
-    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
-    if not path.exists():
-        raise UserError(
-            f"pretrained weights {weights} are not cached at {path}",
-            "copy the file there from a machine with internet, or set model.pretrained=false",
-        )
-    return path
 
 
 def _replace_head(model: nn.Module, num_classes: int) -> nn.Module:
@@ -65,7 +45,7 @@ def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False) 
         raise ConfigError(f"unknown torchvision model '{name}'")
     model = torchvision.models.get_model(name, weights=None)
     if pretrained:
-        weights = torchvision.models.get_model_weights(name).DEFAULT
-        state = torch.load(cached_weights(weights), map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
+        from aiaas_recipes.common.backbones.cache import imagenet_state
+
+        model.load_state_dict(imagenet_state(name))
     return _replace_head(model, num_classes)

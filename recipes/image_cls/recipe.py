@@ -7,26 +7,23 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli.recipe_api import ExportSpec
 from aiaas_recipes.common.recipe import ClassificationRecipe
+from aiaas_recipes.common.vision.recipe import ImageRecipe
 
 MODELS = ("small_cnn", "resnet18", "mobilenet_v3_small", "efficientnet_b0")
 
 
-class ImageClassification(ClassificationRecipe):
+class ImageClassification(ImageRecipe, ClassificationRecipe):
     name = "image-cls"
     description = "Image classification from class folders (built-in: digits)"
     config_name = "image-cls"
     serving_module = "aiaas_recipes.image_cls.serving"
     models = MODELS
-    input_names = ("image",)
 
-    def data_root(self, cfg: Any) -> Path:
+    def builtin(self, name: str) -> Path:
         from aiaas_recipes.image_cls import builtin
 
-        if cfg.data.root:
-            return Path(str(cfg.data.root)).expanduser().resolve()
-        return builtin.materialize(cfg.data.builtin)
+        return builtin.materialize(name)
 
     def check_config(self, cfg: Any) -> None:
         from aiaas_recipes.image_cls.dataset import check_settings
@@ -56,51 +53,25 @@ class ImageClassification(ClassificationRecipe):
         manifest = dataset.build(layout, out_dir, cfg.data)
         return {"source": str(layout.root), **manifest}
 
-    def dataset_summary(self, manifest: dict) -> dict:
-        return {"classes": manifest["classes"], "image_size": manifest["image_size"]}
-
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.image_cls.datamodule import ImageDataModule
 
         return ImageDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from omegaconf import OmegaConf
-
         from aiaas_cli.config import instantiate
         from aiaas_recipes.common.module import Classifier
 
         net = instantiate(cfg.model, num_classes=len(manifest["classes"]))
         optimizer = instantiate(cfg.optim)
         scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
-        model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-        if "pretrained" in model_cfg:
-            model_cfg["pretrained"] = False  # the checkpoint carries the weights
-        meta = {
-            "recipe": self.name,
-            "classes": manifest["classes"],
-            "image_size": manifest["image_size"],
-            "mean": manifest["mean"],
-            "std": manifest["std"],
-            "model": model_cfg,
-        }
+        meta = self.image_meta(manifest, cfg.model)
         return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.image_cls.evaluation import evaluate_split
 
         return evaluate_split(network, dataset_dir, manifest, split)
-
-    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
-        from aiaas_recipes.image_cls.export import export_spec
-
-        return export_spec(network, meta)
-
-    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
-        from aiaas_recipes.image_cls.export import INPUT_NAME, samples
-
-        images, labels = samples(dataset_dir, manifest, split, limit)
-        return {INPUT_NAME: images}, labels
 
     def smoke_overrides(self, workdir: Path) -> list[str]:
         from aiaas_recipes.common.smoke import colour_folders

@@ -1,6 +1,6 @@
 """Torch-free serving half of image-cls: upload bytes -> normalised batch -> top-k labels.
 
-It reuses transforms.py, so predict and the Bento see the same pixels that training saw.
+It reuses common/vision/transforms.py, so predict and the Bento see the same pixels that training saw.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
-from aiaas_recipes.common.uploads import ImageUploads
-from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, decode, normalize
+from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, decode, normalize
+from aiaas_recipes.common.vision.uploads import ImageUploads
 
 SERVICE = "aiaas_recipes.image_cls.service:ImageService"
 http_predictions, http_response = one_prediction, one_answer

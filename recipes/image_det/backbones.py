@@ -5,30 +5,14 @@ ImageNet weights are read only from the local torch hub cache; nothing is downlo
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import torch
 from torch import nn
 
-from aiaas_cli.errors import ConfigError, UserError
+from aiaas_cli.errors import ConfigError
+from aiaas_recipes.common.backbones.cache import imagenet_state
 from aiaas_recipes.image_det.model import CenterNet
 
 RESNETS = ("resnet18", "resnet34", "resnet50")
-
-
-def cached_weights(name: str) -> dict:
-    """The DEFAULT ImageNet weights of torchvision model ``name``, from $TORCH_HOME/hub/checkpoints only."""
-    import torchvision
-
-    weights = torchvision.models.get_model_weights(name).DEFAULT
-    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
-    if not path.is_file():
-        raise UserError(
-            f"pretrained weights for {name} are not cached at {path}",
-            "copy the file there from a machine with internet, or set model.pretrained=false",
-        )
-    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 class ResNetBackbone(nn.Module):
@@ -42,7 +26,7 @@ class ResNetBackbone(nn.Module):
             raise ConfigError(f"model.name={name} is not one of {', '.join(RESNETS)}")
         net = torchvision.models.get_model(name, weights=None)
         if pretrained:
-            net.load_state_dict(cached_weights(name))
+            net.load_state_dict(imagenet_state(name))
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.layers = nn.ModuleList([net.layer1, net.layer2, net.layer3])
         self.out_channels = [c * _expansion(net) for c in (64, 128, 256)]

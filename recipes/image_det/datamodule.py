@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from aiaas_recipes.image_cls.datamodule import SplitDataModule
+from aiaas_recipes.common.rows import SplitDataModule
+from aiaas_recipes.common.vision.batches import Standardiser
 from aiaas_recipes.image_det.augment import augment
 
 
@@ -30,8 +31,7 @@ class BoxDataset(Dataset):
         self.images = images  # memory-mapped or in memory; a batch copies out its rows
         self.boxes = [torch.from_numpy(np.asarray(b, np.float32)) for b in boxes]
         self.labels = [torch.from_numpy(np.asarray(lab, np.int64)) for lab in labels]
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.standardiser = Standardiser(mean, std)
         self.augment = augment
 
     def __len__(self) -> int:
@@ -39,11 +39,11 @@ class BoxDataset(Dataset):
 
     def __getitems__(self, indices: list[int]):
         rows = np.ascontiguousarray(self.images[np.asarray(indices, dtype=np.int64)])
-        x = torch.from_numpy(rows).permute(0, 3, 1, 2).float().div_(255.0)
+        x = self.standardiser.scale(rows)
         boxes, labels = [self.boxes[i] for i in indices], [self.labels[i] for i in indices]
         if self.augment:
             x, boxes, labels = augment(x, boxes, labels, self.augment)
-        return x.sub_(self.mean).div_(self.std), boxes, labels
+        return self.standardiser.standardise(x), boxes, labels
 
     def __getitem__(self, index: int):
         x, boxes, labels = self.__getitems__([index])

@@ -16,9 +16,8 @@ import numpy as np
 
 from aiaas_cli import console
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.image_cls.transforms import BadImage
+from aiaas_recipes.common.vision.transforms import BadImage, decode_whole
 from aiaas_recipes.image_det.readers import Record, Source, problem
-from aiaas_recipes.image_seg.images import decode
 
 SPLITS = ("train", "val", "test")
 MIN_SIDE = 1.0  # pixels: a box narrower or flatter than this after clipping is dropped
@@ -49,7 +48,7 @@ def load(records: list[Record], size: int, problems: list[dict]) -> tuple[list, 
                 data = record.image.read_bytes()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # Pillow warns about damaged metadata; the report covers it
-                    image, (width, height) = decode(data, size)
+                    image, (width, height) = decode_whole(data, size)
             except (BadImage, OSError) as exc:
                 reason = str(getattr(exc, "strerror", None) or exc)
                 problems.append(problem(record.name, "unreadable_image", f"{reason}: skipped"))

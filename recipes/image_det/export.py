@@ -1,4 +1,4 @@
-"""What the export stage needs from image-det: the example input, names, metadata, samples and parity."""
+"""What the export stage needs from image-det beyond any image recipe's: its thresholds, samples and parity."""
 
 from __future__ import annotations
 
@@ -6,36 +6,22 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli.recipe_api import ExportSpec, Parity
-from aiaas_recipes.image_cls.transforms import normalize
+from aiaas_cli.recipe_api import Parity
+from aiaas_recipes.common.vision.export import pick
+from aiaas_recipes.common.vision.transforms import normalize
 from aiaas_recipes.image_det.boxes import detections_of
 
-INPUT_NAME, OUTPUT_NAMES = "image", ("scores", "boxes")
 PARITY_THRESHOLD = 0.05  # compare the detections a low request threshold would see, not only the default's
 BOX_TOLERANCE = 0.5  # input pixels
 
 
-def export_spec(network, meta: dict) -> ExportSpec:
-    """A (2, 3, size, size) example batch: a symbolic batch axis, a fixed square input (serving resizes to it)."""
-    import torch
-
-    size, model = int(meta["image_size"]), meta.get("model", {})
-    return ExportSpec(
-        example_inputs=(torch.zeros(2, 3, size, size),),
-        input_names=[INPUT_NAME],
-        output_names=list(OUTPUT_NAMES),
-        dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *OUTPUT_NAMES)},
-        metadata={
-            "labels": list(meta["classes"]),
-            "input_size": size,
-            "mean": list(meta["mean"]),
-            "std": list(meta["std"]),
-            "score_threshold": float(model.get("score_threshold", 0.3)),
-            "nms_iou": float(model.get("nms_iou", 0.5)),
-            "max_detections": int(model.get("max_detections", 100)),
-            "model": model.get("_target_"),
-        },
-    )
+def post_processing(model: dict) -> dict:
+    """The model's thresholds, which the numpy post-processing of serving reads from the exported metadata."""
+    return {
+        "score_threshold": float(model.get("score_threshold", 0.3)),
+        "nms_iou": float(model.get("nms_iou", 0.5)),
+        "max_detections": int(model.get("max_detections", 100)),
+    }
 
 
 def samples(dataset_dir: Path, manifest: dict, split: str, limit: int, seed: int = 0) -> tuple[np.ndarray, list]:
@@ -43,9 +29,9 @@ def samples(dataset_dir: Path, manifest: dict, split: str, limit: int, seed: int
     from aiaas_recipes.image_det.datamodule import load_split
 
     images, boxes, labels = load_split(dataset_dir, split)
-    pick = np.sort(np.random.default_rng(seed).permutation(len(images))[:limit])
-    targets = [(boxes[i], labels[i]) for i in pick]
-    return normalize(np.asarray(images[pick]), manifest["mean"], manifest["std"]), targets
+    rows = pick(len(images), limit, seed)
+    targets = [(boxes[i], labels[i]) for i in rows]
+    return normalize(np.asarray(images[rows]), manifest["mean"], manifest["std"]), targets
 
 
 def _same(a: tuple, b: tuple) -> bool:

@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from aiaas_cli.errors import ConfigError
-from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
-from aiaas_recipes.common.torch_recipe import TorchRecipe
+from aiaas_cli.recipe_api import Metrics, Parity
+from aiaas_recipes.common.vision.recipe import ImageRecipe
 
 MODELS = ("centernet_small", "centernet_resnet18")
 
 
-class ImageDetection(TorchRecipe):
+class ImageDetection(ImageRecipe):
     name = "image-det"
     description = "Object detection from YOLO, COCO or Pascal VOC layouts (built-in: shapes)"
     config_name = "image-det"
@@ -27,8 +27,8 @@ class ImageDetection(TorchRecipe):
         mode="max",
         details=("per_class",),
     )
-    input_names = ("image",)
     output_names = ("scores", "boxes")
+    source_key = "path"  # a data.yaml, an annotations.json or a VOC folder
 
     def check_config(self, cfg: Any) -> None:
         data = cfg.data
@@ -44,16 +44,14 @@ class ImageDetection(TorchRecipe):
                 f"data.path={data.path} does not exist", "a data.yaml, an annotations.json or a VOC folder"
             )
 
-    def data_path(self, cfg: Any) -> Path:
+    def builtin(self, name: str) -> Path:
         from aiaas_recipes.image_det import shapes
 
-        if cfg.data.path:
-            return Path(str(cfg.data.path)).expanduser().resolve()
-        return shapes.materialize(cfg.data.builtin)
+        return shapes.materialize(name)
 
     def fingerprint(self, cfg: Any) -> str:
         self.check_config(cfg)
-        path = self.data_path(cfg)
+        path = self.data_root(cfg)
         digest = hashlib.sha256()
         roots = [path if path.is_dir() else path.parent]
         if cfg.data.images:  # COCO images kept elsewhere change the dataset too
@@ -78,7 +76,7 @@ class ImageDetection(TorchRecipe):
 
         self.check_config(cfg)
         classes = list(cfg.data.classes) if cfg.data.classes else None
-        source = readers.read_source(self.data_path(cfg), classes, cfg.data.images)
+        source = readers.read_source(self.data_root(cfg), classes, cfg.data.images)
         return dataset.build(source, out_dir, cfg.data)
 
     def dataset_summary(self, manifest: dict) -> dict:
@@ -94,30 +92,19 @@ class ImageDetection(TorchRecipe):
 
         return BoxDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
-    def build_network(self, model_cfg: Any, meta: dict, fresh: bool = False) -> Any:
-        """The network; ImageNet weights are read only for a ``fresh`` one (a checkpoint brings its own)."""
+    def build_network(self, model_cfg: Any, meta: dict) -> Any:
         from aiaas_cli.config import instantiate
 
-        extra = {"pretrained": False} if "pretrained" in model_cfg and not fresh else {}
-        return instantiate(model_cfg, num_classes=len(meta["classes"]), image_size=int(meta["image_size"]), **extra)
+        return instantiate(model_cfg, num_classes=len(meta["classes"]), image_size=int(meta["image_size"]))
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from omegaconf import OmegaConf
-
         from aiaas_cli.config import instantiate
         from aiaas_recipes.image_det.module import Detector
 
-        meta = {
-            "recipe": self.name,
-            "classes": manifest["classes"],
-            "image_size": manifest["image_size"],
-            "mean": manifest["mean"],
-            "std": manifest["std"],
-            "model": OmegaConf.to_container(cfg.model, resolve=True),
-        }
+        meta = self.image_meta(manifest, cfg.model)
         optimizer = instantiate(cfg.optim)
         scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
-        return Detector(self.build_network(cfg.model, meta, fresh=True), optimizer, scheduler, meta)
+        return Detector(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.image_det.evaluation import evaluate_split
@@ -145,16 +132,15 @@ class ImageDetection(TorchRecipe):
         return [path for path, written in ((grid, write_grid(report, grid)), (curve, write_pr_curve(report, curve)))
                 if written]  # fmt: skip
 
-    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
-        from aiaas_recipes.image_det.export import export_spec
+    def export_metadata(self, meta: dict) -> dict:
+        from aiaas_recipes.image_det.export import post_processing
 
-        return export_spec(network, meta)
+        return post_processing(meta.get("model", {}))
 
-    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
-        from aiaas_recipes.image_det.export import INPUT_NAME, samples
+    def samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[Any, Any]:
+        from aiaas_recipes.image_det.export import samples
 
-        images, targets = samples(dataset_dir, manifest, split, limit)
-        return {INPUT_NAME: images}, targets
+        return samples(dataset_dir, manifest, split, limit)
 
     def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
         from aiaas_recipes.image_det.export import compare

@@ -14,10 +14,9 @@ import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import one_answer, one_prediction
-from aiaas_recipes.common.uploads import ImageUploads
-from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, normalize
+from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, decode_whole, normalize
+from aiaas_recipes.common.vision.uploads import ImageUploads
 from aiaas_recipes.image_det.boxes import detect, to_original
-from aiaas_recipes.image_seg.images import decode
 
 SERVICE = "aiaas_recipes.image_det.service:DetectionService"
 MAX_DETECTIONS = 300  # the most any request may ask for
@@ -49,7 +48,7 @@ class BoxAdapter(ImageUploads):
         if not 0 <= threshold <= 1:
             raise BadInput(f"score_threshold={threshold} must be between 0 and 1", status=422)
         cap = int(options.get("max_detections") or self.max_detections)
-        image, size = self.decode_with(decode, _image_bytes(payload))
+        image, size = self.decode_with(decode_whole, _image_bytes(payload))
         return image, size, threshold, cap
 
     def batch(self, items: list[tuple]) -> dict[str, np.ndarray]:

@@ -13,22 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from aiaas_recipes.common import builtin
+from aiaas_recipes.common.vision.colours import contrasting, random_colour
 
 CLASSES = ("circle", "square", "triangle")
 BUILTINS = ("shapes",)
 WIDTH, HEIGHT = 96, 72  # not square: the boxes must come back in the image's own pixels
 SPLITS = {"train": 640, "val": 80, "test": 80}
-
-
-def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
-    return tuple(int(v) for v in rng.integers(0, 256, 3))
-
-
-def _contrasting(rng: np.random.Generator, background: tuple[int, int, int]) -> tuple[int, int, int]:
-    while True:
-        colour = _colour(rng)
-        if sum(abs(a - b) for a, b in zip(colour, background)) >= 150:
-            return colour
 
 
 def _covered(box: np.ndarray, others: list[np.ndarray]) -> float:
@@ -63,12 +53,12 @@ def scene(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """A (HEIGHT, WIDTH, 3) uint8 image, its (K, 4) boxes (x1, y1, x2, y2 pixels) and (K,) class indices."""
     from PIL import Image, ImageDraw
 
-    background = _colour(rng)
+    background = random_colour(rng)
     image = Image.new("RGB", (WIDTH, HEIGHT), background)
     paint = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(2, 6))):
         x0, y0, x1, y1 = (int(v) for v in rng.integers(0, WIDTH, 4))
-        paint.line((x0, y0 % HEIGHT, x1, y1 % HEIGHT), fill=_colour(rng), width=1)
+        paint.line((x0, y0 % HEIGHT, x1, y1 % HEIGHT), fill=random_colour(rng), width=1)
     boxes, labels = [], []
     for _ in range(int(rng.integers(1, 5))):
         kind, size = int(rng.integers(0, len(CLASSES))), float(rng.uniform(12, 34))
@@ -78,7 +68,7 @@ def scene(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         box = np.clip(np.concatenate([points.min(0), points.max(0)]), 0, [WIDTH, HEIGHT, WIDTH, HEIGHT])
         if _covered(box, boxes) > 0.4:
             continue  # a shape mostly hidden is no fair test
-        _draw(paint, kind, outline, _contrasting(rng, background))
+        _draw(paint, kind, outline, contrasting(rng, background, 150))
         boxes.append(box)
         labels.append(kind)
     noise = rng.normal(0, 6, (HEIGHT, WIDTH, 3))

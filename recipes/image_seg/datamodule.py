@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
+from aiaas_recipes.common.vision.batches import Standardiser
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -20,12 +21,11 @@ class MaskBatches:
     """Rows x (B, H, W, 3) uint8 and y (B, H, W) class indices -> normalised images, int64 masks (flipped)."""
 
     def __init__(self, mean, std, flips: bool = False):
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.standardiser = Standardiser(mean, std)
         self.flips = flips
 
     def __call__(self, rows: dict[str, np.ndarray]):
-        x = torch.from_numpy(rows["x"]).permute(0, 3, 1, 2).float().div_(255.0).sub_(self.mean).div_(self.std)
+        x = self.standardiser(rows["x"])
         y = torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))
         if self.flips:  # horizontal and vertical flips: the shapes look the same either way
             for dim, axis in ((-1, -1), (-2, -2)):

@@ -14,8 +14,8 @@ import numpy as np
 
 from aiaas_cli import console
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.image_cls.transforms import BadImage
-from aiaas_recipes.image_seg.images import IGNORE, decode, read_mask, resize_mask
+from aiaas_recipes.common.vision.transforms import BadImage, decode_whole
+from aiaas_recipes.image_seg.images import IGNORE, read_mask, resize_mask
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 SPLITS = ("train", "val", "test")
@@ -58,7 +58,7 @@ def _load(pair: Pair, size: int, n_classes: int | None) -> tuple[np.ndarray, np.
         raise BadImage("no mask with the same name in masks/")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow warns about damaged metadata; the report covers it
-        image, (width, height) = decode(pair.image.read_bytes(), size)
+        image, (width, height) = decode_whole(pair.image.read_bytes(), size)
         try:
             mask = read_mask(pair.mask.read_bytes())
         except BadImage as exc:

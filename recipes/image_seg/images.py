@@ -1,7 +1,7 @@
 """Torch-free image and mask handling, shared by preprocess, predict and the Bento service.
 
 Segmentation needs the whole picture, so images are resized (not cropped) to the model's square input, and a
-predicted mask is resized back to the input's own size. Decoding is image-cls' (EXIF, modes, bombs).
+predicted mask is resized back to the input's own size. Decoding is every image recipe's (EXIF, modes, bombs).
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import io
 import numpy as np
 from PIL import Image
 
-from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, BadImage, decode_whole, open_whole
+from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, BadImage, open_whole
 
 IGNORE = 255  # mask value of pixels that count for no class
-decode = decode_whole  # image-seg's name for it: the whole picture, resized to the model's square input
 
 
 def read_mask(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -5,16 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def _block(in_ch: int, out_ch: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_ch),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_ch),
-        nn.ReLU(inplace=True),
-    )
+from aiaas_recipes.common.vision.layers import conv_block
 
 
 class UNet(nn.Module):
@@ -29,14 +20,14 @@ class UNet(nn.Module):
         self.down = nn.ModuleList()
         in_ch = 3
         for out_ch in channels:
-            self.down.append(_block(in_ch, out_ch))
+            self.down.append(conv_block(in_ch, out_ch))
             in_ch = out_ch
         self.pool = nn.MaxPool2d(2)
         self.up = nn.ModuleList()
         self.merge = nn.ModuleList()
         for out_ch in reversed(channels[:-1]):
             self.up.append(nn.ConvTranspose2d(in_ch, out_ch, 2, stride=2))
-            self.merge.append(_block(2 * out_ch, out_ch))
+            self.merge.append(conv_block(2 * out_ch, out_ch))
             in_ch = out_ch
         self.head = nn.Conv2d(in_ch, num_classes, 1)
 
@@ -65,10 +56,10 @@ class TorchvisionSegmenter(nn.Module):
 
         backbone = None
         if pretrained_backbone:
-            from aiaas_recipes.image_cls.model import cached_weights
+            from aiaas_recipes.common.backbones.cache import cached_weights
 
             backbone = MobileNet_V3_Large_Weights.IMAGENET1K_V1
-            cached_weights(backbone)  # torchvision then loads it from the cache: no download
+            cached_weights(backbone, "model.pretrained_backbone")  # torchvision then loads it from there: no download
         self.net = lraspp_mobilenet_v3_large(weights=None, weights_backbone=backbone, num_classes=num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
-from aiaas_recipes.common.torch_recipe import TorchRecipe
+from aiaas_cli.recipe_api import Metrics, Parity
+from aiaas_recipes.common.vision.recipe import ImageRecipe
 
 MODELS = ("unet_small", "lraspp_mobilenet_v3")
 
 
-class ImageSegmentation(TorchRecipe):
+class ImageSegmentation(ImageRecipe):
     name = "image-seg"
     description = "Semantic segmentation from images/ + masks/ folders (built-in: shapes)"
     config_name = "image-seg"
@@ -26,15 +26,12 @@ class ImageSegmentation(TorchRecipe):
         mode="max",
         details=("per_class",),
     )
-    input_names = ("image",)
     output_names = ("logits",)
 
-    def data_root(self, cfg: Any) -> Path:
+    def builtin(self, name: str) -> Path:
         from aiaas_recipes.image_seg import shapes
 
-        if cfg.data.root:
-            return Path(str(cfg.data.root)).expanduser().resolve()
-        return shapes.materialize(cfg.data.builtin)
+        return shapes.materialize(name)
 
     def _check(self, cfg: Any) -> None:
         from aiaas_recipes.image_seg.dataset import check_settings
@@ -62,9 +59,6 @@ class ImageSegmentation(TorchRecipe):
         self._check(cfg)
         return dataset.build(self.data_root(cfg), out_dir, cfg.data)
 
-    def dataset_summary(self, manifest: dict) -> dict:
-        return {"classes": manifest["classes"], "image_size": manifest["image_size"]}
-
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.image_seg.datamodule import MaskDataModule
 
@@ -76,20 +70,11 @@ class ImageSegmentation(TorchRecipe):
         return instantiate(model_cfg, num_classes=len(meta["classes"]))
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from omegaconf import OmegaConf
-
         from aiaas_cli.config import instantiate
         from aiaas_recipes.image_seg.module import Segmenter
 
         self._check(cfg)
-        meta = {
-            "recipe": self.name,
-            "classes": manifest["classes"],
-            "image_size": manifest["image_size"],
-            "mean": manifest["mean"],
-            "std": manifest["std"],
-            "model": OmegaConf.to_container(cfg.model, resolve=True),
-        }
+        meta = self.image_meta(manifest, cfg.model)
         optimizer = instantiate(cfg.optim)
         scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
         return Segmenter(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
@@ -118,17 +103,6 @@ class ImageSegmentation(TorchRecipe):
         if write_overlays(report, out_dir / "predictions.png"):
             paths.append(out_dir / "predictions.png")
         return paths
-
-    def export_spec(self, network: Any, meta: dict) -> ExportSpec:
-        from aiaas_recipes.image_cls.export import export_spec
-
-        return export_spec(network, meta)
-
-    def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
-        from aiaas_recipes.image_cls.export import INPUT_NAME, samples
-
-        images, masks = samples(dataset_dir, manifest, split, limit)
-        return {INPUT_NAME: images}, masks
 
     def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
         """Largest absolute logit difference and the share of pixels whose class (argmax) agrees."""

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from aiaas_recipes.common.scores import one_answer, one_prediction
-from aiaas_recipes.common.uploads import ImageUploads
-from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, normalize
-from aiaas_recipes.image_seg.images import decode, mask_png, resize_mask
+from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, decode_whole, normalize
+from aiaas_recipes.common.vision.uploads import ImageUploads
+from aiaas_recipes.image_seg.images import mask_png, resize_mask
 
 SERVICE = "aiaas_recipes.image_seg.service:SegmentationService"
 http_predictions, http_response = one_prediction, one_answer
@@ -25,7 +25,7 @@ class MaskAdapter(ImageUploads):
 
     def decode(self, payload: bytes) -> tuple[np.ndarray, tuple[int, int]]:
         """The (size, size, 3) uint8 whole image and the upload's own (width, height)."""
-        return self.decode_with(decode, payload)
+        return self.decode_with(decode_whole, payload)
 
     def batch(self, items: list[tuple[np.ndarray, tuple[int, int]]]) -> dict[str, np.ndarray]:
         return {"image": normalize(np.stack([image for image, _ in items]), self.mean, self.std)}
@@ -84,7 +84,7 @@ def render_output(payload: bytes, prediction: dict) -> tuple[str, bytes]:
 
     from PIL import Image
 
-    from aiaas_recipes.image_cls.transforms import open_whole, to_rgb
+    from aiaas_recipes.common.vision.transforms import open_whole, to_rgb
     from aiaas_recipes.image_seg.images import read_mask_png
 
     mask = read_mask_png(prediction["mask"]).astype(np.int64)

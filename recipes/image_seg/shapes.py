@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from aiaas_recipes.common import builtin
+from aiaas_recipes.common.vision.colours import contrasting, random_colour
 
 CLASSES = ("background", "circle", "square", "triangle")
 BUILTINS = ("shapes",)
@@ -18,26 +19,14 @@ SIZE = 64
 COUNT = 800
 
 
-def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
-    return tuple(int(v) for v in rng.integers(0, 256, 3))
-
-
-def _contrasting(rng: np.random.Generator, background: tuple[int, int, int]) -> tuple[int, int, int]:
-    """A random colour that stands out from the background (an object people could outline)."""
-    while True:
-        colour = _colour(rng)
-        if sum(abs(a - b) for a, b in zip(colour, background)) >= 120:
-            return colour
-
-
 def _clutter(draw, rng: np.random.Generator) -> None:
     """Thin lines and dots: background that is not flat, so edges alone do not make an object."""
     for _ in range(int(rng.integers(2, 6))):
         x0, y0, x1, y1 = (int(v) for v in rng.integers(0, SIZE, 4))
-        draw.line((x0, y0, x1, y1), fill=_colour(rng), width=1)
+        draw.line((x0, y0, x1, y1), fill=random_colour(rng), width=1)
     for _ in range(int(rng.integers(0, 6))):
         x, y = (int(v) for v in rng.integers(0, SIZE, 2))
-        draw.ellipse((x, y, x + 2, y + 2), fill=_colour(rng))
+        draw.ellipse((x, y, x + 2, y + 2), fill=random_colour(rng))
 
 
 def _shape(kind: int, rng: np.random.Generator) -> list[tuple[float, float]] | tuple[float, ...]:
@@ -55,14 +44,14 @@ def scene(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One (SIZE, SIZE, 3) uint8 image and its (SIZE, SIZE) class-index mask; later shapes occlude earlier ones."""
     from PIL import Image, ImageDraw
 
-    background = _colour(rng)
+    background = random_colour(rng)
     image = Image.new("RGB", (SIZE, SIZE), background)
     mask = Image.new("L", (SIZE, SIZE), 0)
     paint, label = ImageDraw.Draw(image), ImageDraw.Draw(mask)
     _clutter(paint, rng)
     for _ in range(int(rng.integers(1, 4))):
         kind = int(rng.integers(1, len(CLASSES)))
-        outline, colour = _shape(kind, rng), _contrasting(rng, background)
+        outline, colour = _shape(kind, rng), contrasting(rng, background, 120)
         for canvas, fill in ((paint, colour), (label, kind)):
             if kind == 1:
                 canvas.ellipse(outline, fill=fill)

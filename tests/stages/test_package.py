@@ -26,7 +26,7 @@ def test_package_builds_a_torch_free_bento(bento, exported_run):
     assert "onnxruntime" in requirements and "torch" not in requirements and "aiaas" not in requirements
     shipped = {p.relative_to(root / "src").as_posix() for p in (root / "src").rglob("*.py")}
     assert {"aiaas_cli/serving/service.py", "aiaas_recipes/image_cls/service.py"} <= shipped
-    assert "aiaas_recipes/image_cls/transforms.py" in shipped
+    assert "aiaas_recipes/common/vision/transforms.py" in shipped
     assert "aiaas_recipes/image_cls/model.py" not in shipped
 
 

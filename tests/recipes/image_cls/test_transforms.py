@@ -10,7 +10,7 @@ from imagefiles import FORMATS, image_bytes, noise_bytes
 from PIL import Image
 
 from aiaas_recipes.common.scores import softmax, top_k
-from aiaas_recipes.image_cls.transforms import BadImage, decode, normalize
+from aiaas_recipes.common.vision.transforms import BadImage, decode, normalize
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 

@@ -11,7 +11,7 @@ def test_unet_exports_with_a_dynamic_batch(dynamo, tmp_path):
     import onnxruntime as ort
     import torch
 
-    from aiaas_recipes.image_cls.export import export_spec
+    from aiaas_recipes.common.vision.export import export_spec
     from aiaas_recipes.image_seg.model import UNet
 
     net = UNet(3, [4, 8, 8]).eval()

@@ -1,4 +1,4 @@
-"""Torch-free image pre- and post-processing, shared by preprocess, predict and the Bento service.
+"""Torch-free image pre- and post-processing, shared by the image recipes' preprocess, predict and Bento service.
 
 One decode function for every path, so that training data and served requests see the same pixels:
 ``decode`` center-crops (classification), ``decode_whole`` keeps the whole picture (segmentation, detection).
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -79,9 +81,29 @@ def not_an_image(data: bytes) -> BadImage:
     return BadImage("not an image (unrecognised format)")
 
 
-def _fit(image: Image.Image, size: int, max_pixels: int) -> np.ndarray:
+@contextmanager
+def _reading(data: bytes) -> Iterator[None]:
+    """Turn every way a decoder fails on ``data`` into a BadImage that says why."""
+    if not data:
+        raise BadImage("empty file")
+    try:
+        yield
+    except BadImage:
+        raise
+    except UnidentifiedImageError:
+        raise not_an_image(data) from None
+    except _DAMAGED as exc:
+        raise BadImage(f"unreadable image: {exc}") from None
+
+
+def _check_pixels(image: Image.Image, max_pixels: int) -> None:
+    """Refuse a picture above the limit from its header, before its pixels are decoded (a decompression bomb)."""
     if image.width * image.height > max_pixels:
         raise BadImage(f"image has {image.width}x{image.height} pixels, above the limit of {max_pixels}")
+
+
+def _fit(image: Image.Image, size: int, max_pixels: int) -> np.ndarray:
+    _check_pixels(image, max_pixels)
     image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
     image = ImageOps.exif_transpose(image)
     fitted = ImageOps.fit(to_rgb(image), (size, size), Image.Resampling.BILINEAR)
@@ -100,36 +122,18 @@ def pixel_count(data: bytes) -> int:
 def decode(source: bytes | str | Path, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode an image to a (size, size, 3) uint8 RGB array: EXIF-rotated, center-cropped, resized."""
     data = _read(source)
-    if not data:
-        raise BadImage("empty file")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return _fit(image, size, max_pixels)
-    except BadImage:
-        raise
-    except UnidentifiedImageError:
-        raise not_an_image(data) from None
-    except _DAMAGED as exc:
-        raise BadImage(f"unreadable image: {exc}") from None
+    with _reading(data), Image.open(io.BytesIO(data)) as image:
+        return _fit(image, size, max_pixels)
 
 
 def open_whole(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
     """The image, EXIF-rotated and fully loaded, in its own mode and size; BadImage says why it cannot be."""
-    if not data:
-        raise BadImage("empty file")
-    try:
+    with _reading(data):
         image = Image.open(io.BytesIO(data))
-        if image.width * image.height > max_pixels:
-            raise BadImage(f"image has {image.width}x{image.height} pixels, above the limit of {max_pixels}")
+        _check_pixels(image, max_pixels)
         image = ImageOps.exif_transpose(image)
         image.load()
         return image
-    except BadImage:
-        raise
-    except UnidentifiedImageError:
-        raise not_an_image(data) from None
-    except _DAMAGED as exc:
-        raise BadImage(f"unreadable image: {exc}") from None
 
 
 def decode_whole(data: bytes, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int]]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiaas_cli.serving.runtime import BadInput
-from aiaas_recipes.image_cls.transforms import DEFAULT_MAX_PIXELS, BadImage, pixel_count
+from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, BadImage, pixel_count
 
 
 class ImageUploads:

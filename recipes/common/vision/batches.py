@@ -1,0 +1,26 @@
+"""Image rows to network input, in torch: what the image recipes' datasets do to every batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+class Standardiser:
+    """(B, H, W, 3) uint8 rows -> (B, 3, H, W) float32, scaled to [0, 1] then standardised with the training set's
+    per-channel statistics: transforms.normalize's torch twin, so training sees what serving sends."""
+
+    def __init__(self, mean, std):
+        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+
+    def scale(self, rows: np.ndarray) -> torch.Tensor:
+        """Channels first, in [0, 1] (where colour augmentation works)."""
+        return torch.from_numpy(rows).permute(0, 3, 1, 2).float().div_(255.0)
+
+    def standardise(self, x: torch.Tensor) -> torch.Tensor:
+        """In place."""
+        return x.sub_(self.mean).div_(self.std)
+
+    def __call__(self, rows: np.ndarray) -> torch.Tensor:
+        return self.standardise(self.scale(rows))
