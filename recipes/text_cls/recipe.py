@@ -92,7 +92,8 @@ class TextClassification(ClassificationRecipe):
         return export_spec(network, meta)
 
     def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
-        from aiaas_recipes.text_cls.export import INPUT_NAME, samples
+        from aiaas_recipes.common.text.export import INPUT_NAME
+        from aiaas_recipes.text_cls.export import samples
 
         ids, labels = samples(dataset_dir, split, limit)
         return {INPUT_NAME: ids}, labels

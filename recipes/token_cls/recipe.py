@@ -49,7 +49,7 @@ class TokenClassification(TorchRecipe):
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
         from aiaas_cli.config import instantiate
-        from aiaas_recipes.text_cls.tokenizer import load
+        from aiaas_recipes.common.text.tokenizer import load
         from aiaas_recipes.token_cls.encoding import piece_shapes
 
         sizes = {"vocab_size": meta["vocab_size"], "max_length": meta["max_length"]}
