@@ -8,7 +8,6 @@ import numpy as np
 
 from aiaas_cli.recipe_api import ExportSpec
 from aiaas_recipes.common.text.export import ids_export_spec
-from aiaas_recipes.text_cls.dataset import TOKENIZER_FILE
 
 
 def export_spec(network, meta: dict) -> ExportSpec:
@@ -22,7 +21,3 @@ def samples(dataset_dir: Path, split: str, limit: int, seed: int = 0) -> tuple[n
     labels = np.load(Path(dataset_dir) / f"{split}_y.npy")
     pick = np.sort(np.random.default_rng(seed).permutation(len(labels))[:limit])
     return np.asarray(ids[pick], dtype=np.int64), labels[pick]
-
-
-def read_tokenizer(dataset_dir: Path) -> str:
-    return (Path(dataset_dir) / TOKENIZER_FILE).read_text(encoding="utf-8")

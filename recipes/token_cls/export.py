@@ -9,7 +9,7 @@ import numpy as np
 
 from aiaas_cli.recipe_api import ExportSpec, Parity
 from aiaas_recipes.common.text.export import INPUT_NAME, OUTPUT_NAME, ids_export_spec
-from aiaas_recipes.token_cls.dataset import TOKENIZER_FILE, load_split
+from aiaas_recipes.token_cls.dataset import load_split
 
 
 @dataclass
@@ -58,7 +58,3 @@ def score(outputs: dict, targets: Targets) -> float:
     pairs = word_tags(Decoder(targets.names), np.asarray(outputs[OUTPUT_NAME]), targets.tags)
     gold, predicted = zip(*pairs) if pairs else ((), ())
     return float(f1_score(list(gold), list(predicted), mode="strict", scheme=IOB2, zero_division=0))
-
-
-def read_tokenizer(dataset_dir: Path) -> str:
-    return (Path(dataset_dir) / TOKENIZER_FILE).read_text(encoding="utf-8")

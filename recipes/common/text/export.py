@@ -3,7 +3,11 @@ and sequence axes, and the tokenizer in the metadata, so a served model needs no
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from aiaas_cli.recipe_api import ExportSpec
+from aiaas_recipes.common.text.tokenizer import read_tokenizer
 
 INPUT_NAME, OUTPUT_NAME = "input_ids", "logits"
 
@@ -28,3 +32,16 @@ def ids_export_spec(meta: dict, output_axes: dict[int, str], metadata: dict) -> 
             "model": meta.get("model", {}).get("_target_"),
         },
     )
+
+
+def network_meta(manifest: dict, dataset_dir: Path, model_cfg: Any) -> dict:
+    """What the network is rebuilt from, kept in the checkpoint and then the ONNX file: its sizes, the tokenizer (its
+    JSON string) and the model config."""
+    from omegaconf import OmegaConf
+
+    return {
+        "vocab_size": manifest["tokenizer"]["vocab_size"],
+        "max_length": manifest["max_length"],
+        "tokenizer": read_tokenizer(dataset_dir),  # the checkpoint, then the ONNX file, carry it
+        "model": OmegaConf.to_container(model_cfg, resolve=True),
+    }
