@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_recipes.text_cls import tokenizer
+from aiaas_recipes.common.text import tokenizer
 from aiaas_recipes.text_cls.dataset import read_texts
 
 AIAAS = str(Path(sys.executable).with_name("aiaas"))

@@ -42,7 +42,8 @@ def text_model(workdir: Path, n_texts: int) -> tuple[Path, list[str]]:
     from aiaas_cli import config, recipes
     from aiaas_cli.recipe_api import bundled_conf_dir
     from aiaas_cli.stages.export import _torch_export, embed_metadata
-    from aiaas_recipes.text_cls import sources, tokenizer
+    from aiaas_recipes.common.text import tokenizer
+    from aiaas_recipes.text_cls import sources
     from aiaas_recipes.text_cls.export import export_spec
     from aiaas_recipes.text_cls.model import TextTransformer
 

@@ -1,6 +1,6 @@
 """The built-in sentences: commands, numbers and names from a deterministic generator, spoken by espeak-ng
-(through the audio-cls recipe's ctypes driver) across accents, voice variants, rates and pitches, with gain and
-noise augmentation. Test and val voices are never heard in training, and no test sentence is a training one."""
+(common/audio/espeak.py) across accents, voice variants, rates and pitches, with gain and noise augmentation. Test
+and val voices are never heard in training, and no test sentence is a training one."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_recipes.audio_cls.audio import resample
-from aiaas_recipes.audio_cls.builtin import ACCENTS, RATE, SPLIT_VARIANTS, augment, speaker
 from aiaas_recipes.common import builtin
+from aiaas_recipes.common.audio.espeak import ACCENTS, RATE, SPLIT_VARIANTS, render
 
 BUILTINS = {"sentences": {"train": 2400, "val": 150, "test": 300}, "sentences-tiny": {"train": 24, "val": 6, "test": 6}}
 # fmt: off
@@ -69,14 +68,14 @@ def write_sentences(out_dir: Path, counts: dict[str, int], seed: int = 0, accent
     """``split/<i>.flac`` per sentence, each in a voice of its split's variants, and ``transcripts.csv``."""
     import soundfile
 
-    engine, rng = speaker(), np.random.default_rng(seed + 1)
+    rng = np.random.default_rng(seed + 1)
     rows = []
     for split, texts in sentences(counts, seed).items():
         (out_dir / split).mkdir(parents=True, exist_ok=True)
         for i, text in enumerate(texts):
             voice = f"{accents[int(rng.integers(len(accents)))]}+{rng.choice(SPLIT_VARIANTS[split])}"
             rate, pitch = int(rng.integers(130, 201)), int(rng.integers(25, 76))
-            clip = augment(resample(engine.say(text, voice, rate, pitch), engine.rate, RATE), rng)
+            clip = render(text, voice, rate, pitch, rng)
             name = f"{split}/{i:05d}.flac"
             soundfile.write(out_dir / name, clip, RATE, subtype="PCM_16")
             rows.append({"path": name, "text": text, "split": split, "speaker": voice})

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli import console
 from aiaas_cli.errors import ConfigError
 from aiaas_recipes.asr import text as chars
 from aiaas_recipes.asr.frontend import utterance_features
 from aiaas_recipes.asr.sources import Item
-from aiaas_recipes.audio_cls import audio, features
-from aiaas_recipes.audio_cls.dataset import read_limits
+from aiaas_recipes.common.audio import decoding, features
+from aiaas_recipes.common.audio.recordings import decode_each, read_limits
 
 SPLITS = ("train", "val", "test")
 
@@ -30,25 +29,11 @@ def front_end(data_cfg) -> dict:
 def _load(item: Item, front: dict, limits: dict) -> tuple[np.ndarray, str]:
     transcript = chars.normalize(item.text)
     if not transcript:
-        raise audio.BadAudio("empty transcript")
-    mel = utterance_features(audio.load(item.path.read_bytes(), front["rate"], **limits), front)
+        raise decoding.BadAudio("empty transcript")
+    mel = utterance_features(decoding.load(item.path.read_bytes(), front["rate"], **limits), front)
     if chars.output_frames(mel.shape[1]) < len(transcript):
-        raise audio.BadAudio(f"transcript of {len(transcript)} characters is too long for its audio")
+        raise decoding.BadAudio(f"transcript of {len(transcript)} characters is too long for its audio")
     return mel, transcript
-
-
-def _decode(items: list[Item], front: dict, limits: dict) -> tuple[list, list[dict]]:
-    loaded, skipped = [], []
-    with console.progress("Decoding audio", len(items)) as bar:
-        for item in items:
-            try:
-                loaded.append(_load(item, front, limits))
-            except (OSError, audio.BadAudio) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                skipped.append({"file": str(item.path), "reason": reason})
-                loaded.append(None)
-            bar.advance()
-    return loaded, skipped
 
 
 def split_groups(items: list[Item], val: float, test: float, seed: int) -> dict[str, np.ndarray]:
@@ -88,7 +73,7 @@ def _write_split(out_dir: Path, name: str, loaded: list, kept: list[Item]) -> No
 def build(items: list[Item], out_dir: Path, data_cfg) -> dict:
     """Write every split's arrays into ``out_dir``; return the manifest."""
     front, limits = front_end(data_cfg), read_limits(data_cfg)
-    loaded, skipped = _decode(items, front, limits)
+    loaded, skipped = decode_each(items, lambda item: _load(item, front, limits))
     keep = [i for i, one in enumerate(loaded) if one is not None]
     kept = [items[i] for i in keep]
     split_cfg = data_cfg.split

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aiaas_recipes.audio_cls import features
+from aiaas_recipes.common.audio import features
 
 
 def utterance_features(samples: np.ndarray, front: dict) -> np.ndarray:

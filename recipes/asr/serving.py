@@ -16,7 +16,7 @@ from aiaas_cli.serving.runtime import BadInput, read_files
 from aiaas_recipes.asr import text as chars
 from aiaas_recipes.asr.formats import audio_files
 from aiaas_recipes.asr.frontend import pad, windows
-from aiaas_recipes.audio_cls import audio
+from aiaas_recipes.common.audio import decoding
 from aiaas_recipes.common.scores import one_answer, one_prediction
 
 SERVICE = "aiaas_recipes.asr.service:SpeechService"
@@ -52,8 +52,8 @@ class SpeechAdapter:
         if not isinstance(payload, (bytes, bytearray, memoryview)):
             raise BadInput(f"expected audio file bytes, got {type(payload).__name__}")
         try:
-            samples = audio.load(bytes(payload), self.front["rate"], **self.limits)
-        except audio.BadAudio as exc:
+            samples = decoding.load(bytes(payload), self.front["rate"], **self.limits)
+        except decoding.BadAudio as exc:
             raise BadInput(str(exc), status=413 if str(exc).startswith("too long") else 400) from None
         parts = windows(samples, self.front)
         if not parts:

@@ -1,90 +1,25 @@
-"""The built-in keywords: spoken with espeak-ng (the library and its voices ship in the espeakng-loader
-wheel, driven here through ctypes) across accents, voice variants, rates and pitches, with gain and noise
-augmentation. Generated once, deterministically, offline; test and val voices are never heard in training."""
+"""The built-in keywords: spoken with espeak-ng (common/audio/espeak.py) across accents, voice variants, rates and
+pitches, with gain and noise augmentation. Generated once, deterministically, offline; test and val voices are never
+heard in training."""
 
 from __future__ import annotations
 
-import ctypes
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli.errors import UserError
-from aiaas_recipes.audio_cls.audio import resample
 from aiaas_recipes.common import builtin
+from aiaas_recipes.common.audio.espeak import ACCENTS, RATE, SPLIT_VARIANTS, render
 
 BUILTINS = ("keywords",)
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "yes", "no", "stop", "go")
-ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbcwmd", "en-gb-x-gbclan")
-# voice variants (timbre, pitch range): whole variants are held out, so test speakers are unseen in training
-SPLIT_VARIANTS = {
-    "train": ("m1", "m2", "m4", "m6", "m7", "f1", "f3", "f5"),
-    "val": ("m5", "f4"),
-    "test": ("m3", "f2"),
-}
-RATE = 16000
-_SYNCHRONOUS, _RATE, _PITCH = 2, 1, 3
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
-
-
-class Speaker:
-    """libespeak-ng in synchronous mode: text in, 16-bit samples at its native rate out."""
-
-    def __init__(self) -> None:
-        try:
-            import espeakng_loader
-        except ImportError:
-            raise UserError(
-                "the built-in keywords need espeak-ng: pip install espeakng-loader",
-                "or pass your own recordings with data.path=/path/to/class/folders",
-            ) from None
-        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        self.rate = self.lib.espeak_Initialize(_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
-        if self.rate <= 0:
-            raise UserError("espeak-ng failed to start (its voice data was not found)")
-        self.chunks: list[np.ndarray] = []
-        self._callback = _CALLBACK(self._collect)  # kept on self: libespeak holds only a raw pointer
-        self.lib.espeak_SetSynthCallback(self._callback)
-
-    def _collect(self, wav, count, events) -> int:
-        if count > 0:
-            self.chunks.append(np.ctypeslib.as_array(wav, (count,)).copy())
-        return 0
-
-    def say(self, text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
-        """float32 samples in [-1, 1] at ``self.rate``."""
-        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-            raise UserError(f"espeak-ng has no voice '{voice}'")
-        self.lib.espeak_SetParameter(_RATE, rate, 0)
-        self.lib.espeak_SetParameter(_PITCH, pitch, 0)
-        self.chunks = []
-        data = text.encode()
-        self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, 0, None, None)
-        self.lib.espeak_Synchronize()
-        return np.concatenate(self.chunks).astype(np.float32) / 32768.0 if self.chunks else np.zeros(0, np.float32)
-
-
-@lru_cache(maxsize=1)
-def speaker() -> Speaker:
-    return Speaker()  # one per process: libespeak-ng is a global singleton
-
-
-def augment(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random gain (-20..0 dB), a random lead-in, and white noise 10-40 dB below the speech."""
-    lead = np.zeros(int(rng.integers(0, RATE // 5)), np.float32)
-    speech = np.concatenate([lead, samples])
-    power = float(np.mean(samples**2)) + 1e-9
-    noise = rng.normal(0.0, np.sqrt(power / 10 ** (rng.uniform(10, 40) / 10)), len(speech))
-    gain = 10 ** (rng.uniform(-20, 0) / 20)
-    return np.clip(gain * (speech + noise), -1, 1).astype(np.float32)
 
 
 def write_keywords(out_dir: Path, per_voice: int = 2, seed: int = 0, words=WORDS, accents=ACCENTS) -> None:
     """``split/word/accent+variant_i.wav`` for every word, voice and rendering (16 kHz 16-bit WAV)."""
     import soundfile
 
-    voice_engine, rng = speaker(), np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     for split, variants in SPLIT_VARIANTS.items():
         for word in words:
             folder = out_dir / split / word
@@ -93,8 +28,7 @@ def write_keywords(out_dir: Path, per_voice: int = 2, seed: int = 0, words=WORDS
                 for variant in variants:
                     for i in range(per_voice):
                         rate, pitch = int(rng.integers(120, 221)), int(rng.integers(25, 76))
-                        raw = voice_engine.say(word, f"{accent}+{variant}", rate, pitch)
-                        clip = augment(resample(raw, voice_engine.rate, RATE), rng)
+                        clip = render(word, f"{accent}+{variant}", rate, pitch, rng)
                         soundfile.write(folder / f"{accent}+{variant}_{i}.wav", clip, RATE, subtype="PCM_16")
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli import console
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.audio_cls import audio, features
 from aiaas_recipes.audio_cls.sources import Item
+from aiaas_recipes.common.audio import decoding, features
+from aiaas_recipes.common.audio.recordings import decode_each, read_limits
 from aiaas_recipes.common.splits import split_by_class
 
 
@@ -26,32 +26,9 @@ def front_end(data_cfg) -> dict:
     }
 
 
-def read_limits(data_cfg) -> dict:
-    trim = data_cfg.get("trim_db")
-    return {
-        "min_seconds": float(data_cfg.min_seconds),
-        "max_seconds": float(data_cfg.max_seconds),
-        "trim_db": None if trim is None else float(trim),
-    }
-
-
 def clip_of(data: bytes, front: dict, limits: dict) -> np.ndarray:
-    """One model-length clip from a file's bytes (raises audio.BadAudio)."""
-    return audio.fit_clip(audio.load(data, front["rate"], **limits), front["clip"])
-
-
-def _decode(items: list[Item], front: dict, limits: dict) -> tuple[list, list[dict]]:
-    clips, skipped = [], []
-    with console.progress("Decoding audio", len(items)) as bar:
-        for item in items:
-            try:
-                clips.append(clip_of(item.path.read_bytes(), front, limits))
-            except (OSError, audio.BadAudio) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                skipped.append({"file": str(item.path), "reason": reason})
-                clips.append(None)
-            bar.advance()
-    return clips, skipped
+    """One model-length clip from a file's bytes (raises decoding.BadAudio)."""
+    return decoding.fit_clip(decoding.load(data, front["rate"], **limits), front["clip"])
 
 
 def _splits(items: list[Item], labels: np.ndarray, split_cfg) -> dict[str, np.ndarray]:
@@ -65,7 +42,7 @@ def _splits(items: list[Item], labels: np.ndarray, split_cfg) -> dict[str, np.nd
 def build(items: list[Item], out_dir: Path, data_cfg) -> dict:
     """Write ``{split}_x.npy`` (log-mels), ``{split}_y.npy`` and ``{split}_files.txt``; return the manifest."""
     front, limits = front_end(data_cfg), read_limits(data_cfg)
-    clips, skipped = _decode(items, front, limits)
+    clips, skipped = decode_each(items, lambda item: clip_of(item.path.read_bytes(), front, limits))
     keep = [i for i, clip in enumerate(clips) if clip is not None]
     classes = sorted({items[i].label for i in keep})
     if len(classes) < 2:

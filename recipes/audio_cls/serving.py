@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
-from aiaas_recipes.audio_cls import audio, features
+from aiaas_recipes.common.audio import decoding, features
 from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
 
 SERVICE = "aiaas_recipes.audio_cls.service:AudioService"
@@ -36,11 +36,11 @@ class AudioAdapter(LabelAdapter):
         if not isinstance(payload, (bytes, bytearray, memoryview)):
             raise BadInput(f"expected audio file bytes, got {type(payload).__name__}")
         try:
-            samples = audio.load(bytes(payload), self.front["rate"], **self.limits)
-        except audio.BadAudio as exc:
+            samples = decoding.load(bytes(payload), self.front["rate"], **self.limits)
+        except decoding.BadAudio as exc:
             status = 413 if str(exc).startswith("too long") else 400
             raise BadInput(str(exc), status=status) from None
-        return audio.fit_clip(samples, self.front["clip"])
+        return decoding.fit_clip(samples, self.front["clip"])
 
     def batch(self, items: list[np.ndarray]) -> dict[str, np.ndarray]:
         """{"features": (N, n_mels, frames) float32 log-mels}."""

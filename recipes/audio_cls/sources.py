@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiaas_cli.errors import ConfigError
-
-SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+from aiaas_recipes.common.splits import SPLIT_NAMES
 
 
 @dataclass(frozen=True)

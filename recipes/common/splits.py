@@ -1,10 +1,12 @@
-"""Stratified, seeded train/val/test splits shared by the classification recipes."""
+"""Split names, and stratified, seeded train/val/test splits shared by the classification recipes."""
 
 from __future__ import annotations
 
 import numpy as np
 
 SPLITS = ("train", "val", "test")
+# folder names (or a split column's values) that name a split, lower-cased
+SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 
 
 def split_by_class(labels: np.ndarray, val: float, test: float, seed: int) -> dict[str, np.ndarray]:

@@ -6,10 +6,10 @@ batch carries, so a text scores the same alone or next to a long one (and in ONN
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
+
+from aiaas_recipes.common.text.encoder import EncoderLayer, check_heads, encode
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -25,38 +25,13 @@ def mean_max_pool(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.cat([masked_mean(x, mask), peak], -1)
 
 
-class EncoderLayer(nn.Module):
-    """Pre-norm self-attention + feed-forward. Written out (not nn.TransformerEncoderLayer) because its
-    inference fast path exports to ONNX poorly, and this way the padding mask is an explicit additive bias."""
-
-    def __init__(self, width: int, heads: int, ff: int, dropout: float):
-        super().__init__()
-        self.heads = heads
-        self.qkv = nn.Linear(width, 3 * width)
-        self.out = nn.Linear(width, width)
-        self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.ff = nn.Sequential(nn.Linear(width, ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff, width))
-        self.drop = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        b, t, w = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
-        scores = q @ k.transpose(-1, -2) / math.sqrt(w // self.heads) + bias  # bias: -1e4 on padded keys
-        attended = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, w)
-        x = x + self.drop(self.out(attended))
-        return x + self.drop(self.ff(self.norm2(x)))
-
-
 class TextTransformer(nn.Module):
     """A small Transformer encoder from scratch: token + learned position embeddings, masked mean pooling."""
 
     def __init__(self, num_classes: int, vocab_size: int, max_length: int, width: int = 128, layers: int = 2,
                  heads: int = 4, ff: int = 256, dropout: float = 0.1):  # fmt: skip
         super().__init__()
-        if width % heads:
-            from aiaas_cli.errors import ConfigError
-
-            raise ConfigError(f"model.width={width} must be a multiple of model.heads={heads}")
+        check_heads(width, heads)
         self.tokens = nn.Embedding(vocab_size, width, padding_idx=0)
         self.positions = nn.Embedding(max_length, width)
         self.layers = nn.ModuleList(EncoderLayer(width, heads, ff, dropout) for _ in range(layers))
@@ -64,14 +39,8 @@ class TextTransformer(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * width, num_classes))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        mask = ids != 0
-        # positions by lookup, not slicing: no guard on the sequence length for torch.export
-        positions = torch.cumsum(torch.ones_like(ids), 1) - 1
-        x = self.tokens(ids) + self.positions(positions.clamp(max=self.positions.num_embeddings - 1))
-        bias = (~mask).to(x.dtype)[:, None, None, :] * -1e4
-        for layer in self.layers:
-            x = layer(x, bias)
-        return self.head(mean_max_pool(self.norm(x), mask))
+        x = encode(self.tokens(ids), ids, self.positions, self.layers)
+        return self.head(mean_max_pool(self.norm(x), ids != 0))
 
 
 def reverse_within_length(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

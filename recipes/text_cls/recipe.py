@@ -60,22 +60,13 @@ class TextClassification(ClassificationRecipe):
         return instantiate(model_cfg, num_classes=len(meta["classes"]), **sizes)
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from omegaconf import OmegaConf
-
         from aiaas_cli.config import instantiate
         from aiaas_recipes.common.module import Classifier
+        from aiaas_recipes.common.text.export import network_meta
         from aiaas_recipes.text_cls.datamodule import check_balance, class_weights
-        from aiaas_recipes.text_cls.export import read_tokenizer
 
         check_balance(cfg.data.balance)
-        meta = {
-            "recipe": self.name,
-            "classes": manifest["classes"],
-            "vocab_size": manifest["tokenizer"]["vocab_size"],
-            "max_length": manifest["max_length"],
-            "tokenizer": read_tokenizer(dataset_dir),  # the checkpoint, then the ONNX file, carry it
-            "model": OmegaConf.to_container(cfg.model, resolve=True),
-        }
+        meta = {"recipe": self.name, "classes": manifest["classes"], **network_meta(manifest, dataset_dir, cfg.model)}
         net = self.build_network(cfg.model, meta)
         scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
         weights = class_weights(manifest["counts"]["train"]) if cfg.data.balance == "class_weights" else None
@@ -92,7 +83,8 @@ class TextClassification(ClassificationRecipe):
         return export_spec(network, meta)
 
     def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
-        from aiaas_recipes.text_cls.export import INPUT_NAME, samples
+        from aiaas_recipes.common.text.export import INPUT_NAME
+        from aiaas_recipes.text_cls.export import samples
 
         ids, labels = samples(dataset_dir, split, limit)
         return {INPUT_NAME: ids}, labels

@@ -19,9 +19,9 @@ import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
-from aiaas_recipes.common.texts import decoded_files, request_text
-from aiaas_recipes.text_cls import tokenizer
-from aiaas_recipes.text_cls.sources import lines
+from aiaas_recipes.common.text import tokenizer
+from aiaas_recipes.common.text.lines import lines
+from aiaas_recipes.common.text.requests import decoded_files, request_text
 
 SERVICE = "aiaas_recipes.text_cls.service:TextService"
 http_predictions, http_response = one_prediction, one_answer

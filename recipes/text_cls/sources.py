@@ -7,12 +7,12 @@ where they are ("reviews.csv:12") and why, so a user can find and fix them.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from aiaas_cli.errors import ConfigError, UserError
+from aiaas_recipes.common.text.lines import json_records
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 TEXT_GUESSES = ("text", "sentence", "review", "comment", "content", "body", "message")
@@ -129,22 +129,9 @@ def read_delimited(text: str, name: str, delimiter: str, cfg) -> Table:
     return table
 
 
-def lines(text: str) -> list[str]:
-    """Split on newlines only: str.splitlines() also breaks on U+2028 and U+0085, which JSON strings may hold."""
-    return [line.removesuffix("\r") for line in text.split("\n")]
-
-
 def read_jsonl(text: str, name: str, cfg) -> Table:
     table, columns = Table(), None
-    for number, line in enumerate(lines(text), start=1):
-        if not line.strip():
-            continue
-        where = f"{name}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            table.skipped.append({"file": where, "reason": f"not JSON ({exc.msg})"})
-            continue
+    for where, record in json_records(text, name, table.skipped):
         if not isinstance(record, dict):
             table.skipped.append({"file": where, "reason": "not a JSON object"})
             continue

@@ -16,11 +16,11 @@ import numpy as np
 
 from aiaas_cli.errors import ConfigError
 from aiaas_recipes.common.splits import SPLITS
+from aiaas_recipes.common.text.tokenizer import TOKENIZER_FILE
 from aiaas_recipes.token_cls import builtin, encoding, sources
 from aiaas_recipes.token_cls import tags as tagging
 from aiaas_recipes.token_cls.records import Record, RecordError
 
-TOKENIZER_FILE = "tokenizer.json"
 IGNORE = -100  # the loss and the metrics skip this position (a word's later sub-tokens, padding)
 
 

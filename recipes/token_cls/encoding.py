@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from aiaas_recipes.text_cls.tokenizer import PAD, PAD_ID, UNK
+from aiaas_recipes.common.text.tokenizer import PAD, PAD_ID, UNK
 
 # Always in the vocabulary, whatever the train split holds: a test name with a letter the train split lacks
 # must not turn into [UNK] as a whole word (WordPiece does that), which would also hide its capital.

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from aiaas_cli.recipe_api import ExportSpec, Parity
-from aiaas_recipes.token_cls.dataset import TOKENIZER_FILE, load_split
-
-INPUT_NAME, OUTPUT_NAME = "input_ids", "logits"
+from aiaas_recipes.common.text.export import INPUT_NAME, OUTPUT_NAME, ids_export_spec
+from aiaas_recipes.token_cls.dataset import load_split
 
 
 @dataclass
@@ -26,24 +25,8 @@ class Targets:
 
 def export_spec(network, meta: dict) -> ExportSpec:
     """A (2, max_length) example with symbolic batch and sequence axes; the tokenizer rides in the metadata."""
-    import torch
-
-    max_length = int(meta["max_length"])
-    example = torch.ones(2, max_length, dtype=torch.long)
-    example[1, max_length // 2 :] = 0  # a padded row, so the export traces the masking path with real data
-    return ExportSpec(
-        example_inputs=(example,),
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: {0: "batch", 1: "sequence"}, OUTPUT_NAME: {0: "batch", 1: "sequence"}},
-        metadata={
-            "labels": list(meta["tags"]),
-            "types": list(meta["types"]),
-            "max_length": max_length,
-            "tokenizer": meta["tokenizer"],  # the JSON string: a served model needs only model.onnx
-            "model": meta.get("model", {}).get("_target_"),
-        },
-    )
+    own = {"labels": list(meta["tags"]), "types": list(meta["types"])}
+    return ids_export_spec(meta, {0: "batch", 1: "sequence"}, own)
 
 
 def samples(dataset_dir: Path, split: str, limit: int, names: list[str], seed: int = 0) -> tuple[dict, Targets]:
@@ -75,7 +58,3 @@ def score(outputs: dict, targets: Targets) -> float:
     pairs = word_tags(Decoder(targets.names), np.asarray(outputs[OUTPUT_NAME]), targets.tags)
     gold, predicted = zip(*pairs) if pairs else ((), ())
     return float(f1_score(list(gold), list(predicted), mode="strict", scheme=IOB2, zero_division=0))
-
-
-def read_tokenizer(dataset_dir: Path) -> str:
-    return (Path(dataset_dir) / TOKENIZER_FILE).read_text(encoding="utf-8")

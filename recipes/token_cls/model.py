@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from aiaas_recipes.text_cls.model import EncoderLayer
+from aiaas_recipes.common.text.encoder import EncoderLayer, check_heads, encode
 from aiaas_recipes.token_cls.encoding import SHAPES
 
 
@@ -77,16 +77,13 @@ class TokenRNN(nn.Module):
 
 
 class TokenTransformer(nn.Module):
-    """A small Transformer encoder from scratch (text-cls's layers): token + learned position embeddings, and
+    """A small Transformer encoder from scratch (common/text/encoder.py): token + learned position embeddings, and
     a tag classifier on every position. Positions past ``max_length`` share the last position's embedding."""
 
     def __init__(self, num_tags: int, vocab_size: int, max_length: int, width: int = 128, layers: int = 2,
                  heads: int = 4, ff: int = 256, dropout: float = 0.1, shapes: list[int] | None = None):  # fmt: skip
         super().__init__()
-        if width % heads:
-            from aiaas_cli.errors import ConfigError
-
-            raise ConfigError(f"model.width={width} must be a multiple of model.heads={heads}")
+        check_heads(width, heads)
         self.tokens = PieceEmbedding(vocab_size, width, shapes)
         self.positions = nn.Embedding(max_length, width)
         self.layers = nn.ModuleList(EncoderLayer(width, heads, ff, dropout) for _ in range(layers))
@@ -94,11 +91,4 @@ class TokenTransformer(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, num_tags))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        mask = ids != 0
-        # positions by lookup, not slicing: no guard on the sequence length for torch.export
-        positions = torch.cumsum(torch.ones_like(ids), 1) - 1
-        x = self.tokens(ids) + self.positions(positions.clamp(max=self.positions.num_embeddings - 1))
-        bias = (~mask).to(x.dtype)[:, None, None, :] * -1e4
-        for layer in self.layers:
-            x = layer(x, bias)
-        return self.head(self.norm(x))
+        return self.head(self.norm(encode(self.tokens(ids), ids, self.positions, self.layers)))

@@ -49,7 +49,7 @@ class TokenClassification(TorchRecipe):
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
         from aiaas_cli.config import instantiate
-        from aiaas_recipes.text_cls.tokenizer import load
+        from aiaas_recipes.common.text.tokenizer import load
         from aiaas_recipes.token_cls.encoding import piece_shapes
 
         sizes = {"vocab_size": meta["vocab_size"], "max_length": meta["max_length"]}
@@ -57,21 +57,12 @@ class TokenClassification(TorchRecipe):
         return instantiate(model_cfg, num_tags=len(meta["tags"]), shapes=shapes, **sizes)
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from omegaconf import OmegaConf
-
         from aiaas_cli.config import instantiate
-        from aiaas_recipes.token_cls.export import read_tokenizer
+        from aiaas_recipes.common.text.export import network_meta
         from aiaas_recipes.token_cls.module import Tagger
 
-        meta = {
-            "recipe": self.name,
-            "tags": manifest["tags"],
-            "types": manifest["types"],
-            "vocab_size": manifest["tokenizer"]["vocab_size"],
-            "max_length": manifest["max_length"],
-            "tokenizer": read_tokenizer(dataset_dir),  # the checkpoint, then the ONNX file, carry it
-            "model": OmegaConf.to_container(cfg.model, resolve=True),
-        }
+        meta = {"recipe": self.name, "tags": manifest["tags"], "types": manifest["types"]}
+        meta.update(network_meta(manifest, dataset_dir, cfg.model))
         net = self.build_network(cfg.model, meta)
         scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
         return Tagger(net, instantiate(cfg.optim), scheduler, meta)

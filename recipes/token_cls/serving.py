@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
-from aiaas_recipes.common.texts import decoded_files, request_text
-from aiaas_recipes.text_cls import tokenizer
-from aiaas_recipes.text_cls.sources import lines
+from aiaas_recipes.common.text import tokenizer
+from aiaas_recipes.common.text.lines import lines
+from aiaas_recipes.common.text.requests import decoded_files, request_text
 from aiaas_recipes.token_cls import encoding
 from aiaas_recipes.token_cls.decode import Decoder
 from aiaas_recipes.token_cls.encoding import Encoded

@@ -8,12 +8,11 @@ BILOU, read into BIO. JSONL: one sentence per line, ``{"tokens": [...], "tags": 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.text_cls.sources import lines
+from aiaas_recipes.common.text.lines import json_records, lines
 from aiaas_recipes.token_cls import records
 from aiaas_recipes.token_cls.records import Record, RecordError
 
@@ -118,15 +117,7 @@ def _json_record(record: object, where: str, corpus: Corpus) -> Record:
 
 def read_jsonl(text: str, name: str, corpus: Corpus) -> None:
     """Sentences of a JSONL file into ``corpus``."""
-    for number, line in enumerate(lines(text), start=1):
-        if not line.strip():
-            continue
-        where = f"{name}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            corpus.skipped.append({"file": where, "reason": f"not JSON ({exc.msg})"})
-            continue
+    for where, record in json_records(text, name, corpus.skipped):
         corpus.add(lambda: _json_record(record, where, corpus), where)  # noqa: B023 (called at once)
 
 

@@ -50,7 +50,7 @@ def write_corpus(out_dir: Path, count: int, seed: int = 0, voice_name: str = VOI
     espeak-ng voice ``voice_name``."""
     import soundfile
 
-    from aiaas_recipes.audio_cls.builtin import speaker
+    from aiaas_recipes.common.audio.espeak import speaker
     from aiaas_recipes.tts.text import normalize
 
     rng, voice = np.random.default_rng(seed), speaker()

@@ -1,4 +1,4 @@
-"""Preprocess a speech corpus: audio read and resampled (the speech recipe's reader), text to phoneme ids, log-mels,
+"""Preprocess a speech corpus: audio read and resampled (common/audio/decoding.py), text to phoneme ids, log-mels,
 durations by monotonic alignment, a seeded split; arrays per split as .npy files plus the utterances in JSON."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.errors import UserError
-from aiaas_recipes.audio_cls import audio
+from aiaas_recipes.common.audio import decoding
 from aiaas_recipes.tts import align, text
 from aiaas_recipes.tts.sources import Utterance
 from aiaas_recipes.tts.vocoder import Frames, log_mel
@@ -24,9 +24,9 @@ def frames_of(data: Any) -> Frames:
 
 def read_one(item: Utterance, data: Any, frames: Frames) -> tuple[list[str], np.ndarray]:
     """(phoneme symbols, log-mel frames) of one recording; raises BadAudio or ValueError saying why it is unusable."""
-    samples = audio.load(item.path.read_bytes(), frames.rate, float(data.min_seconds), float(data.max_seconds))
+    samples = decoding.load(item.path.read_bytes(), frames.rate, float(data.min_seconds), float(data.max_seconds))
     if data.trim_db is not None:
-        samples = audio.trim_silence(samples, frames.rate, float(data.trim_db))
+        samples = decoding.trim_silence(samples, frames.rate, float(data.trim_db))
     symbols = text.tokens(item.text, str(data.language))
     if not symbols:
         raise ValueError("the text has no pronounceable words")
@@ -70,7 +70,7 @@ def build(items: list[Utterance], skipped: list[dict], out_dir: Path, data: Any)
     for item in items:
         try:
             symbols, mel = read_one(item, data, frames)
-        except (audio.BadAudio, ValueError, OSError) as exc:
+        except (decoding.BadAudio, ValueError, OSError) as exc:
             skipped.append({"file": str(item.path), "reason": str(exc)})
             continue
         rows.append({"item": item, "symbols": symbols, "mel": mel})

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_recipes.audio_cls import audio
+from aiaas_recipes.common.audio import decoding
 from aiaas_recipes.tts.dataset import load_split
 from aiaas_recipes.tts.vocoder import Frames, griffin_lim, wav_bytes
 
@@ -23,9 +23,9 @@ KINDS = ("reference", "model", "copy")
 def reference_audio(row: dict, manifest: dict) -> np.ndarray:
     """The held-out recording as preprocessing saw it (resampled, trimmed)."""
     rate = int(manifest["rate"])
-    samples = audio.load(Path(row["path"]).read_bytes(), rate, 0.0, float("inf"))
+    samples = decoding.load(Path(row["path"]).read_bytes(), rate, 0.0, float("inf"))
     trim = manifest.get("trim_db")
-    return audio.trim_silence(samples, rate, float(trim)) if trim is not None else samples
+    return decoding.trim_silence(samples, rate, float(trim)) if trim is not None else samples
 
 
 def log_f0(samples: np.ndarray, rate: int) -> np.ndarray:

@@ -67,9 +67,9 @@ class Phonemizer:
     """IPA phonemes from libespeak-ng (the espeakng-loader wheel), one voice; safe to call from several threads."""
 
     def __init__(self, voice: str) -> None:
-        from aiaas_recipes.audio_cls.builtin import speaker
+        from aiaas_recipes.common.audio.espeak import speaker
 
-        self.lib = speaker().lib  # libespeak-ng is one per process: share the keyword recipe's instance
+        self.lib = speaker().lib  # libespeak-ng is one per process: share the built-in datasets' instance
         self.lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
         self.lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_int]
         self.voice = voice.encode()

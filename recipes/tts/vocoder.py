@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from aiaas_recipes.audio_cls.features import mel_filterbank
+from aiaas_recipes.common.audio.features import mel_filterbank
 
 FLOOR = 1e-5  # log floor of the mel energies: -11.5, far below speech
 

@@ -37,7 +37,7 @@ def text_model(tmp_path_factory):
 
     from aiaas_cli.recipe_api import bundled_conf_dir
     from aiaas_cli.stages.export import _torch_export, embed_metadata
-    from aiaas_recipes.text_cls import tokenizer
+    from aiaas_recipes.common.text import tokenizer
     from aiaas_recipes.text_cls.export import export_spec
     from aiaas_recipes.text_cls.model import TextTransformer
 

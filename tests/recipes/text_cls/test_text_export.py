@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from aiaas_cli.recipe_api import bundled_conf_dir
 from aiaas_cli.serving.runtime import OnnxModel
 from aiaas_cli.stages.export import _torch_export, embed_metadata
-from aiaas_recipes.text_cls import tokenizer
+from aiaas_recipes.common.text import tokenizer
 from aiaas_recipes.text_cls.export import export_spec
 from aiaas_recipes.text_cls.model import TextRNN, TextTransformer
 

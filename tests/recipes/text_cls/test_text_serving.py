@@ -11,7 +11,7 @@ import pytest
 from textfiles import make_rows, write_csv, write_jsonl
 
 from aiaas_cli.serving.runtime import BadInput
-from aiaas_recipes.text_cls import tokenizer
+from aiaas_recipes.common.text import tokenizer
 from aiaas_recipes.text_cls.serving import build_adapter, read_inputs
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import soundfile
 from omegaconf import OmegaConf
 
-from aiaas_recipes.audio_cls.builtin import _CALLBACK, speaker
+from aiaas_recipes.common.audio.espeak import _CALLBACK, speaker
 from aiaas_recipes.tts import align, builtin, dataset, sources, text
 
 WORD_EVENT, END_OF_LIST = 1, 0

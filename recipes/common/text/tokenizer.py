@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -15,6 +16,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 PAD, UNK = "[PAD]", "[UNK]"
 PAD_ID = 0  # the models mask id 0 out; it must stay the first special token
 KINDS = ("wordpiece", "bpe")
+TOKENIZER_FILE = "tokenizer.json"  # in the dataset dir, beside the arrays
 
 
 @dataclass
@@ -55,6 +57,11 @@ def load(serialized: str) -> Tokenizer:
     tokenizer = Tokenizer.from_str(serialized)
     tokenizer.encode_special_tokens = True  # not kept by to_str()
     return tokenizer
+
+
+def read_tokenizer(dataset_dir: Path) -> str:
+    """The JSON string of the tokenizer the dataset dir was encoded with."""
+    return (Path(dataset_dir) / TOKENIZER_FILE).read_text(encoding="utf-8")
 
 
 def encode(tokenizer: Tokenizer, texts: list[str], max_length: int) -> Encoded:

@@ -1,4 +1,5 @@
-"""Audio files for the audio-cls tests: tones in every format a phone or recorder makes, and broken ones."""
+"""Audio files for the audio tests (common/audio, audio-cls, asr): tones in every format a phone or recorder makes,
+and broken ones."""
 
 from __future__ import annotations
 
