@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiaas_cli import artifacts, config, console, run_search, tags, tracking, workspace
+from aiaas_cli import artifacts, config, console, tags, tracking, workspace
 from aiaas_cli.artifacts import Dataset, Evaluated, Trained
 from aiaas_cli.recipe_api import Recipe
 from aiaas_cli.stages import evaluate as evaluate_stage
 from aiaas_cli.stages import preprocess as preprocess_stage
+from aiaas_cli.tracking import search
 
 
 def _save_config(cfg: Any, run_id: str, stage: str) -> None:
@@ -63,7 +64,7 @@ def _evaluate_in_run(recipe: Recipe, trained: Trained) -> tuple[Evaluated, dict]
 
 def _latest(cfg: Any, tag: str, what: str) -> None:
     if not cfg.run:
-        cfg.run = run_search.latest_run_with(cfg, tag)
+        cfg.run = search.latest_run_with(cfg, tag)
         console.step(f"{what} the latest run {cfg.run}")
 
 

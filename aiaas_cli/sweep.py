@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli import config, console, run_search, tracking, workspace
+from aiaas_cli import config, console, tracking, workspace
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_cli.recipe_api import bundled_conf_dir
+from aiaas_cli.tracking import search
 
 SWEEPER = "hydra/sweeper"
 PREFIXES = ("hydra.sweeper.", "sweep.")
@@ -194,7 +195,7 @@ def _run_trial(flow: Callable, recipe: Any, make_cfg: Callable, study: Any, tria
         return _failed(study, trial, {**row, "run_id": result["run_id"]}, ValueError("no objective value"))
     trial.set_user_attr("run_id", result["run_id"])
     study.tell(trial, float(value))
-    run_search.tag_run(result["run_id"], {TRIAL_STATE: "complete", OBJECTIVE: float(value)})
+    search.tag_run(result["run_id"], {TRIAL_STATE: "complete", OBJECTIVE: float(value)})
     return {**row, "state": "complete", "run_id": result["run_id"], "objective": float(value)}
 
 
