@@ -35,16 +35,16 @@ def _dataset(cfg: Any, recipe: Recipe, run_id: str) -> Dataset:
 
 
 def _train_in_run(cfg: Any, recipe: Recipe, run_id: str) -> Trained:
-    from aiaas_cli import resume
     from aiaas_cli.stages import train as train_stage
+    from aiaas_cli.training import resume_run
 
     dataset = _dataset(cfg, recipe, run_id)
     _save_config(cfg, run_id, "train")
     tracking.log_params({k: v for k, v in config.leaf_keys(cfg).items() if not isinstance(v, dict)})
-    resume_from = resume.last_checkpoint(run_id) if cfg.get(resume.KEY) else None
+    resume_from = resume_run.last_checkpoint(run_id) if cfg.get(resume_run.KEY) else None
     try:
         trained = train_stage.fit(cfg, recipe, dataset, run_id, resume_from)
-    except resume.Stopped as stopped:
+    except resume_run.Stopped as stopped:
         stopped.run_id, stopped.recipe = run_id, recipe.name
         raise
     train_stage.log(trained)

@@ -77,7 +77,7 @@ def compare(tracking_uri: str | None, parent_id: str) -> dict:
     """A sweep's trials, best first by its objective: varying params, objective, status."""
     import json
 
-    from aiaas_cli import sweep
+    from aiaas_cli.training import sweep
 
     if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", parent_id):
         raise ConfigError(f"'{parent_id}' is not a run id", "see `aiaas runs` for run ids")
@@ -93,7 +93,7 @@ def compare(tracking_uri: str | None, parent_id: str) -> dict:
 
 
 def _trial_row(run, params: list[str]) -> dict:
-    from aiaas_cli import sweep
+    from aiaas_cli.training import sweep
 
     found = run.data.tags
     objective = found.get(sweep.OBJECTIVE)
