@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiaas_cli import artifacts, config, console, run_search, tags, tracking, workspace
+from aiaas_cli import artifacts, config, console, tags, tracking, workspace
 from aiaas_cli.artifacts import Dataset, Evaluated, Trained
 from aiaas_cli.recipe_api import Recipe
 from aiaas_cli.stages import evaluate as evaluate_stage
 from aiaas_cli.stages import preprocess as preprocess_stage
+from aiaas_cli.tracking import search
 
 
 def _save_config(cfg: Any, run_id: str, stage: str) -> None:
@@ -34,16 +35,16 @@ def _dataset(cfg: Any, recipe: Recipe, run_id: str) -> Dataset:
 
 
 def _train_in_run(cfg: Any, recipe: Recipe, run_id: str) -> Trained:
-    from aiaas_cli import resume
     from aiaas_cli.stages import train as train_stage
+    from aiaas_cli.training import resume_run
 
     dataset = _dataset(cfg, recipe, run_id)
     _save_config(cfg, run_id, "train")
     tracking.log_params({k: v for k, v in config.leaf_keys(cfg).items() if not isinstance(v, dict)})
-    resume_from = resume.last_checkpoint(run_id) if cfg.get(resume.KEY) else None
+    resume_from = resume_run.last_checkpoint(run_id) if cfg.get(resume_run.KEY) else None
     try:
         trained = train_stage.fit(cfg, recipe, dataset, run_id, resume_from)
-    except resume.Stopped as stopped:
+    except resume_run.Stopped as stopped:
         stopped.run_id, stopped.recipe = run_id, recipe.name
         raise
     train_stage.log(trained)
@@ -63,7 +64,7 @@ def _evaluate_in_run(recipe: Recipe, trained: Trained) -> tuple[Evaluated, dict]
 
 def _latest(cfg: Any, tag: str, what: str) -> None:
     if not cfg.run:
-        cfg.run = run_search.latest_run_with(cfg, tag)
+        cfg.run = search.latest_run_with(cfg, tag)
         console.step(f"{what} the latest run {cfg.run}")
 
 

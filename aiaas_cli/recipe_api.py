@@ -95,6 +95,11 @@ class Estimator(Protocol):
 class Adapter(Protocol):
     """The torch-free half of a recipe, used by `predict`, export checks and the Bento alike."""
 
+    def check_request(self, payloads: list[Any]) -> None:
+        """Optional: refuse a whole request before any item is decoded (e.g. the summed pixels of its images);
+        raises runtime.BadInput. The service calls it when the adapter has it; without it every request goes on."""
+        ...
+
     def decode(self, payload: Any) -> Any:
         """One request item ready to batch; raises runtime.BadInput saying what is wrong with it."""
         ...

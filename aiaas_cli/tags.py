@@ -9,3 +9,4 @@ ONNX = "aiaas.onnx"  # the run's served model (int8 when accepted), read by `aia
 REGISTERED_MODEL = "aiaas.registered_model"
 BENTO = "aiaas.bento"
 OWNER = "aiaas.owner"  # "host pid start-time" of the process that holds the run: a dead one means it was killed
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's own: its UI nests a sweep's trial runs under the sweep's run

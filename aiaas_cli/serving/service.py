@@ -87,7 +87,7 @@ class Engine:
         """Every payload decoded, within the request's time budget (the adapter may check its cost first)."""
         from aiaas_cli.serving.runtime import BadInput
 
-        check = getattr(self.adapter, "check_request", None)
+        check = getattr(self.adapter, "check_request", None)  # optional, see recipe_api.Adapter
         if check is not None:
             check(payloads)
         deadline = time.monotonic() + SETTINGS.max_decode_seconds

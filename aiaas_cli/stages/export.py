@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +11,10 @@ from aiaas_cli import __version__, console, tags, tracking, workspace
 from aiaas_cli.artifacts import Trained
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_cli.recipe_api import ExportSpec, Parity, Recipe
-from aiaas_cli.serving.runtime import METADATA_KEY, Feeds, OnnxModel, concat
+from aiaas_cli.serving.runtime import Feeds, OnnxModel
+from aiaas_cli.stages.onnx_file import embed_metadata, onnx_outputs
 
 EXPORTERS = ("dynamo", "torchscript")
-_CHUNK = 64
 
 
 @dataclass
@@ -89,29 +88,6 @@ def _torch_export(network: Any, spec: ExportSpec, path: Path, export_cfg: Any) -
             verbose=False,
             **kwargs,
         )
-
-
-def embed_metadata(path: Path, meta: dict[str, Any]) -> None:
-    """Write ``meta`` into the model's metadata_props and run the ONNX checker on the result."""
-    import onnx
-
-    model = onnx.load(str(path))
-    kept = [p for p in model.metadata_props if p.key != METADATA_KEY]
-    del model.metadata_props[:]
-    model.metadata_props.extend(kept)
-    onnx.helper.set_model_props(model, {**{p.key: p.value for p in kept}, METADATA_KEY: json.dumps(meta)})
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        raise UserError(f"the exported ONNX model is invalid: {str(exc).splitlines()[0]}") from exc
-    onnx.save(model, str(path))
-
-
-def onnx_outputs(model: OnnxModel, feeds: Feeds) -> Feeds:
-    """Every output of ``model`` for ``feeds``, run in chunks."""
-    rows = len(next(iter(feeds.values())))
-    chunks = [model.run({k: v[i : i + _CHUNK] for k, v in feeds.items()}) for i in range(0, rows, _CHUNK)]
-    return concat(chunks)
 
 
 def _write_onnx(network: Any, spec: ExportSpec, path: Path, export_cfg: Any) -> None:

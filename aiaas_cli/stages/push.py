@@ -1,39 +1,25 @@
 """push: a Bento from the local store -> the store itself, a directory or fsspec URL, S3, or BentoCloud.
 
-S3 goes through boto3 (the same credentials and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 as the AWS CLI),
-so it needs no s3fs; other URLs go through BentoML's own export.
+S3 goes through the one boto3 client of `storage` (no s3fs needed); other URLs go through BentoML's own export.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from aiaas_cli import console, workspace
+from aiaas_cli import console, storage, workspace
 from aiaas_cli.errors import ConfigError, UserError
 
 CLOUD_KEY_ENV = "BENTO_CLOUD_API_KEY"
 CLOUD_ENDPOINT_ENV = "BENTO_CLOUD_API_ENDPOINT"
 
 
-def get_bento(tag: str) -> Any:
-    """The Bento ``tag`` from the local store, or a clear error."""
-    import bentoml
-    from bentoml.exceptions import BentoMLException
-
-    try:
-        return bentoml.get(tag)
-    except (BentoMLException, ValueError):
-        raise UserError(
-            f"no Bento '{tag}' in the local store", "build one with `aiaas package`; see `bentoml list`"
-        ) from None
-
-
 def push(tag: str, target: str = "local") -> dict[str, Any]:
     """Send Bento ``tag`` to ``target``; return where it is now."""
-    bento = get_bento(tag)
+    bento = storage.get_bento(tag)
     if target == "local":
         return {"bento_tag": str(bento.tag), "uri": Path(bento.path).as_uri()}
     if target == "bentocloud":
@@ -91,18 +77,6 @@ def _s3_key(bento: Any, url: str) -> tuple[str, str]:
     return bucket, key
 
 
-def s3_client() -> Any:
-    """A boto3 S3 client; boto3 itself reads AWS_ENDPOINT_URL(_S3), keys and region from the environment."""
-    import boto3
-
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.client("s3", region_name=region)
-
-
-def _s3_error(url: str, exc: Exception) -> UserError:
-    return UserError(f"S3 transfer {url} failed: {str(exc).splitlines()[0]}", "check the bucket, keys and endpoint")
-
-
 def push_s3(bento: Any, url: str) -> str:
     """Export to a local `.bento` archive, then upload it to s3://bucket/key."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -113,73 +87,10 @@ def push_s3(bento: Any, url: str) -> str:
     with tempfile.TemporaryDirectory(prefix="aiaas-push-", dir=workspace.scratch_dir()) as temp:
         archive = bento_export(bento, str(Path(temp) / "bento.bento"))
         try:
-            s3_client().upload_file(archive, bucket, key)
+            storage.s3_client().upload_file(archive, bucket, key)
         except (BotoCoreError, ClientError) as exc:
-            raise _s3_error(uri, exc) from None
+            raise storage.s3_error(uri, exc) from None
     return uri
-
-
-def pull_s3(url: str) -> str:
-    """Download a `.bento` archive from S3 into the local store; return its tag."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    bucket, _, key = url.removeprefix("s3://").partition("/")
-    with tempfile.TemporaryDirectory(prefix="aiaas-pull-", dir=workspace.scratch_dir()) as temp:
-        archive = Path(temp) / (Path(key).name or "bento.bento")
-        try:
-            s3_client().download_file(bucket, key, str(archive))
-        except (BotoCoreError, ClientError) as exc:
-            raise _s3_error(url, exc) from None
-        return str(import_archive(archive).tag)
-
-
-def archive_entries(path: Path) -> list[tuple[str, bool]]:
-    """(name, is a link or special file) for every entry of a tar (any compression) or zip archive."""
-    import stat
-    import tarfile
-    import zipfile
-
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            return [(i.filename, stat.S_ISLNK(i.external_attr >> 16)) for i in archive.infolist()]
-    with tarfile.open(path) as archive:
-        return [(m.name, not (m.isfile() or m.isdir())) for m in archive.getmembers()]
-
-
-def check_archive(path: Path) -> None:
-    """Refuse an archive with an entry that could land outside its folder (an absolute name, a `..` step) or is
-    a link or device (a symlink can point anywhere), before anything is extracted."""
-    import lzma
-    import tarfile
-    import zipfile
-
-    try:
-        entries = archive_entries(path)
-    except (tarfile.TarError, zipfile.BadZipFile, lzma.LZMAError, EOFError, OSError) as exc:
-        hint = "export one with `aiaas push TAG --target DIR`"
-        raise UserError(f"{path} is not a Bento archive ({exc})", hint) from None
-    for name, special in entries:
-        parts = PurePosixPath(name.replace("\\", "/")).parts
-        if name.startswith(("/", "\\")) or ".." in parts:
-            raise UserError(f"{path}: entry '{name}' would land outside the Bento's folder; refusing to import it")
-        if special:
-            raise UserError(f"{path}: entry '{name}' is a link or special file; refusing to import it")
-
-
-def import_archive(path: Path) -> Any:
-    """Import a `.bento` archive into the local store (one already there is reused), after ``check_archive``."""
-    import bentoml
-    from bentoml.exceptions import BentoMLException, NotFound
-
-    check_archive(path)
-    try:
-        bento = bentoml.Bento.import_from(str(path))
-        try:
-            return bentoml.get(bento.tag)
-        except NotFound:
-            return bento.save()
-    except (BentoMLException, OSError, ValueError, KeyError) as exc:
-        raise UserError(f"cannot import {path}: {exc}") from None
 
 
 def push_cloud(bento: Any) -> str:

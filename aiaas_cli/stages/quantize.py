@@ -23,7 +23,7 @@ from aiaas_cli import console, cpu, workspace
 from aiaas_cli.errors import ConfigError
 from aiaas_cli.recipe_api import Metrics
 from aiaas_cli.serving.runtime import Feeds, OnnxModel
-from aiaas_cli.stages.export import embed_metadata, onnx_outputs
+from aiaas_cli.stages.onnx_file import embed_metadata, onnx_outputs
 
 _CALIBRATION_BATCH = 16
 _LATENCY_ROUNDS = 10  # float and int8 timed in alternating rounds, so a burst of load hits both

@@ -22,18 +22,18 @@ def check_port(host: str, port: int) -> None:
 
 def resolve(ref: str) -> str:
     """What bentoml.serve takes: a store tag or a Bento dir; archives and s3:// URLs are imported first."""
-    from aiaas_cli.stages import push
+    from aiaas_cli import storage
 
     if ref.startswith("s3://"):
-        return push.pull_s3(ref)
+        return storage.pull_s3(ref)
     path = Path(ref).expanduser()
     if path.is_dir():
         if not (path / "bento.yaml").is_file():
             raise UserError(f"{path} is not a Bento directory (no bento.yaml)")
         return str(path.resolve())
     if path.is_file():
-        return str(push.import_archive(path).tag)
-    return str(push.get_bento(ref).tag)
+        return str(storage.import_archive(path).tag)
+    return str(storage.get_bento(ref).tag)
 
 
 def serve(ref: str, host: str = "127.0.0.1", port: int = 3000) -> None:

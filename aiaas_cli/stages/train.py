@@ -49,8 +49,8 @@ def _monitor(recipe: Recipe, has_val: bool) -> tuple[str, str]:
 def _callbacks(cfg: Any, ckpt_dir, monitor: tuple[str, str], has_val: bool) -> tuple[list, Any, Any]:
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
 
-    from aiaas_cli.resume import LAST
-    from aiaas_cli.stages.callbacks import EpochLines, MarkCheckpointedMetrics, StopOnSignal, Throughput
+    from aiaas_cli.training.callbacks import EpochLines, MarkCheckpointedMetrics, StopOnSignal, Throughput
+    from aiaas_cli.training.resume_run import LAST
 
     name, mode = monitor
     # one last.ckpt, written by whichever callback saves last (no last-v1.ckpt beside it)
@@ -81,7 +81,7 @@ def _trainer(cfg: Any, run_id: str, callbacks: list):
 
     from aiaas_cli.config import instantiate
     from aiaas_cli.schema import OWN_TRAINER_KEYS
-    from aiaas_cli.stages.callbacks import AtomicCheckpointIO, RunLogger
+    from aiaas_cli.training.callbacks import AtomicCheckpointIO, RunLogger
 
     node = OmegaConf.masked_copy(cfg.trainer, [k for k in cfg.trainer if k not in OWN_TRAINER_KEYS])
     build = instantiate(node, _partial_=True)
@@ -142,8 +142,8 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     import torch
     from lightning_fabric.utilities.exceptions import MisconfigurationException
 
-    from aiaas_cli.resumable import make_resumable
-    from aiaas_cli.resume import Stopped
+    from aiaas_cli.training.loader_state import make_resumable
+    from aiaas_cli.training.resume_run import Stopped
 
     _quiet_lightning()
     if cfg.trainer.threads:

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from aiaas_cli.errors import ConfigError, UserError
+from aiaas_cli.storage import s3_client as client
 
 
 def is_url(where: str) -> bool:
@@ -30,14 +31,6 @@ def check_url(where: str) -> None:
 def split_url(url: str) -> tuple[str, str]:
     parsed = urlparse(url)
     return parsed.netloc, parsed.path.lstrip("/")
-
-
-def client():
-    import boto3
-    from botocore.config import Config
-
-    config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"})
-    return boto3.session.Session().client("s3", config=config)  # a new session: credentials as they are now
 
 
 def _explain(exc: Exception, url: str) -> UserError:

@@ -17,9 +17,9 @@ import pytest
 from conftest import free_port
 from onnx import TensorProto, helper, numpy_helper
 
+from aiaas_cli import storage
 from aiaas_cli.errors import UserError
 from aiaas_cli.serving.runtime import BadInput, OnnxModel
-from aiaas_cli.stages import push
 
 
 def _external_model(location: str) -> onnx.ModelProto:
@@ -115,7 +115,7 @@ def test_bento_archive_entries_escaping_their_folder_are_refused(tmp_path, case,
     imported = []
     monkeypatch.setattr("bentoml.Bento.import_from", lambda *a, **k: imported.append(a))
     with pytest.raises(UserError, match=words):
-        push.import_archive(archive)
+        storage.import_archive(archive)
     assert imported == []  # refused before BentoML extracts anything
     assert not list(tmp_path.parent.rglob("escaped.txt"))
 
@@ -126,7 +126,7 @@ def test_zip_entries_escaping_their_folder_are_refused(tmp_path):
         archive.writestr("bento.yaml", "name: evil\n")
         archive.writestr("../escaped.txt", "x")
     with pytest.raises(UserError, match="land outside the Bento's folder"):
-        push.import_archive(path)
+        storage.import_archive(path)
 
 
 @pytest.mark.parametrize("data", [b"not an archive at all", b"\xfd7zXZ\x00" + b"\0" * 40])

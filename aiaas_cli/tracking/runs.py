@@ -1,4 +1,4 @@
-"""The only module that talks to MLflow: runs, params, metrics, artifacts and run look-ups.
+"""The run a stage logs to: open or continue it, write params, metrics, tags and artifacts, close it.
 
 Writes go through one place (``_send``). When a tracking server stops answering mid-run, the first failed write
 (after a few bounded retries) switches the run to offline: it carries on, and what it could not send is kept in
@@ -7,31 +7,23 @@ the run's journal (`journal.py`) for `aiaas runs sync` to upload once the server
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 import shutil
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiaas_cli import console, owner, redact, tags, workspace
 from aiaas_cli.errors import ConfigError, UserError
-from aiaas_cli.journal import Journal
-from aiaas_cli.tracking_writes import WRITES
+from aiaas_cli.tracking.connection import configure, get_run, mlflow_client, quiet_stdout, unreachable
+from aiaas_cli.tracking.journal import Journal
+from aiaas_cli.tracking.writes import WRITES
 
-PARENT_TAG = "mlflow.parentRunId"  # MLflow's own: its UI nests a sweep's trial runs under the sweep's run
 RUN_ENV = "AIAAS_RUN_ID"  # hands the run to processes that Lightning launches for DDP
 RANK_VARS = ("LOCAL_RANK", "RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")  # Lightning, torchrun, SLURM
-# MLflow's own defaults retry a dead server for minutes per call (7 retries, backoff 2, 120 s timeout). A user's
-# own MLFLOW_HTTP_* settings win over these.
-HTTP_LIMITS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-               "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}  # fmt: skip
-_UNREACHABLE = re.compile(r"API request to \S+ failed with|Max retries exceeded|Connection (refused|reset|aborted)")
 
 
 @dataclass
@@ -54,63 +46,8 @@ def is_rank_zero() -> bool:
     return all(os.environ.get(var, "0") == "0" for var in RANK_VARS)
 
 
-def tracking_uri(cfg: Any) -> str:
-    uri = cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
-    return str(uri) if uri else f"sqlite:///{workspace.home() / 'mlflow.db'}"
-
-
-def _check_reachable(uri: str) -> None:
-    import requests
-
-    try:
-        requests.get(uri.rstrip("/") + "/health", timeout=5)
-    except requests.RequestException:
-        raise UserError(
-            f"MLflow tracking server {redact.url(uri)} is unreachable",
-            "start it, or point tracking.uri / MLFLOW_TRACKING_URI at a running server",
-        ) from None
-
-
-def configure(cfg: Any) -> str:
-    """Point MLflow at the configured store (a local SQLite file unless told otherwise)."""
-    import mlflow
-
-    for name in ("alembic", "mlflow", "urllib3.connectionpool"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    uri = tracking_uri(cfg)
-    if uri.startswith(("http://", "https://")):
-        for key, value in HTTP_LIMITS.items():
-            os.environ.setdefault(key, value)
-        _check_reachable(uri)
-    else:
-        workspace.home().mkdir(parents=True, exist_ok=True)
-    users_env = os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(uri)
-    # set_tracking_uri also exports the URI; a config override must not outlive this command.
-    if users_env is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = users_env
-    return uri
-
-
-def _client():
-    from mlflow.tracking import MlflowClient
-
-    return MlflowClient()
-
-
-def unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the tracking server did not answer (as opposed to refusing a request)."""
-    import requests
-
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)):
-        return True
-    return type(exc).__name__ == "MlflowException" and bool(_UNREACHABLE.search(str(exc)))
-
-
 def _experiment_id(name: str, uri: str) -> str:
-    client = _client()
+    client = mlflow_client()
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
@@ -118,22 +55,10 @@ def _experiment_id(name: str, uri: str) -> str:
     return client.create_experiment(name, artifact_location=location)
 
 
-def get_run(run_id: str):
-    """The MLflow run ``run_id``, or a clear error if there is none."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return _client().get_run(run_id)
-    except MlflowException as exc:
-        if unreachable(exc):
-            raise UserError("the MLflow tracking server did not answer", "check that it is running") from None
-        raise ConfigError(f"run '{run_id}' does not exist", "see `aiaas runs` for run ids") from None
-
-
 def _open(cfg: Any, run_id: str | None, uri: str) -> str:
     from mlflow.tracking.context.registry import resolve_tags
 
-    client = _client()
+    client = mlflow_client()
     if run_id:
         client.update_run(run_id, status="RUNNING")
         client.set_tag(run_id, tags.OWNER, owner.stamp())  # this process holds the run now
@@ -142,7 +67,7 @@ def _open(cfg: Any, run_id: str | None, uri: str) -> str:
     opened = {tags.RECIPE: cfg.recipe, tags.OWNER: owner.stamp()}
     opened.update({str(k): str(v) for k, v in (cfg.tracking.get("run_tags") or {}).items()})
     if cfg.tracking.get("parent_run"):
-        opened[PARENT_TAG] = str(cfg.tracking.parent_run)
+        opened[tags.PARENT_TAG] = str(cfg.tracking.parent_run)
     return client.create_run(experiment, tags=resolve_tags(opened)).info.run_id
 
 
@@ -189,7 +114,7 @@ def run(cfg: Any, stage: str) -> Iterator[str]:
 
 def _close(active: _Run, status: str) -> None:
     if status == "DELETED":
-        _client().delete_run(active.run_id)
+        mlflow_client().delete_run(active.run_id)
         shutil.rmtree(workspace.run_dir(active.run_id), ignore_errors=True)
         return
     _send({"op": "end", "status": status, "end_time": int(time.time() * 1000)})
@@ -225,13 +150,6 @@ def _send(entry: dict[str, Any], **extra: Any) -> Any:
     return None
 
 
-@contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """MLflow writes "View run ..." links to stdout, which belongs to --json; send them to stderr."""
-    with redirect_stdout(sys.stderr):
-        yield
-
-
 def log_params(params: dict[str, Any]) -> None:
     """Log params (credentials masked); ones the run already has are kept."""
     if is_rank_zero():
@@ -265,20 +183,6 @@ def set_tags(values: dict[str, Any]) -> None:
 def log_artifact(path: Path, artifact_path: str | None = None) -> None:
     if is_rank_zero():
         _send({"op": "artifact", "path": str(path), "artifact_path": artifact_path})
-
-
-def download(run_id: str, artifact_path: str) -> Path:
-    """A local copy of one artifact of a run, in this command's scratch folder (removed when it exits)."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        destination = workspace.scratch_dir() / run_id
-        destination.mkdir(parents=True, exist_ok=True)
-        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path,
-                                                        dst_path=str(destination)))  # fmt: skip
-    except (MlflowException, OSError):
-        raise UserError(f"run '{run_id}' has no artifact '{artifact_path}'") from None
 
 
 def register_onnx(path: Path, name: str, example: tuple[Any, Any]) -> str | None:

@@ -11,8 +11,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli import owner, run_search, tags, tracking, workspace
+from aiaas_cli import owner, tags, tracking, workspace
 from aiaas_cli.errors import ConfigError
+from aiaas_cli.tracking import search
 
 LAST = "last.ckpt"
 KEY = "resume"
@@ -49,7 +50,7 @@ def last_checkpoint(run_id: str) -> Path:
 
 def _latest(cfg: Any) -> str:
     """The newest run of this recipe's experiment that has a last checkpoint."""
-    for run in run_search.recent_runs(cfg, 50):
+    for run in search.recent_runs(cfg, 50):
         if run.data.tags.get(tags.RECIPE) == cfg.recipe and last_checkpoint(run.info.run_id).exists():
             return run.info.run_id
     raise ConfigError(f"no {cfg.recipe} run has a checkpoint to resume from", "train one first: aiaas train ...")

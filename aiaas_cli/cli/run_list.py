@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 
 from rich.table import Table
 
-from aiaas_cli import owner, run_search, tags, tracking
+from aiaas_cli import owner, tags, tracking
 from aiaas_cli.errors import ConfigError
-from aiaas_cli.journal import Journal
+from aiaas_cli.tracking import search
+from aiaas_cli.tracking.journal import Journal
 
 SHOWN = 3  # test metrics per run in the table
 
@@ -33,7 +34,7 @@ def status(run) -> str:
 def rows(tracking_uri: str | None, limit: int) -> list[dict]:
     cfg = _cfg(tracking_uri)
     found = []
-    for run in run_search.recent_runs(cfg, limit):
+    for run in search.recent_runs(cfg, limit):
         found_tags = run.data.tags
         stages = sorted(  # a stage that failed is shown with a "!"
             k.removeprefix(tags.STAGE_PREFIX) + ("" if v == "done" else "!")
@@ -67,21 +68,21 @@ def table(found: list[dict]) -> Table:
 def sync(tracking_uri: str | None, run_id: str) -> dict:
     if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", run_id):
         raise ConfigError(f"'{run_id}' is not a run id", "see `aiaas runs` for run ids")
-    from aiaas_cli import tracking_writes
+    from aiaas_cli.tracking.sync import sync as upload
 
-    return tracking_writes.sync(_cfg(tracking_uri), run_id)
+    return upload(_cfg(tracking_uri), run_id)
 
 
 def compare(tracking_uri: str | None, parent_id: str) -> dict:
     """A sweep's trials, best first by its objective: varying params, objective, status."""
     import json
 
-    from aiaas_cli import sweep
+    from aiaas_cli.training import sweep
 
     if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", parent_id):
         raise ConfigError(f"'{parent_id}' is not a run id", "see `aiaas runs` for run ids")
     cfg = _cfg(tracking_uri)
-    children = run_search.child_runs(cfg, parent_id)
+    children = search.child_runs(cfg, parent_id)
     described = json.loads(tracking.get_run(parent_id).data.tags.get(sweep.SWEEP, "{}"))
     if not described:
         raise ConfigError(f"run '{parent_id}' is not a sweep", "pass the parent_run_id that `aiaas train -m` printed")
@@ -92,7 +93,7 @@ def compare(tracking_uri: str | None, parent_id: str) -> dict:
 
 
 def _trial_row(run, params: list[str]) -> dict:
-    from aiaas_cli import sweep
+    from aiaas_cli.training import sweep
 
     found = run.data.tags
     objective = found.get(sweep.OBJECTIVE)

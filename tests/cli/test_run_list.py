@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from aiaas_cli import owner, tags
-from aiaas_cli.journal import Journal
+from aiaas_cli.tracking.journal import Journal
 
 
 def dead_pid() -> int:

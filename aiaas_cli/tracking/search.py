@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiaas_cli.errors import ConfigError
-from aiaas_cli.tracking import PARENT_TAG, _client, configure, get_run
+from aiaas_cli.tags import PARENT_TAG
+from aiaas_cli.tracking.connection import configure, get_run, mlflow_client
 
 
 def latest_run_with(cfg: Any, tag: str) -> str:
     """The newest run of this recipe's experiment that has ``tag`` (e.g. a checkpoint)."""
     configure(cfg)
-    client = _client()
+    client = mlflow_client()
     experiment = client.get_experiment_by_name(str(cfg.tracking.experiment))
     runs = []
     if experiment is not None:
@@ -26,14 +27,15 @@ def tag_run(run_id: str, values: dict[str, Any]) -> None:
     """Tag a run that is not the open one (a sweep's finished trial)."""
     from mlflow.entities import RunTag
 
-    _client().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in values.items()])
+    mlflow_client().log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in values.items()])
 
 
 def child_runs(cfg: Any, parent_id: str) -> list:
     """The runs nested under run ``parent_id`` (a sweep's trials)."""
     configure(cfg)
     parent = get_run(parent_id)
-    return _client().search_runs([parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent_id}'", max_results=5000)
+    nested = f"tags.`{PARENT_TAG}` = '{parent_id}'"
+    return mlflow_client().search_runs([parent.info.experiment_id], nested, max_results=5000)
 
 
 def recent_runs(cfg: Any, limit: int) -> list:
@@ -41,7 +43,7 @@ def recent_runs(cfg: Any, limit: int) -> list:
     from mlflow.entities import ViewType
 
     configure(cfg)
-    client = _client()
+    client = mlflow_client()
     ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
     if not ids:
         return []

@@ -12,7 +12,7 @@ under Lightning, fixed here:
 - A position at the end of an epoch is dropped: the next epoch starts afresh (instead of an empty epoch).
 
 Guarantee: with a fixed seed, `trainer.deterministic=true`, `data.num_workers=0` and one process, a run resumed from
-any checkpoint continues as the uninterrupted run would, bit for bit on the same machine (tests/test_resume.py
+any checkpoint continues as the uninterrupted run would, bit for bit on the same machine (tests/training/test_resume.py
 kills a run mid-epoch with SIGKILL and compares the final weights).
 
 With `data.storage=litdata` the train loader is LitData's StreamingDataLoader, left as it is: Lightning saves its own

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli import config, console, run_search, tracking, workspace
+from aiaas_cli import config, console, tracking, workspace
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_cli.recipe_api import bundled_conf_dir
+from aiaas_cli.tracking import search
 
 SWEEPER = "hydra/sweeper"
 PREFIXES = ("hydra.sweeper.", "sweep.")
@@ -144,24 +145,20 @@ def _parent_of(study: Any, wait_s: float = 120.0) -> str:
     return study.user_attrs[PARENT_ATTR]
 
 
-def _trial_cfg(recipe_name: str, shared: list[str], trial: Any, strict: bool, parent: str, study: Any,
-               settings: Any) -> Any:  # fmt: skip
+def _trial_cfg(recipe: Any, shared: list[str], trial: Any, parent: str, study: Any, settings: Any) -> Any:
     """A trial's config: the shared overrides, the trial's values, nested under the sweep's run, with pruning."""
     from omegaconf import open_dict
 
-    from aiaas_cli.cli_common import compose
-
-    overrides = shared + [_override(k, v) for k, v in trial.params.items()]
-    _, cfg = compose(recipe_name, overrides, strict)
+    cfg = config.compose(recipe, shared + [_override(k, v) for k, v in trial.params.items()])
     with open_dict(cfg):
         cfg.tracking.parent_run = parent
         cfg.tracking.run_tags = {**cfg.tracking.run_tags, TRIAL: trial.number}
         cfg.trainer.callbacks["optuna_pruning"] = {
-            "_target_": "aiaas_cli.stages.callbacks.OptunaPruning",
+            "_target_": "aiaas_cli.training.callbacks.OptunaPruning",
             "study_name": study.study_name,
             "storage": _storage_of(study),
             "trial_id": trial._trial_id,
-            "monitor": _metric(cfg, recipe_name),
+            "monitor": recipe.metrics.monitor,
             "pruner": settings.pruner,
         }
     return cfg
@@ -169,12 +166,6 @@ def _trial_cfg(recipe_name: str, shared: list[str], trial: Any, strict: bool, pa
 
 def _storage_of(study: Any) -> str:
     return str(getattr(study._storage, "url", None) or study._storage._backend.url)  # cached storages wrap the RDB
-
-
-def _metric(cfg: Any, recipe_name: str) -> str:
-    from aiaas_cli import recipes
-
-    return recipes.load(recipe_name).metrics.monitor
 
 
 def _run_trial(flow: Callable, recipe: Any, make_cfg: Callable, study: Any, trial: Any) -> dict:
@@ -194,7 +185,7 @@ def _run_trial(flow: Callable, recipe: Any, make_cfg: Callable, study: Any, tria
         return _failed(study, trial, {**row, "run_id": result["run_id"]}, ValueError("no objective value"))
     trial.set_user_attr("run_id", result["run_id"])
     study.tell(trial, float(value))
-    run_search.tag_run(result["run_id"], {TRIAL_STATE: "complete", OBJECTIVE: float(value)})
+    search.tag_run(result["run_id"], {TRIAL_STATE: "complete", OBJECTIVE: float(value)})
     return {**row, "state": "complete", "run_id": result["run_id"], "objective": float(value)}
 
 
@@ -212,14 +203,12 @@ def _failed(study: Any, trial: Any, row: dict, exc: Exception) -> dict:
     return {**row, "state": "failed", "error": message}
 
 
-def _check_space(recipe_name: str, shared: list[str], space: dict, strict: bool) -> None:
+def _check_space(recipe: Any, shared: list[str], space: dict) -> None:
     """Every searched key exists and takes the values searched (a usage error before any run)."""
-    from aiaas_cli.cli_common import compose
-
     for key, dist in space.items():
         ends = dist.choices if hasattr(dist, "choices") else (dist.low, dist.high)
         for value in ends:
-            compose(recipe_name, [*shared, _override(key, value)], strict)
+            config.compose(recipe, [*shared, _override(key, value)])
 
 
 def _record_best(study: Any, metric: str) -> dict | None:
@@ -240,12 +229,13 @@ def run(flow: Callable, recipe_name: str, overrides: list[str], strict: bool) ->
     """Run this process's trials of the sweep that ``overrides`` describe; the payload of its --json."""
     from omegaconf import open_dict
 
-    from aiaas_cli import redact
-    from aiaas_cli.cli_common import compose
+    from aiaas_cli import recipes, redact
 
     settings, space, shared = parse(overrides)
-    recipe, cfg = compose(recipe_name, shared, strict)
-    _check_space(recipe_name, shared, space, strict)
+    shared += ["strict=true"] if strict else []
+    recipe = recipes.load(recipe_name)
+    cfg = config.compose(recipe, shared)
+    _check_space(recipe, shared, space)
     direction, metric = _direction(settings, recipe), recipe.metrics.monitor
     tracking.configure(cfg)
     study, created = _study(settings, recipe, direction)
@@ -264,7 +254,7 @@ def run(flow: Callable, recipe_name: str, overrides: list[str], strict: bool) ->
             console.step(f"Trial {trial.number} ({index + 1}/{settings.n_trials} here): {trial.params}")
 
             def make_cfg(trial=trial):
-                return _trial_cfg(recipe_name, shared, trial, strict, parent_id, study, settings)
+                return _trial_cfg(recipe, shared, trial, parent_id, study, settings)
 
             rows.append(_run_trial(flow, recipe, make_cfg, study, trial))
         best = _record_best(study, metric)

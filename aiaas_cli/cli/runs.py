@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from aiaas_cli import console
-from aiaas_cli.cli_common import ErrorHandlingGroup, Json, finish
+from aiaas_cli.cli.common import ErrorHandlingGroup, Json, finish
 
 runs_app = typer.Typer(cls=ErrorHandlingGroup, add_completion=False, rich_markup_mode="rich")
 TrackingUri = Annotated[Optional[str], typer.Option("--tracking-uri", help="MLflow store (default: the workspace's).")]
@@ -27,16 +27,16 @@ def runs(
       aiaas runs -n 3 --json
       aiaas runs sync <run_id>      (upload what a run kept locally while its tracking server was away)
     """
-    from aiaas_cli import run_list
+    from aiaas_cli.cli.run_list import rows, table
 
     if ctx.invoked_subcommand is not None:
         return
     console.settings.json = json_mode
-    rows = run_list.rows(tracking_uri, limit)
+    found = rows(tracking_uri, limit)
     if json_mode:
-        console.emit_json({"run_id": rows[0]["run_id"] if rows else None, "runs": rows})
+        console.emit_json({"run_id": found[0]["run_id"] if found else None, "runs": found})
     else:
-        console.show(run_list.table(rows))
+        console.show(table(found))
 
 
 @runs_app.command("sync")
@@ -51,10 +51,10 @@ def runs_sync(
       aiaas runs sync <run_id>
       aiaas runs sync <run_id> --tracking-uri http://127.0.0.1:5000 --json
     """
-    from aiaas_cli import run_list
+    from aiaas_cli.cli.run_list import sync
 
     console.settings.json = json_mode
-    finish(run_list.sync(tracking_uri, run_id), json_mode)
+    finish(sync(tracking_uri, run_id), json_mode)
 
 
 @runs_app.command("compare")
@@ -70,11 +70,11 @@ def runs_compare(
       aiaas runs compare <parent_run_id> --json      ({"trials": [...]}, best first)
       aiaas export tabular-cls run=<best trial's run_id>
     """
-    from aiaas_cli import run_list
+    from aiaas_cli.cli.run_list import compare, compare_table
 
     console.settings.json = json_mode
-    found = run_list.compare(tracking_uri, parent_run_id)
+    found = compare(tracking_uri, parent_run_id)
     if json_mode:
         console.emit_json(found)
     else:
-        console.show(run_list.compare_table(found))
+        console.show(compare_table(found))

@@ -14,7 +14,7 @@ import pytest
 from conftest import FAST_TRAIN, MlflowServer
 
 AIAAS = str(Path(sys.executable).with_name("aiaas"))
-TESTS = str(Path(__file__).resolve().parent)
+TESTS = str(Path(__file__).resolve().parent.parent)  # faults.py, for the aiaas subprocesses
 
 
 @pytest.fixture(scope="module")

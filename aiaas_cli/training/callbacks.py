@@ -182,7 +182,7 @@ class StopOnSignal(pl.Callback):
             self._stop(trainer)
 
     def _stop(self, trainer):
-        from aiaas_cli.resume import Stopped
+        from aiaas_cli.training.resume_run import Stopped
 
         trainer.save_checkpoint(self.last)
         for logger in trainer.loggers:
@@ -217,7 +217,7 @@ class OptunaPruning(pl.Callback):
         if prune:
             import optuna
 
-            from aiaas_cli.sweep import TRIAL_STATE
+            from aiaas_cli.training.sweep import TRIAL_STATE
 
             tracking.set_tags({TRIAL_STATE: "pruned"})
             raise optuna.TrialPruned(f"pruned at epoch {trainer.current_epoch + 1}")
@@ -225,7 +225,7 @@ class OptunaPruning(pl.Callback):
     def _report(self, value: float, epoch: int) -> bool:
         import optuna
 
-        from aiaas_cli.sweep import rdb
+        from aiaas_cli.training.sweep import rdb
 
         study = optuna.load_study(study_name=self.study_name, storage=rdb(self.storage), pruner=self.pruner)
         trial = optuna.trial.Trial(study, self.trial_id)

@@ -131,7 +131,7 @@ def test_sigterm_stops_cleanly_then_the_run_resumes_and_extends(cli, fresh_home)
 def _loader(seed: int = 0):
     from torch.utils.data import DataLoader
 
-    from aiaas_cli.resumable import resumable
+    from aiaas_cli.training.loader_state import resumable
     from aiaas_recipes.common.rows import EpochSampler
 
     sampler = EpochSampler(12, seed)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from aiaas_cli import __version__, console
-from aiaas_cli.cli_common import (
+from aiaas_cli.cli.common import (
     ErrorHandlingGroup,
     Json,
     Multirun,
@@ -19,7 +19,7 @@ from aiaas_cli.cli_common import (
     stage_command,
     stop_on_sigterm,
 )
-from aiaas_cli.cli_runs import runs_app
+from aiaas_cli.cli.runs import runs_app
 
 app = typer.Typer(
     cls=ErrorHandlingGroup,

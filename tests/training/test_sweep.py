@@ -11,8 +11,9 @@ import optuna.distributions as d
 import pytest
 from processes import AIAAS, env_for
 
-from aiaas_cli import sweep, tracking
+from aiaas_cli import tracking
 from aiaas_cli.errors import ConfigError
+from aiaas_cli.training import sweep
 
 SEARCH = ["-m", "hydra/sweeper=optuna", "trainer.threads=1", "hydra.sweeper.sampler.seed=0"]
 

@@ -1,4 +1,4 @@
-"""What every command shares: one-line errors, option types, config composition and output."""
+"""What every command shares: one-line errors, option types, the config of a command line, and output."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class ErrorHandlingGroup(TyperGroup):
             console.error("interrupted")
             raise typer.Exit(130) from None
         except SystemExit as exc:
-            from aiaas_cli.resume import Stopped
+            from aiaas_cli.training.resume_run import Stopped
 
             if not isinstance(exc, Stopped):
                 raise
@@ -65,13 +65,15 @@ Multirun = Annotated[
 ]
 
 
-def compose(recipe_name: str, overrides: list[str] | None, strict: bool = False):
-    from aiaas_cli import config, recipes, resume
+def command_config(recipe_name: str, overrides: list[str] | None, strict: bool = False):
+    """The recipe and the config a command line asks for: `config.compose`, or with `resume=` the resumed run's."""
+    from aiaas_cli import config, recipes
+    from aiaas_cli.training import resume_run
 
     recipe = recipes.load(recipe_name)
-    resumed, args = resume.split(list(overrides or []) + (["strict=true"] if strict else []))
+    resumed, args = resume_run.split(list(overrides or []) + (["strict=true"] if strict else []))
     cfg = config.compose(recipe, args)
-    return recipe, resume.prepare(recipe, cfg, resumed, args) if resumed else cfg
+    return recipe, resume_run.prepare(recipe, cfg, resumed, args) if resumed else cfg
 
 
 def finish(payload: dict, json_mode: bool) -> None:
@@ -86,7 +88,8 @@ def finish(payload: dict, json_mode: bool) -> None:
 def stage_command(
     flow: Callable, recipe_name: str, overrides, json_mode: bool, print_cfg: bool, strict=False, multirun=False
 ) -> None:
-    from aiaas_cli import config, sweep
+    from aiaas_cli import config
+    from aiaas_cli.training import sweep
 
     console.settings.json = json_mode
     if sweep.wanted(list(overrides or [])):
@@ -95,7 +98,7 @@ def stage_command(
         finish(sweep.run(flow, recipe_name, list(overrides or []), strict), json_mode)
         return
     jobs = config.sweep(list(overrides or [])) if multirun else [list(overrides or [])]
-    composed = [compose(recipe_name, job, strict) for job in jobs]  # every job's usage errors before any run
+    composed = [command_config(recipe_name, job, strict) for job in jobs]  # every job's usage errors before any run
     results = []
     for job, (recipe, cfg) in zip(jobs, composed):
         if print_cfg:
