@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
+from pathlib import Path
 from typing import Any
 
 from aiaas_cli import redact, workspace
@@ -50,6 +51,8 @@ def configure(cfg: Any) -> str:
         _check_reachable(uri)
     else:
         workspace.home().mkdir(parents=True, exist_ok=True)
+    if uri.startswith("sqlite:///"):
+        _create_sqlite_store(uri)
     users_env = os.environ.get("MLFLOW_TRACKING_URI")
     mlflow.set_tracking_uri(uri)
     # set_tracking_uri also exports the URI; a config override must not outlive this command.
@@ -58,6 +61,19 @@ def configure(cfg: Any) -> str:
     else:
         os.environ["MLFLOW_TRACKING_URI"] = users_env
     return uri
+
+
+def _create_sqlite_store(uri: str) -> None:
+    """Create (or migrate) a SQLite store in one process at a time. MLflow does it in whichever process opens a
+    new store first, and jobs started together on a fresh home (a CI matrix) each ran the schema migration: most
+    died with "duplicate column name". Under the lock the first creates it and the others find it ready."""
+    from filelock import FileLock
+    from mlflow.tracking import MlflowClient
+
+    path = Path(uri.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock"):
+        MlflowClient(tracking_uri=uri)
 
 
 def mlflow_client():

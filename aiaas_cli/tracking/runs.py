@@ -51,8 +51,16 @@ def _experiment_id(name: str, uri: str) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
+    from mlflow.exceptions import MlflowException
+
     location = None if uri.startswith("http") else (workspace.home() / "artifacts").as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:  # another job created it since the look-up (jobs started together)
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 def _open(cfg: Any, run_id: str | None, uri: str) -> str:
