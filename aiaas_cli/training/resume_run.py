@@ -79,8 +79,22 @@ def _saved_config(run_id: str) -> Any:
     raise ConfigError(f"run '{run_id}' has no saved training config", "resume needs a run trained by aiaas train")
 
 
-def _apply(saved: Any, overrides: list[str], groups: set[str]) -> None:
-    """Set the values given on the command line in the run's saved config (types checked as in compose)."""
+def _group_value(node: Any) -> Any:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+
+def _describe(group: str, node: Any) -> str:
+    value = _group_value(node)
+    target = value.get("_target_", "?") if isinstance(value, dict) else value
+    return f"{group} {target or 'none'}"
+
+
+def _apply(saved: Any, cfg: Any, overrides: list[str], groups: set[str]) -> None:
+    """Set the values given on the command line in the run's saved config (types checked as in compose). A config
+    group may be named only with the choice the run was trained with (a retried command line), which ``cfg``, the
+    command line's own config, shows."""
     from omegaconf import OmegaConf
 
     from aiaas_cli import config
@@ -88,9 +102,17 @@ def _apply(saved: Any, overrides: list[str], groups: set[str]) -> None:
     known = config.leaf_keys(saved)
     for override in config._parse(overrides):
         key = override.key_or_group
-        if key in groups or override.is_delete() or override.is_add():
+        if override.is_delete() or override.is_add():
             hint = "a resumed run keeps its config; values such as trainer.max_epochs=30 may change"
             raise ConfigError(f"cannot change `{override.input_line}` when resuming", hint)
+        if key in groups:
+            if key != "tracking" and _group_value(saved.get(key)) != _group_value(cfg.get(key)):
+                was, asked = _describe(key, saved.get(key)), _describe(key, cfg.get(key))
+                hint = "a resumed run keeps its config groups; train a new run to change it"
+                raise ConfigError(
+                    f"cannot change `{override.input_line}` when resuming: the run has {was}, not {asked}", hint
+                )
+            continue
         if key not in known:
             raise ConfigError(f"unknown config key '{key}'", "see `aiaas train ... --cfg`")
         config._check_type(key, override.value(), known[key])
@@ -115,7 +137,7 @@ def prepare(recipe: Any, cfg: Any, value: str, overrides: list[str]) -> Any:
     run_id = _latest(cfg) if value == KEY_LAST else value
     _check_run(cfg, run_id)
     resumed = _saved_config(run_id)
-    _apply(resumed, overrides, {p.name for p in recipe.config_dir.iterdir() if p.is_dir()})
+    _apply(resumed, cfg, overrides, {p.name for p in recipe.config_dir.iterdir() if p.is_dir()})
     resumed.tracking = cfg.tracking  # where runs are tracked is this command's business
     with open_dict(resumed):
         resumed.run, resumed[KEY] = run_id, run_id

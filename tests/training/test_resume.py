@@ -66,7 +66,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 
 @pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_ends_with_the_weights_of_an_uninterrupted_run(cli, fresh_home):
-    epochs = ["trainer.max_epochs=3"]
+    epochs = ["trainer.max_epochs=3", "scheduler=none"]  # a config group too: a retried command line names it again
     whole = cli.json(*TRAIN, *epochs)
     proc = _start(fresh_home, *TRAIN, *epochs, *PACE, "--json")
     try:
@@ -82,7 +82,7 @@ def test_sigkill_mid_epoch_then_resume_ends_with_the_weights_of_an_uninterrupted
     listed = {r["run_id"]: r["status"] for r in cli.json("runs")["runs"]}
     assert listed[run_id] == "KILLED"  # left RUNNING by SIGKILL, its process gone
 
-    resumed = cli.json("train", "tabular-cls", "resume=last")  # takes the killed run over
+    resumed = cli.json(*TRAIN, *epochs, "resume=last")  # the same command line takes the killed run over
     assert resumed["run_id"] == run_id
     a, b = _weights(Path(whole["last_checkpoint"])), _weights(Path(resumed["last_checkpoint"]))
     assert a.keys() == b.keys()
@@ -120,6 +120,10 @@ def test_sigterm_stops_cleanly_then_the_run_resumes_and_extends(cli, fresh_home)
     assert torch.load(longer["last_checkpoint"], weights_only=True)["global_step"] == 3 * STEPS_PER_EPOCH
     steps = [m.step for m in _client(fresh_home).get_metric_history(run_id, "train_loss_step")]
     assert len(steps) == len(set(steps))
+
+    changed = cli("train", "tabular-cls", f"resume={run_id}", "scheduler=none", "trainer.max_epochs=4", expect=2)
+    assert "cannot change `scheduler=none` when resuming" in changed.stderr
+    assert "scheduler torch.optim.lr_scheduler.CosineAnnealingLR, not scheduler none" in changed.stderr
 
     client = _client(fresh_home)  # a run that a live process holds is not taken over
     client.update_run(run_id, status="RUNNING")
