@@ -53,14 +53,36 @@ def rows(tracking_uri: str | None, limit: int) -> list[dict]:
     return found
 
 
-def table(found: list[dict]) -> Table:
+def table(found: list[dict], wide: bool = False) -> Table:
+    """Recent runs; by default what fits an 80-column terminal (one metric, no stages), ``wide``: every column."""
+    return _wide_table(found) if wide else _narrow_table(found)
+
+
+def _test_metrics(row: dict) -> list[tuple[str, float]]:
+    return [(k.removeprefix("test_"), v) for k, v in row["metrics"].items() if k.startswith("test_")]
+
+
+def _narrow_table(found: list[dict]) -> Table:
+    out = Table(title="Recent runs", box=None, pad_edge=False, collapse_padding=True)
+    out.add_column("run_id", no_wrap=True, min_width=32)  # whole: it is what users copy
+    for column, key in (("recipe", "recipe"), ("status", "status")):
+        out.add_column(column, no_wrap=True, min_width=max([len(column)] + [len(row[key]) for row in found]))
+    out.add_column("started", no_wrap=True, min_width=11)
+    out.add_column("test", no_wrap=True, overflow="ellipsis")  # the one column that gives way
+    for row in found:
+        test = _test_metrics(row)
+        metric = f"{test[0][0]} {test[0][1]:.4g}" if test else "-"
+        out.add_row(row["run_id"], row["recipe"], row["status"], row["started"][5:16].replace("T", " "), metric)
+    return out
+
+
+def _wide_table(found: list[dict]) -> Table:
     out = Table(title="Recent runs")
     out.add_column("run_id", no_wrap=True, min_width=32)
     for column in ("recipe", "status", "started (UTC)", "stages", "test metrics"):
         out.add_column(column)
     for row in found:
-        test = [(k.removeprefix("test_"), v) for k, v in row["metrics"].items() if k.startswith("test_")][:SHOWN]
-        metrics = "  ".join(f"{k} {v:.4f}" for k, v in test) or "-"
+        metrics = "  ".join(f"{k} {v:.4f}" for k, v in _test_metrics(row)[:SHOWN]) or "-"
         out.add_row(row["run_id"], row["recipe"], row["status"], row["started"][:19], ",".join(row["stages"]), metrics)
     return out
 

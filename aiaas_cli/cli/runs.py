@@ -18,12 +18,14 @@ def runs(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs to show.")] = 10,
     tracking_uri: TrackingUri = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column: stages and three test metrics.")] = False,
     json_mode: Json = False,
 ) -> None:
     """List recent runs with their key metrics; runs whose process was killed show as KILLED.
 
     Examples:
       aiaas runs
+      aiaas runs --wide           (stages and more metrics; --json has everything)
       aiaas runs -n 3 --json
       aiaas runs sync <run_id>      (upload what a run kept locally while its tracking server was away)
     """
@@ -36,7 +38,7 @@ def runs(
     if json_mode:
         console.emit_json({"run_id": found[0]["run_id"] if found else None, "runs": found})
     else:
-        console.show(table(found))
+        console.show(table(found, wide))
 
 
 @runs_app.command("sync")

@@ -50,3 +50,29 @@ def test_runs_shows_killed_unsynced_and_running(cli, fresh_home):
         ids["unsynced"]: "UNSYNCED",
     }
     assert "KILLED" in cli("runs").stdout
+
+
+def _rendered(found: list[dict], width: int, wide: bool) -> list[str]:
+    from rich.console import Console
+
+    from aiaas_cli.cli.run_list import table
+
+    console = Console(width=width, record=True, color_system=None)
+    console.print(table(found, wide=wide))
+    return console.export_text().splitlines()
+
+
+def test_runs_fit_an_80_column_terminal_one_line_a_run_and_wide_shows_everything():
+    found = [
+        {"run_id": f"{i:032x}", "recipe": "tabular-cls", "status": "FINISHED", "started": "2026-12-07T15:36:37+00:00",
+         "stages": ["evaluate", "pipeline", "train"],
+         "metrics": {"test_accuracy": 0.99123, "test_log_loss": 0.1, "test_macro_f1": 0.9, "val_loss": 0.2}}
+        for i in range(3)
+    ]  # fmt: skip
+    lines = _rendered(found, 80, wide=False)
+    assert all(len(line) <= 80 for line in lines)
+    for row in found:
+        [line] = [line for line in lines if row["run_id"] in line]  # the whole id, once: one line per run
+        assert "tabular-cls" in line and "FINISHED" in line and "12-07 15:36" in line and "accuracy" in line
+    wide = "\n".join(_rendered(found, 160, wide=True))
+    assert "evaluate,pipeline,train" in wide and "macro_f1" in wide and "0.9000" in wide
