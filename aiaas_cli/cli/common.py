@@ -7,14 +7,33 @@ from collections.abc import Callable
 from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from aiaas_cli import console, workspace
 from aiaas_cli.errors import ConfigError, UserError
 
+# how Click names the value an option takes, where Typer writes the Python type (`<str>`, `<int range>`)
+_CLICK_TYPES = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "int range": "INTEGER RANGE", "Path": "PATH"}
+
+
+def plain_option_types(command) -> None:
+    """Help as Click shows it: nothing after a flag (Typer writes `--json <bool>`), TEXT or INTEGER after a value."""
+    from typer._click import Context
+
+    ctx = Context(command)
+    for param in (*command.params, command.get_help_option(ctx)):  # --help is made once, then kept by the command
+        if isinstance(param, TyperOption) and param.metavar is None:
+            label = param.display_type(ctx).strip("<>")
+            param.metavar = "" if param.is_flag else _CLICK_TYPES.get(label, label.upper())
+
 
 class ErrorHandlingGroup(TyperGroup):
     """Turns a UserError from any command into one line and its exit code (no traceback)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for command in (self, *self.commands.values()):
+            plain_option_types(command)
 
     def invoke(self, ctx):
         try:

@@ -154,3 +154,16 @@ def test_a_sweep_with_one_bad_value_runs_nothing(cli, fresh_home):
     result = cli("train", "image-cls", "-m", "optim.lr=0.001,-1", expect=2)
     assert "optim.lr=-1 must be above 0" in _error_line(result)
     assert _run_ids(cli) == []
+
+
+def test_help_shows_option_values_the_click_way_and_nothing_after_a_flag(cli):
+    import typer
+
+    from aiaas_cli.cli import app
+
+    group = typer.main.get_command(app)
+    for name in ("", *group.commands):
+        shown = cli(*([name] if name else []), "--help", expect=0).stdout
+        assert "<bool>" not in shown and "<str>" not in shown.split("Options")[-1], name
+    predict = cli("predict", "--help").stdout
+    assert "TEXT" in predict and "INTEGER RANGE" in predict
