@@ -67,3 +67,8 @@ def test_installed_wheel_runs(wheel, tmp_path):
         subprocess.check_output([aiaas, "train", "image-cls", "--cfg", "--json"], cwd=tmp_path, env=run_env)
     )
     assert cfg["model"]["_target_"] == "aiaas_recipes.image_cls.model.SmallCNN"
+    # every stage from a folder that is not the repo: the configs and the Bento's code come from the wheel
+    run_env["BENTOML_HOME"] = str(tmp_path / "bentoml")
+    args = ["pipeline", "image-cls", "trainer.max_epochs=3", "trainer.early_stopping.enabled=false", "--json"]
+    done = json.loads(subprocess.check_output([aiaas, *args], cwd=tmp_path, env=run_env))
+    assert done["metrics"]["accuracy"] > 0.5 and done["bento_tag"]
