@@ -88,6 +88,9 @@ class Export:
     dynamic_batch: bool = True
     parity_samples: int = bounded(256, low=1)
     tolerance: float = bounded(1.0e-3, low=0)
+    score_tolerance: float = bounded(0.01, low=0, high=1)
+    box_iou: float = bounded(0.99, low=0, high=1)
+    score_threshold: Optional[float] = bounded(None, low=0, high=1)
     min_agreement: float = bounded(0.99, low=0, high=1)
     quantize: Optional[str] = None
     calibration_samples: int = bounded(256, low=1)

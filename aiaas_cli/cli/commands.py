@@ -159,7 +159,16 @@ def predict(
             help="Also write what the recipe renders per input into this folder (annotated image, mask, WAV).",
         ),
     ] = None,
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="How many labels per input.")] = 5,
+    top_k: Annotated[
+        Optional[int],
+        typer.Option(
+            "--top-k",
+            "-k",
+            min=1,
+            help="How many answers per input, best first. Default: the recipe's (5 labels; image-det: every box "
+            "above the score threshold, up to the model's max_detections, 100; at most 300). See README 'Limits'.",
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Inputs per ONNX Runtime call.")] = 32,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="ONNX Runtime threads.")] = None,
     json_mode: Annotated[

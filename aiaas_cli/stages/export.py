@@ -117,13 +117,18 @@ def _run_exported(path: Path, inputs: Feeds) -> Feeds:
         ) from exc
 
 
-def _check_parity(recipe: Recipe, expected: Feeds, actual: Feeds, export_cfg: Any) -> Parity:
+def _check_parity(recipe: Recipe, expected: Feeds, actual: Feeds, export_cfg: Any, run_id: str) -> Parity:
+    """The recipe's gate, in its task's terms. A failure keeps the run and its checkpoint: the hint is the command
+    that exports them again without retraining."""
     result = recipe.compare_outputs(expected, actual, export_cfg)
     problem = recipe.parity_problem(result, export_cfg)
     if problem:
+        again = f"aiaas export {recipe.name} run={run_id}"
         raise UserError(
             f"ONNX Runtime disagrees with the trained model on {result.samples} test samples: {problem}",
-            "try export.exporter=torchscript or another export.opset; model.onnx was not written",
+            f"the run and its checkpoint are kept; export again without retraining: `{again} "
+            f"export.exporter=torchscript`, or loosen the gate: `{again} export.{result.setting}=...` "
+            "(model.onnx was not written)",
         )
     return result
 
@@ -146,7 +151,7 @@ def export(cfg: Any, recipe: Recipe, trained: Trained) -> Exported:
         _write_onnx(network, spec, temp, cfg.export)
         embed_metadata(temp, info)
         actual = _run_exported(temp, inputs)
-        result = _check_parity(recipe, expected, actual, cfg.export)
+        result = _check_parity(recipe, expected, actual, cfg.export, trained.run_id)
     shown = ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in result.as_dict().items() if k != "samples")
     console.step(f"Parity on {result.samples} test samples: {shown}")
     example = ({k: v[:2] for k, v in inputs.items()}, {k: v[:2] for k, v in actual.items()})

@@ -31,7 +31,7 @@ class Request:
     model: str | None = None
     url: str | None = None
     output: str | None = None
-    top_k: int = 5
+    top_k: int | None = None  # None: the serving module's DEFAULT_K (5 when it names none)
     batch_size: int = 32
     threads: int | None = None
     json: bool = False  # one JSON object on stdout (the predictions inside it) instead of JSON lines
@@ -114,7 +114,7 @@ def _chunks(inputs: Iterator[tuple[str, Any]], size: int) -> Iterator[list[tuple
 def _local_rows(request: Request, predictor: Any, inputs: Iterator[tuple[str, Any]]) -> Iterator[dict]:
     from aiaas_cli.serving.runtime import BadInput
 
-    record = _recorder(predictor.module, request.save)
+    record, k = _recorder(predictor.module, request.save), answers_per_input(request, predictor.module)
     for chunk in _chunks(inputs, request.batch_size):
         rows: list[dict | None] = [None] * len(chunk)
         ready, items = [], []
@@ -126,9 +126,19 @@ def _local_rows(request: Request, predictor: Any, inputs: Iterator[tuple[str, An
                 ready.append(i)
             except (BadInput, OSError) as exc:
                 rows[i] = _error(name, str(exc))
-        for i, prediction in zip(ready, predictor.predict_decoded(items, request.top_k)):
+        for i, prediction in zip(ready, predictor.predict_decoded(items, k)):
             rows[i] = record(chunk[i][0], chunk[i][1], prediction)
         yield from rows
+
+
+def answers_per_input(request: Request, module: Any) -> int:
+    """--top-k, or the serving module's own default; above the module's MAX_K it is refused, not cut silently."""
+    if request.top_k is None:
+        return int(getattr(module, "DEFAULT_K", 5))
+    limit = getattr(module, "MAX_K", None)
+    if limit is not None and request.top_k > limit:
+        raise ConfigError(f"--top-k {request.top_k} is above {request.recipe}'s limit of {limit}", f"--top-k {limit}")
+    return request.top_k
 
 
 def _ask_service(session: Any, url: str, module: Any, item: tuple[str, Any], k: int, record: Any) -> dict:
@@ -157,9 +167,10 @@ def _service_rows(request: Request, module: Any, inputs: Iterator[tuple[str, Any
     import requests
 
     url, record = request.url.rstrip("/"), _recorder(module, request.save)
+    k = answers_per_input(request, module)
     with requests.Session() as session, ThreadPoolExecutor(_URL_WORKERS) as pool:
         for chunk in _chunks(inputs, request.batch_size):  # pool.map would read every input up front
-            yield from pool.map(lambda item: _ask_service(session, url, module, item, request.top_k, record), chunk)
+            yield from pool.map(lambda item: _ask_service(session, url, module, item, k, record), chunk)
 
 
 def _recorder(module: Any, save: str | None) -> Callable[[str, Any, dict], dict]:

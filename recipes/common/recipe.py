@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from aiaas_cli.recipe_api import Metrics, Parity
 from aiaas_recipes.common.torch_recipe import TorchRecipe
 
@@ -26,16 +24,10 @@ class ClassificationRecipe(TorchRecipe):
         return {"classes": manifest["classes"]}
 
     def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
-        """Largest absolute logit difference and the share of rows whose top-1 class agrees."""
-        want, got = expected["logits"].astype(np.float64), actual["logits"].astype(np.float64)
-        agree = float((want.argmax(-1) == got.argmax(-1)).mean()) if len(want) else 1.0
-        diff = float(np.abs(want - got).max()) if len(want) else 0.0
-        return Parity(max_abs_diff=diff, agreement=agree, samples=len(want), agreement_name="top1_agreement")
+        """The share of rows with the same top-1 class and probabilities within export.score_tolerance."""
+        from aiaas_recipes.common.parity import top1
 
-    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
-        if parity.agreement < float(export_cfg.min_agreement):
-            return f"top-1 agreement {parity.agreement:.2%} is below export.min_agreement={export_cfg.min_agreement}"
-        return super().parity_problem(parity, export_cfg)
+        return top1(expected["logits"], actual["logits"], float(export_cfg.score_tolerance))
 
     def score_outputs(self, outputs: dict, targets: Any) -> float:
         from aiaas_recipes.common.classification import accuracy

@@ -9,7 +9,10 @@ from pydantic import BaseModel, Field
 ScoreThreshold = Annotated[
     Optional[float], Field(ge=0.0, le=1.0, description="lowest score returned (default: the model's)")
 ]
-MaxDetections = Annotated[int, Field(ge=1, le=300, description="most detections per image, best first")]
+MaxDetections = Annotated[
+    Optional[int],
+    Field(ge=1, le=300, description="most detections per image, best first (default: the model's, 100; at most 300)"),
+]
 
 
 class Detection(BaseModel):

@@ -24,19 +24,19 @@ class DetectionService:
 
     @bentoml.api(route="/predict")
     async def predict(
-        self, image: Path, score_threshold: ScoreThreshold = None, max_detections: MaxDetections = 100
+        self, image: Path, score_threshold: ScoreThreshold = None, max_detections: MaxDetections = None
     ) -> Detections:
         """The objects in one image (multipart field `image`): label, score and box in the image's pixels."""
-        answer = await self.engine.infer([_payload(image, score_threshold, max_detections)], max_detections)
+        answer = await self.engine.infer([_payload(image, score_threshold, max_detections)], max_detections or 0)
         return answer if isinstance(answer, JSONResponse) else Detections(**answer[0])
 
     @bentoml.api(route="/predict_batch")
     async def predict_batch(
-        self, images: list[Path], score_threshold: ScoreThreshold = None, max_detections: MaxDetections = 100
+        self, images: list[Path], score_threshold: ScoreThreshold = None, max_detections: MaxDetections = None
     ) -> list[Detections]:
         """The objects in each image (repeated multipart field `images`), in order."""
         payloads = [_payload(f, score_threshold, max_detections) for f in images]
-        answer = await self.engine.infer(payloads, max_detections)
+        answer = await self.engine.infer(payloads, max_detections or 0)
         return answer if isinstance(answer, JSONResponse) else [Detections(**one) for one in answer]
 
 

@@ -3,7 +3,8 @@ own pixels, via the numpy post-processing in boxes.py (peaks, class-wise NMS, sc
 
 A request may carry its own options: the service hands the adapter {"image": bytes, "score_threshold": t,
 "max_detections": m} instead of bytes. `aiaas predict` passes plain bytes (the model's defaults) and its
-``--top-k`` as the cap on detections.
+``--top-k`` as the cap on detections. Without one, every detection above the threshold comes back, up to the
+model's ``max_detections`` (model.max_detections, 100 by default); a request may ask for up to MAX_DETECTIONS.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import one_answer, one_prediction
 from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, decode_whole, normalize
 from aiaas_recipes.common.vision.uploads import ImageUploads
-from aiaas_recipes.image_det.boxes import detect, to_original
+from aiaas_recipes.image_det.boxes import PRE_NMS, detect, to_original
 
 SERVICE = "aiaas_recipes.image_det.service:DetectionService"
-MAX_DETECTIONS = 300  # the most any request may ask for
+MAX_DETECTIONS = PRE_NMS  # the most any request may ask for (more is answered 422): the cells NMS looks at
+DEFAULT_K, MAX_K = 0, MAX_DETECTIONS  # `aiaas predict`'s --top-k when not given (0: the model's max_detections)
 http_predictions, http_response = one_prediction, one_answer
 __all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "render_output", "to_row"]
 
@@ -47,7 +49,9 @@ class BoxAdapter(ImageUploads):
         threshold = self.score_threshold if threshold is None else float(threshold)
         if not 0 <= threshold <= 1:
             raise BadInput(f"score_threshold={threshold} must be between 0 and 1", status=422)
-        cap = int(options.get("max_detections") or self.max_detections)
+        cap = int(options.get("max_detections") or 0)  # 0: --top-k, else the model's own max_detections
+        if cap > MAX_DETECTIONS:
+            raise BadInput(f"max_detections={cap} is above the limit of {MAX_DETECTIONS}", status=422)
         image, size = self.decode_with(decode_whole, _image_bytes(payload))
         return image, size, threshold, cap
 
@@ -55,11 +59,12 @@ class BoxAdapter(ImageUploads):
         return {"image": normalize(np.stack([item[0] for item in items]), self.mean, self.std)}
 
     def postprocess(self, outputs: dict[str, np.ndarray], items: list, k: int) -> list[dict]:
-        """Per image: its detections, best first, at most ``k`` (and the request's own cap)."""
+        """Per image: its detections, best first, at most the request's own cap, else ``k``, else the model's
+        max_detections (``k`` 0)."""
         scores, boxes = np.asarray(outputs["scores"]), np.asarray(outputs["boxes"])
         answers = []
         for s, b, (_, (width, height), threshold, cap) in zip(scores, boxes, items, strict=True):
-            limit = max(1, min(int(k), cap, MAX_DETECTIONS))
+            limit = min(cap or int(k) or self.max_detections, MAX_DETECTIONS)
             found, values, labels = detect(s, b, threshold, limit, self.nms_iou)
             placed = to_original(found, self.size, width, height)
             answers.append({"detections": self.detections(placed, values, labels), "width": width, "height": height})
@@ -80,13 +85,12 @@ def build_adapter(
 
 
 def http_request(name: str, payload: bytes, k: int) -> dict[str, Any]:
-    """How `aiaas predict --url` sends one image: a multipart upload, ``k`` as the cap on detections."""
+    """How `aiaas predict --url` sends one image: a multipart upload, ``k`` as the cap on detections (0: the
+    served model's own max_detections)."""
     from pathlib import Path
 
-    return {
-        "files": {"image": (Path(name).name, payload)},
-        "data": {"max_detections": str(min(int(k), MAX_DETECTIONS))},
-    }
+    data = {"max_detections": str(int(k))} if k else {}
+    return {"files": {"image": (Path(name).name, payload)}, "data": data}
 
 
 def to_row(name: str, payload: Any, prediction: dict) -> dict:

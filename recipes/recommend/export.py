@@ -108,14 +108,18 @@ def _row_agrees(want_items, want_scores, got_items, got_scores, tolerance: float
     finite = np.isfinite(want_scores)
     if not np.array_equal(finite, np.isfinite(got_scores)):
         return False
-    if np.any(np.abs(want_scores[finite] - got_scores[finite]) > tolerance):
+    if np.any(
+        np.abs(want_scores[finite] - got_scores[finite]) > tolerance * np.maximum(1, np.abs(want_scores[finite]))
+    ):
         return False
     boundary = want_scores[finite][-1] if finite.any() else -np.inf
+    tolerance *= max(1.0, abs(boundary)) if finite.any() else 1.0
     clear = finite & (want_scores > boundary + tolerance)  # above any tie at the cut
     return set(want_items[clear]) == set(got_items[np.isfinite(got_scores) & (got_scores > boundary + tolerance)])
 
 
 def compare(expected: dict, actual: dict, tolerance: float) -> Parity:
+    """The share of queries answered with the same items, scores within ``tolerance`` x max(1, |score|)."""
     want, got = expected["scores"].astype(np.float64), actual["scores"].astype(np.float64)
     both = np.isfinite(want) & np.isfinite(got)
     diff = float(np.abs(want[both] - got[both]).max()) if both.any() else 0.0
@@ -127,8 +131,13 @@ def compare(expected: dict, actual: dict, tolerance: float) -> Parity:
             expected["items"], want, actual["items"], got, expected["known"], actual["known"]
         )
     ]
-    return Parity(max_abs_diff=diff, agreement=float(np.mean(agree)) if agree else 1.0, samples=len(agree),
-                  agreement_name="topk_agreement")  # fmt: skip
+    worst = ""
+    if not all(agree):
+        i = agree.index(False)
+        shown = [list(zip(expected["items"][i][:3], np.round(want[i][:3], 4))), list(zip(actual["items"][i][:3],
+                 np.round(got[i][:3], 4)))]  # fmt: skip
+        worst = f"query {i}: top items {shown[0]} became {shown[1]}"
+    return Parity(diff, float(np.mean(agree)) if agree else 1.0, len(agree), "topk_agreement", worst, "tolerance")
 
 
 def load(path: Path, recipe_name: str) -> tuple[Recommender, dict]:

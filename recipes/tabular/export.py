@@ -83,29 +83,13 @@ def serving_metadata(meta: dict) -> dict[str, Any]:
     return payload
 
 
-def compare(expected: dict, actual: dict, tolerance: float, regression: bool) -> Parity:
-    """Classification: probabilities and top-1 agreement. Regression: values, and the share of rows within
-    ``tolerance`` relative to the value (a large target carries float32 rounding of its own size)."""
+def compare(expected: dict, actual: dict, export_cfg: Any, regression: bool) -> Parity:
+    """Regression: the share of rows within export.tolerance relative to max(1, |value|) (a large target carries
+    float32 rounding of its own size). Classification: the same top-1 class, probabilities within
+    export.score_tolerance."""
+    from aiaas_recipes.common.parity import top1, within
+
     if regression:
         want, got = np.asarray(expected["value"]).reshape(-1), np.asarray(actual["value"]).reshape(-1)
-        diff = np.abs(want - got)
-        within = float(np.mean(diff <= tolerance * np.maximum(1.0, np.abs(want))))
-        return Parity(float(diff.max(initial=0.0)), within, len(want), "within_tolerance")
-    want, got = np.asarray(expected["probabilities"]), np.asarray(actual["probabilities"])
-    diff = float(np.abs(want - got).max(initial=0.0))
-    return Parity(diff, float(np.mean(want.argmax(-1) == got.argmax(-1))), len(want), "top1_agreement")
-
-
-def parity_problem(parity: Parity, export_cfg: Any, regression: bool) -> str | None:
-    """Regression: every value within export.tolerance (relative); classification: probabilities within it,
-    and top-1 agreement at least export.min_agreement."""
-    if regression:
-        if parity.agreement < 1.0:
-            share = 1 - parity.agreement
-            return f"{share:.1%} of values differ by more than export.tolerance={export_cfg.tolerance} (relative)"
-        return None
-    if parity.max_abs_diff > float(export_cfg.tolerance):
-        return f"max |probability diff| {parity.max_abs_diff:.3g} is above export.tolerance={export_cfg.tolerance}"
-    if parity.agreement < float(export_cfg.min_agreement):
-        return f"top-1 agreement {parity.agreement:.2%} is below export.min_agreement={export_cfg.min_agreement}"
-    return None
+        return within(want, got, float(export_cfg.tolerance))
+    return top1(expected["probabilities"], actual["probabilities"], float(export_cfg.score_tolerance), logits=False)

@@ -183,12 +183,7 @@ class TabularRecipe(Recipe):
     def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
         from aiaas_recipes.tabular import export
 
-        return export.compare(expected, actual, float(export_cfg.tolerance), self.task == "regression")
-
-    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
-        from aiaas_recipes.tabular import export
-
-        return export.parity_problem(parity, export_cfg, self.task == "regression")
+        return export.compare(expected, actual, export_cfg, self.task == "regression")
 
     def score_outputs(self, outputs: dict, targets: Any) -> float:
         import numpy as np

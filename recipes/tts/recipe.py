@@ -144,21 +144,24 @@ class TextToSpeech(TorchRecipe):
         return {name: tensor.numpy() for name, tensor in zip(self.output_names, out)}
 
     def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
-        """Agreement: rows whose predicted durations are identical; the largest mel difference among them."""
+        """An utterance agrees when its phoneme durations are identical and its mel frames are within
+        export.tolerance (relative to max(1, |value|)); the largest mel difference is reported."""
         import numpy as np
 
-        same = [bool(np.array_equal(a, b)) for a, b in zip(expected["durations"], actual["durations"])]
-        diffs = [
-            float(np.abs(expected["mel"][i, :n] - actual["mel"][i, :n]).max(initial=0.0))
-            for i, n in enumerate(expected["mel_lengths"])
-            if same[i]
-        ]
-        return Parity(max(diffs, default=0.0), float(np.mean(same)) if same else 1.0, len(same), "duration_agreement")
+        from aiaas_recipes.common.parity import excess, max_abs
 
-    def parity_problem(self, parity: Parity, export_cfg: Any) -> str | None:
-        if parity.agreement < float(export_cfg.min_agreement):
-            return f"durations agree on {parity.agreement:.0%} of utterances, below export.min_agreement"
-        return super().parity_problem(parity, export_cfg)
+        tolerance, mel, lengths = float(export_cfg.tolerance), expected["mel"], expected["mel_lengths"]
+        same = [bool(np.array_equal(a, b)) for a, b in zip(expected["durations"], actual["durations"])]
+        ratio = [float(excess(mel[i : i + 1, :n], actual["mel"][i : i + 1, :n], tolerance)[0]) if same[i] else np.inf
+                 for i, n in enumerate(lengths)]  # fmt: skip
+        i = int(np.argmax(ratio)) if ratio else 0
+        worst = ""
+        if ratio and ratio[i] > 1:
+            worst = f"utterance {i}: " + ("phoneme durations differ" if not same[i] else
+                                          f"mel {ratio[i]:.3g}x export.tolerance={tolerance} (relative)")  # fmt: skip
+        agree = float(np.mean([r <= 1 for r in ratio])) if ratio else 1.0
+        raw = max((max_abs(mel[i, :n], actual["mel"][i, :n]) for i, n in enumerate(lengths) if same[i]), default=0.0)
+        return Parity(raw, agree, len(ratio), "utterance_agreement", worst, "tolerance")
 
     def score_outputs(self, outputs: dict, targets: Any) -> float:
         """Mean absolute per-phoneme duration error in frames (the mel itself needs the vocoder to be scored)."""

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import onnx
 import pytest
+from conftest import FAST_TRAIN
 
 from aiaas_cli import cpu, workspace
 from aiaas_cli.serving.runtime import OnnxModel
@@ -51,17 +52,69 @@ def test_export_logs_tags_and_registers_the_model(export_report, exported_run, s
     assert version.run_id == exported_run
 
 
-def test_over_tolerance_fails_and_keeps_the_previous_model(cli, exported_run):
+def test_failed_gate_keeps_the_run_and_says_how_to_export_again(cli, exported_run, session_home, monkeypatch):
+    """ONNX answers that differ (ten test images get another class) fail the gate in the task's words; the run, its
+    checkpoint and its earlier model.onnx stay, and the hint's command exports again without retraining."""
+    from mlflow.tracking import MlflowClient
+
     path = workspace.run_dir(exported_run) / "model.onnx"
-    before = path.read_bytes()
-    result = cli("export", "image-cls", f"run={exported_run}", "export.tolerance=0", "export.register=false", expect=1)
+    before, checkpoints = path.read_bytes(), sorted(workspace.run_dir(exported_run).rglob("*.ckpt"))
+    flip_ten_answers(monkeypatch)
+    result = cli("export", "image-cls", f"run={exported_run}", "export.register=false", expect=1)
     assert (
         "ONNX Runtime disagrees with the trained model" in result.stderr
         and "model.onnx was not written" in result.stderr
     )
+    assert "top1 agreement" in result.stderr and "below export.min_agreement=0.99; worst: sample " in result.stderr
+    assert f"aiaas export image-cls run={exported_run} export.exporter=torchscript" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()[-1]) > 0
-    assert path.read_bytes() == before
+    assert path.read_bytes() == before and checkpoints and sorted(path.parent.rglob("*.ckpt")) == checkpoints
     assert not list(path.parent.glob(".model.onnx.tmp-*"))
+    run = MlflowClient(f"sqlite:///{session_home / 'mlflow.db'}").get_run(exported_run)
+    assert run.info.status == "FINISHED" and run.data.tags["aiaas.stage.export"] == "failed"
+    monkeypatch.undo()
+    again = cli.json("export", "image-cls", f"run={exported_run}", "export.register=false")
+    assert again["parity"]["top1_agreement"] == 1.0
+
+
+def flip_ten_answers(monkeypatch) -> None:
+    """ONNX Runtime's logits of the first ten test images rolled by one class: ten answers change."""
+    from aiaas_cli.stages import export as export_stage
+
+    run_exported = export_stage._run_exported
+
+    def other_answers(path, inputs):
+        outputs = run_exported(path, inputs)
+        outputs["logits"][:10] = np.roll(outputs["logits"][:10], 1, axis=1)
+        return outputs
+
+    monkeypatch.setattr(export_stage, "_run_exported", other_answers)
+
+
+@pytest.mark.slow
+def test_pipeline_failed_at_export_keeps_the_trained_run(cli, session_home, monkeypatch):
+    """The whole pipeline fails at the gate: the run (FAILED, its export stage marked) keeps its checkpoint and
+    evaluation, and the command in the hint exports it without training again."""
+    import re
+
+    from mlflow.tracking import MlflowClient
+
+    flip_ten_answers(monkeypatch)
+    result = cli("pipeline", "image-cls", *FAST_TRAIN, "export.register=false", expect=1)
+    run_id = re.search(r"aiaas export image-cls run=(\w+)", result.stderr).group(1)
+    run = MlflowClient(f"sqlite:///{session_home / 'mlflow.db'}").get_run(run_id)
+    assert run.info.status == "FAILED" and run.data.tags["aiaas.stage.pipeline"] == "failed"
+    assert "test_accuracy" in run.data.metrics  # the evaluation before export stays recorded
+    assert list(workspace.run_dir(run_id).rglob("*.ckpt")) and not (workspace.run_dir(run_id) / "model.onnx").exists()
+    monkeypatch.undo()
+    again = cli.json("export", "image-cls", f"run={run_id}", "export.register=false")
+    assert again["parity"]["top1_agreement"] == 1.0 and (workspace.run_dir(run_id) / "model.onnx").exists()
+
+
+def test_raw_difference_is_reported_not_judged(cli, exported_run):
+    """export.tolerance judges values (regression, forecasts), not a classifier's logits: 0 still exports."""
+    result = cli.json("export", "image-cls", f"run={exported_run}", "export.tolerance=0", "export.register=false")
+    assert result["parity"]["top1_agreement"] == 1.0 and result["parity"]["max_abs_diff"] < 1e-4
 
 
 def test_run_without_checkpoint_is_a_clear_error(cli, trained_run):

@@ -140,12 +140,10 @@ class Forecast(TorchRecipe):
         return {"context": x}, {"future": y, "mase_scale": scale}
 
     def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
-        """Largest absolute difference of the scaled forecasts; the share of windows within export.tolerance."""
-        want, got = expected["forecast"].astype(np.float64), actual["forecast"].astype(np.float64)
-        worst = np.abs(want - got).reshape(len(want), -1).max(axis=1) if len(want) else np.zeros(0)
-        within = float((worst <= float(export_cfg.tolerance)).mean()) if len(want) else 1.0
-        diff = float(worst.max()) if len(want) else 0.0
-        return Parity(max_abs_diff=diff, agreement=within, samples=len(want), agreement_name="within_tolerance")
+        """The share of windows whose scaled forecasts are all within export.tolerance (relative to max(1, |v|))."""
+        from aiaas_recipes.common.parity import within
+
+        return within(expected["forecast"], actual["forecast"], float(export_cfg.tolerance), "forecast")
 
     def score_outputs(self, outputs: dict, targets: Any) -> float:
         from aiaas_recipes.sequence.forecast.scores import mase

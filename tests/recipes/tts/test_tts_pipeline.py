@@ -45,7 +45,7 @@ def test_own_voice_pipeline_predict_and_serve(pipeline, cli, tmp_path, record_pr
     out, root = pipeline
     assert {"mcd", "duration_error", "f0_rmse"} <= out["metrics"].keys()
     assert {"mcd", "duration_error", "f0_rmse"} <= out["metrics"]["baseline"].keys()
-    assert out["parity"]["duration_agreement"] == 1.0
+    assert out["parity"]["utterance_agreement"] == 1.0
     dataset = Path(out["dataset_dir"])
     manifest = json.loads((dataset / "manifest.json").read_text())
     skipped = " ".join(s["file"] for s in manifest["skipped"])
