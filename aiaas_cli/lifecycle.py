@@ -130,6 +130,7 @@ def _show_samples(recipe: Recipe, dataset: Dataset, onnx_path: str, k: int) -> l
     if not samples:
         return []
     predictor = Predictor(onnx_path, allowed={recipe.serving_module})
+    k = getattr(predictor.module, "DEFAULT_K", k)  # the recipe's own default answer count (image-det: every box)
     predictions = predictor.predict([payload for _, payload in samples], k=k)
     rows = [predictor.to_row(name, payload, p) for (name, payload), p in zip(samples, predictions)]
     columns = [key for key in rows[0] if not isinstance(rows[0][key], (dict, list))][:4]
