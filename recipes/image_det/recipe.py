@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -52,16 +50,14 @@ class ImageDetection(TorchRecipe):
         return shapes.materialize(cfg.data.builtin)
 
     def fingerprint(self, cfg: Any) -> str:
+        from aiaas_recipes.common.fingerprint import all_files, digest, files_digest
+
         self.check_config(cfg)
         path = self.data_path(cfg)
-        digest = hashlib.sha256()
         roots = [path if path.is_dir() else path.parent]
         if cfg.data.images:  # COCO images kept elsewhere change the dataset too
             roots.append(Path(str(cfg.data.images)).expanduser().resolve())
-        for root in roots:
-            for file in sorted(p for p in root.rglob("*") if p.is_file()):
-                stat = file.stat()
-                digest.update(f"{root}\0{file.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        inputs = [(str(root), files_digest(root, listing=all_files)) for root in roots]
         settings = {
             "path": str(path),
             "size": cfg.data.image_size,
@@ -70,8 +66,7 @@ class ImageDetection(TorchRecipe):
             "images": cfg.data.images,
             "v": 1,
         }
-        digest.update(json.dumps(settings, sort_keys=True).encode())
-        return digest.hexdigest()
+        return digest({"input": inputs, "settings": settings})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.image_det import dataset, readers
@@ -104,7 +99,7 @@ class ImageDetection(TorchRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
-        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.image_det.module import Detector
 
         meta = {
@@ -115,8 +110,7 @@ class ImageDetection(TorchRecipe):
             "std": manifest["std"],
             "model": OmegaConf.to_container(cfg.model, resolve=True),
         }
-        optimizer = instantiate(cfg.optim)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         return Detector(self.build_network(cfg.model, meta, fresh=True), optimizer, scheduler, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:

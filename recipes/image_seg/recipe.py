@@ -78,7 +78,7 @@ class ImageSegmentation(TorchRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
-        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.image_seg.module import Segmenter
 
         self._check(cfg)
@@ -90,8 +90,7 @@ class ImageSegmentation(TorchRecipe):
             "std": manifest["std"],
             "model": OmegaConf.to_container(cfg.model, resolve=True),
         }
-        optimizer = instantiate(cfg.optim)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         return Segmenter(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:

@@ -62,8 +62,7 @@ class TextClassification(ClassificationRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
-        from aiaas_cli.config import instantiate
-        from aiaas_recipes.common.module import Classifier
+        from aiaas_recipes.common.module import Classifier, optimizers_from
         from aiaas_recipes.text_cls.datamodule import check_balance, class_weights
         from aiaas_recipes.text_cls.export import read_tokenizer
 
@@ -77,9 +76,9 @@ class TextClassification(ClassificationRecipe):
             "model": OmegaConf.to_container(cfg.model, resolve=True),
         }
         net = self.build_network(cfg.model, meta)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         weights = class_weights(manifest["counts"]["train"]) if cfg.data.balance == "class_weights" else None
-        return Classifier(net, instantiate(cfg.optim), scheduler, cfg.loss.label_smoothing, meta, weights)
+        return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta, weights)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.text_cls.evaluation import evaluate_split

@@ -59,7 +59,7 @@ class TokenClassification(TorchRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
-        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.token_cls.export import read_tokenizer
         from aiaas_recipes.token_cls.module import Tagger
 
@@ -73,8 +73,8 @@ class TokenClassification(TorchRecipe):
             "model": OmegaConf.to_container(cfg.model, resolve=True),
         }
         net = self.build_network(cfg.model, meta)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
-        return Tagger(net, instantiate(cfg.optim), scheduler, meta)
+        optimizer, scheduler = optimizers_from(cfg)
+        return Tagger(net, optimizer, scheduler, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.token_cls.evaluation import evaluate_split
