@@ -120,14 +120,14 @@ def evaluate_split(network: Any, dataset_dir: Path, manifest: dict, split: str) 
         "duration_error": 0.0,  # the aligned durations themselves
         "f0_rmse": _rmse([s["copy_f0"] for s in scores]),
     }
+    columns = {"model": model, baseline["name"]: baseline}
     return {
         **model,
         "baseline": baseline,
         "length_ratio": float(np.mean([s["length_ratio"] for s in scores])),
         "utterances": len(rows),
         "units": {"mcd": "dB (DTW-aligned)", "duration_error": "ms per phoneme", "f0_rmse": "natural log of Hz"},
-        "compare": compare_table(f"tts on {len(rows)} {split} utterances", {"model": model, baseline["name"]: baseline},
-                                 model),
+        "compare": compare_table(f"tts on {len(rows)} {split} utterances", columns, model),
         "sample_dir": str(workdir),
     }  # fmt: skip
 
