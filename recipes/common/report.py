@@ -3,7 +3,7 @@ table {"title", "columns", "rows"}, and the per-class (per-type) score table tha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -13,15 +13,14 @@ def baseline_entry(name: str, scores: Mapping[str, Any], keys: Iterable[str] | N
 
 
 def compare_table(
-    title: str, columns: Mapping[str, Mapping[str, Any]], rows: Iterable[str] | Mapping[str, str]
+    title: str, columns: Mapping[str, Mapping[str, Any]], keys: Iterable[str], label: Callable[[str], str] = str
 ) -> dict:
     """The report's "compare": one column per entry of ``columns`` (heading -> scores, the model first), one row
-    per score key; ``rows`` may map a row's label to its key (e.g. "ndcg@10" -> "ndcg")."""
-    labels = rows if isinstance(rows, Mapping) else {key: key for key in rows}
+    per score key, named ``label(key)`` (e.g. "ndcg@10" for "ndcg")."""
     return {
         "title": title,
         "columns": list(columns),
-        "rows": {label: [scores[key] for scores in columns.values()] for label, key in labels.items()},
+        "rows": {label(key): [scores[key] for scores in columns.values()] for key in keys},
     }
 
 

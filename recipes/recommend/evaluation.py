@@ -53,5 +53,5 @@ def evaluate_split(network: Any, dataset_dir: Path, manifest: dict, split: str) 
     popular = results["most-popular"]["ndcg"]
     report["ndcg_lift_over_popular"] = model["ndcg"] / popular - 1 if popular > 0 else None
     title = f"Ranking at k={k}, {split} split: {model['users']} users, all {shape[1]} items, seen excluded"
-    report["compare"] = compare_table(title, {"model": report, **results}, {f"{m}@{k}": m for m in METRICS})
+    report["compare"] = compare_table(title, {"model": report, **results}, METRICS, lambda m: f"{m}@{k}")
     return report

@@ -16,8 +16,14 @@ def test_the_compare_table_has_a_column_per_scorer_and_a_row_per_score():
         "t", {"model": {"mae": 1.0, "rmse": 2.0}, "naive": {"mae": 3.0, "rmse": 4.0}}, ("rmse", "mae")
     )
     assert table == {"title": "t", "columns": ["model", "naive"], "rows": {"rmse": [2.0, 4.0], "mae": [1.0, 3.0]}}
-    labelled = compare_table("t", {"model": {"ndcg": 0.3}}, {"ndcg@10": "ndcg"})
+    labelled = compare_table("t", {"model": {"ndcg": 0.3}}, ["ndcg"], lambda key: f"{key}@10")
     assert labelled["rows"] == {"ndcg@10": [0.3]}
+
+
+def test_the_rows_may_follow_the_model_scores_keys():
+    model, copy = {"mcd": 8.0, "f0_rmse": 0.2}, {"name": "copy", "mcd": 5.0, "f0_rmse": 0.1}
+    table = compare_table("tts", {"model": model, copy["name"]: copy}, model)
+    assert table["columns"] == ["model", "copy"] and table["rows"] == {"mcd": [8.0, 5.0], "f0_rmse": [0.2, 0.1]}
 
 
 def test_add_baseline_fills_the_report_as_before():
