@@ -12,6 +12,7 @@ import torch
 from aiaas_recipes.asr import text as chars
 from aiaas_recipes.asr.dataset import load_split
 from aiaas_recipes.asr.frontend import pad
+from aiaas_recipes.common.report import add_baseline
 
 EXAMPLES = 10  # worst utterances kept in the report
 
@@ -50,9 +51,10 @@ def worst(files: list[str], references: list[str], hypotheses: list[str], limit:
 
 
 def baseline(dataset_dir: Path, references: list[str]) -> dict:
+    """WER and CER of transcribing every utterance as the training split's most frequent transcript."""
     _, train = load_split(dataset_dir, "train")
     constant = Counter(train).most_common(1)[0][0]
-    return {"name": "most frequent training transcript", **scores(references, [constant] * len(references))}
+    return scores(references, [constant] * len(references))
 
 
 def evaluate_split(network, dataset_dir: Path, manifest: dict, split: str) -> dict:
@@ -61,10 +63,8 @@ def evaluate_split(network, dataset_dir: Path, manifest: dict, split: str) -> di
     files = (Path(dataset_dir) / f"{split}_files.txt").read_text(encoding="utf-8").splitlines()
     report = {**scores(references, hypotheses), "utterances": len(references)}
     report["examples"] = worst(files, references, hypotheses)
-    report["baseline"] = baseline(dataset_dir, references)
-    rows = {name: [report[name], report["baseline"][name]] for name in ("wer", "cer")}
-    report["compare"] = {"title": f"{split} split", "columns": ["model", "baseline"], "rows": rows}
-    return report
+    found = baseline(dataset_dir, references)
+    return add_baseline(report, found, "most frequent training transcript", f"{split} split", ("wer", "cer"))
 
 
 def examples_table(report: dict):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
 import torch
 from torch.nn import functional as F
 
 from aiaas_recipes.asr import text as chars
-from aiaas_recipes.common.module import FromConfig
+from aiaas_recipes.common.module import ConfiguredModule
 
 
 def spec_augment(features: torch.Tensor, freq: int, time: int, masks: int) -> torch.Tensor:
@@ -27,19 +26,13 @@ def spec_augment(features: torch.Tensor, freq: int, time: int, masks: int) -> to
     return out
 
 
-class Transcriber(FromConfig, pl.LightningModule):
+class Transcriber(ConfiguredModule):
     """Wraps a network that maps (features, lengths) to per-frame character log-probabilities."""
 
     def __init__(self, net: torch.nn.Module, optimizer, scheduler, meta: dict, augment: dict):
-        super().__init__()
-        self.net = net
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.meta = meta  # written into every checkpoint, so later stages need no config
+        super().__init__(net, optimizer, scheduler, meta)
         self.augment = augment
         self.val_pairs: list[tuple[str, str]] = []
-
-    def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.net(features, lengths)
 
     def _loss(self, log_probs, lengths, targets, target_lengths) -> torch.Tensor:
         out_lengths = chars.output_frames(lengths)
@@ -49,14 +42,14 @@ class Transcriber(FromConfig, pl.LightningModule):
         features, lengths, targets, target_lengths = batch
         log_probs = self.net(spec_augment(features, **self.augment), lengths)
         loss = self._loss(log_probs, lengths, targets, target_lengths)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(lengths))
+        self.log_loss("train", loss, len(lengths))
         return loss
 
     def validation_step(self, batch, batch_idx):
         features, lengths, targets, target_lengths = batch
         log_probs = self.net(features, lengths)
         loss = self._loss(log_probs, lengths, targets, target_lengths)
-        self.log("val_loss", loss, prog_bar=True, batch_size=len(lengths))
+        self.log_loss("val", loss, len(lengths))
         alphabet, frames = self.meta["alphabet"], chars.output_frames(lengths.cpu().numpy())
         truth = torch.split(targets.cpu(), target_lengths.cpu().tolist())
         for row, n, ids in zip(log_probs.float().cpu().numpy(), frames, truth):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +45,13 @@ class SpeechRecognition(TorchRecipe):
 
     def fingerprint(self, cfg: Any) -> str:
         from aiaas_recipes.asr.sources import scan
+        from aiaas_recipes.common.fingerprint import digest, listing_digest
 
-        digest = hashlib.sha256()
-        for item in scan(self.data_path(cfg)):
-            stat = item.path.stat() if item.path.exists() else None
-            size, mtime = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
-            digest.update(f"{item.path}\0{item.text}\0{item.split}\0{item.speaker}\0{size}\0{mtime}\n".encode())
+        listing = ((i.path, f"{i.path}\0{i.text}\0{i.split}\0{i.speaker}") for i in scan(self.data_path(cfg)))
         keys = ("sample_rate", "n_mels", "n_fft", "window_seconds", "min_seconds", "max_seconds", "trim_db")
         settings = {key: cfg.data.get(key) for key in keys}
         settings.update(split=dict(cfg.data.split), v=_FINGERPRINT_VERSION)
-        digest.update(json.dumps(settings, sort_keys=True).encode())
-        return digest.hexdigest()
+        return digest({"input": listing_digest(listing), "settings": settings})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.asr import dataset
@@ -86,14 +80,14 @@ class SpeechRecognition(TorchRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
-        from aiaas_cli.config import instantiate
         from aiaas_recipes.asr.module import Transcriber
+        from aiaas_recipes.common.module import optimizers_from
 
         meta = {"recipe": self.name, "alphabet": manifest["alphabet"], "model": OmegaConf.to_container(cfg.model)}
         meta.update({key: manifest.get(key) for key in META_KEYS})
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         augment = {key: int(cfg.augment[key]) for key in ("freq", "time", "masks")}
-        return Transcriber(self.build_network(cfg.model, meta), instantiate(cfg.optim), scheduler, meta, augment)
+        return Transcriber(self.build_network(cfg.model, meta), optimizer, scheduler, meta, augment)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.asr.evaluation import evaluate_split

@@ -9,6 +9,7 @@ import torch
 
 from aiaas_recipes.audio_cls.datamodule import load_split
 from aiaas_recipes.common.classification import classification_report
+from aiaas_recipes.common.report import baseline_entry
 
 
 @torch.inference_mode()
@@ -44,8 +45,4 @@ def baseline(dataset_dir: Path, manifest: dict, split: str) -> dict:
     model.fit(pooled(train_x), train_y)
     preds = model.predict(pooled(test_x)) if len(test_y) else np.zeros(0, np.int64)
     report = classification_report(test_y, preds, manifest["classes"])
-    return {
-        "name": "logistic regression on pooled log-mels",
-        "accuracy": report["accuracy"],
-        "macro_f1": report["macro_f1"],
-    }
+    return baseline_entry("logistic regression on pooled log-mels", report, ("accuracy", "macro_f1"))

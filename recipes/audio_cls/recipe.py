@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +29,13 @@ class AudioClassification(ClassificationRecipe):
 
     def fingerprint(self, cfg: Any) -> str:
         from aiaas_recipes.audio_cls.sources import scan
+        from aiaas_recipes.common.fingerprint import digest, listing_digest
 
-        digest = hashlib.sha256()
-        for item in scan(self.data_path(cfg)):
-            stat = item.path.stat() if item.path.exists() else None
-            size, mtime = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
-            digest.update(f"{item.path}\0{item.label}\0{item.split}\0{size}\0{mtime}\n".encode())
+        listing = ((item.path, f"{item.path}\0{item.label}\0{item.split}") for item in scan(self.data_path(cfg)))
         settings = {key: cfg.data.get(key) for key in ("sample_rate", "clip_seconds", "n_mels", "n_fft")}
         settings.update(split=dict(cfg.data.split), limits=[cfg.data.min_seconds, cfg.data.max_seconds])
-        digest.update(json.dumps({**settings, "trim": cfg.data.get("trim_db"), "v": 2}, sort_keys=True).encode())
-        return digest.hexdigest()
+        settings.update(trim=cfg.data.get("trim_db"), v=2)
+        return digest({"input": listing_digest(listing), "settings": settings})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.audio_cls import dataset
@@ -61,11 +56,10 @@ class AudioClassification(ClassificationRecipe):
         from omegaconf import OmegaConf
 
         from aiaas_cli.config import instantiate
-        from aiaas_recipes.common.module import Classifier
+        from aiaas_recipes.common.module import Classifier, optimizers_from
 
         net = instantiate(cfg.model, num_classes=len(manifest["classes"]), n_mels=manifest["n_mels"])
-        optimizer = instantiate(cfg.optim)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         model_cfg = {**OmegaConf.to_container(cfg.model, resolve=True), "n_mels": manifest["n_mels"]}
         meta = {"recipe": self.name, "classes": manifest["classes"], "model": model_cfg}
         meta.update({key: manifest.get(key) for key in FRONT_KEYS})

@@ -55,12 +55,7 @@ def plot_confusion(report: dict, path: Path) -> None:
 
 def per_class_table(report: dict):
     """A rich table: precision, recall, F1 and support per class, the headline figures as its caption."""
-    from rich.table import Table
+    from aiaas_recipes.common.report import scores_table
 
-    table = Table(title="Evaluation (test split)")
-    for column in ("class", "precision", "recall", "f1", "support"):
-        table.add_column(column, justify="left" if column == "class" else "right")
-    for name, row in report.get("per_class", {}).items():
-        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
-    table.caption = f"accuracy {report['accuracy']:.4f}   macro-F1 {report['macro_f1']:.4f}"
-    return table
+    caption = f"accuracy {report['accuracy']:.4f}   macro-F1 {report['macro_f1']:.4f}"
+    return scores_table("Evaluation (test split)", "class", report.get("per_class", {}), caption)

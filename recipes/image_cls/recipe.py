@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +32,13 @@ class ImageClassification(ImageRecipe, ClassificationRecipe):
             check_root(Path(str(cfg.data.root)).expanduser().resolve())
 
     def fingerprint(self, cfg: Any) -> str:
+        from aiaas_recipes.common.fingerprint import digest, files_digest
         from aiaas_recipes.image_cls.scan import scan, visible_files
 
         layout = scan(self.data_root(cfg))
-        digest = hashlib.sha256()
-        for path in visible_files(layout.root):
-            stat = path.stat()
-            digest.update(f"{path.relative_to(layout.root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        inputs = files_digest(layout.root, listing=lambda root, _: visible_files(root))  # its own hidden/junk rule
         settings = {"root": str(layout.root), "size": cfg.data.image_size, "split": dict(cfg.data.split), "v": 3}
-        digest.update(json.dumps(settings, sort_keys=True).encode())
-        return digest.hexdigest()
+        return digest({"input": inputs, "settings": settings})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.image_cls import dataset
@@ -60,11 +55,10 @@ class ImageClassification(ImageRecipe, ClassificationRecipe):
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from aiaas_cli.config import instantiate
-        from aiaas_recipes.common.module import Classifier
+        from aiaas_recipes.common.module import Classifier, optimizers_from
 
         net = instantiate(cfg.model, num_classes=len(manifest["classes"]))
-        optimizer = instantiate(cfg.optim)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         meta = self.image_meta(manifest, cfg.model)
         return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
 

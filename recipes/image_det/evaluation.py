@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aiaas_recipes.common.report import add_baseline
 from aiaas_recipes.image_det.datamodule import BoxDataset, load_split
 from aiaas_recipes.image_det.metrics import as_preds, as_targets, scores
 
@@ -45,12 +46,8 @@ def evaluate_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, 
     report = scores(preds, targets, classes, threshold)
     baseline = scores(mean_box_baseline(dataset_dir, len(images)), targets, classes, threshold)
     report["classes"] = list(classes)
-    report["baseline"] = {"name": "mean training box, most frequent class", **{k: baseline[k] for k in HEADLINE}}
-    report["compare"] = {
-        "title": f"Model vs trivial baseline ({split} split, {len(images)} images)",
-        "columns": ["model", "baseline"],
-        "rows": {k: [report[k], baseline[k]] for k in HEADLINE},
-    }
+    title = f"Model vs trivial baseline ({split} split, {len(images)} images)"
+    add_baseline(report, baseline, "mean training box, most frequent class", title, HEADLINE)
     pick = list(range(min(EXAMPLES, len(images))))
     report["examples"] = {
         "dataset_dir": str(dataset_dir),

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
 import torch
 
-from aiaas_recipes.common.module import FromConfig
+from aiaas_recipes.common.module import ConfiguredModule
 from aiaas_recipes.image_det.targets import detection_loss
 
 
-class Detector(FromConfig, pl.LightningModule):
+class Detector(ConfiguredModule):
     """Wraps a network with ``raw`` (for the loss) and ``forward`` (peak scores, boxes) like model.CenterNet."""
 
     def __init__(self, net: torch.nn.Module, optimizer, scheduler, meta: dict):
-        super().__init__()
+        super().__init__(net, optimizer, scheduler, meta)
         from aiaas_recipes.image_det.metrics import new_map
 
-        self.net = net
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.meta = meta  # written into every checkpoint, so later stages need no config
         self.val_map = new_map(class_metrics=False)
-
-    def forward(self, x: torch.Tensor):
-        return self.net(x)
 
     def training_step(self, batch, batch_idx):
         x, boxes, labels = batch
         loss, heat, box = detection_loss(self.net, x, boxes, labels)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(x))
+        self.log_loss("train", loss, len(x))
         self.log_dict({"train_heat_loss": heat, "train_box_loss": box}, on_epoch=True, batch_size=len(x))
         return loss
 
@@ -36,7 +29,7 @@ class Detector(FromConfig, pl.LightningModule):
 
         x, boxes, labels = batch
         loss, _, _ = detection_loss(self.net, x, boxes, labels)
-        self.log("val_loss", loss, prog_bar=True, batch_size=len(x))
+        self.log_loss("val", loss, len(x))
         scores, decoded = self.net(x)
         outputs = {"scores": scores.cpu().numpy(), "boxes": decoded.cpu().numpy()}
         self.val_map.update(as_preds(outputs), as_targets(boxes, labels))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +48,14 @@ class ImageDetection(ImageRecipe):
         return shapes.materialize(name)
 
     def fingerprint(self, cfg: Any) -> str:
+        from aiaas_recipes.common.fingerprint import all_files, digest, files_digest
+
         self.check_config(cfg)
         path = self.data_root(cfg)
-        digest = hashlib.sha256()
         roots = [path if path.is_dir() else path.parent]
         if cfg.data.images:  # COCO images kept elsewhere change the dataset too
             roots.append(Path(str(cfg.data.images)).expanduser().resolve())
-        for root in roots:
-            for file in sorted(p for p in root.rglob("*") if p.is_file()):
-                stat = file.stat()
-                digest.update(f"{root}\0{file.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        inputs = [(str(root), files_digest(root, listing=all_files)) for root in roots]
         settings = {
             "path": str(path),
             "size": cfg.data.image_size,
@@ -68,8 +64,7 @@ class ImageDetection(ImageRecipe):
             "images": cfg.data.images,
             "v": 1,
         }
-        digest.update(json.dumps(settings, sort_keys=True).encode())
-        return digest.hexdigest()
+        return digest({"input": inputs, "settings": settings})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.image_det import dataset, readers
@@ -98,12 +93,11 @@ class ImageDetection(ImageRecipe):
         return instantiate(model_cfg, num_classes=len(meta["classes"]), image_size=int(meta["image_size"]))
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.image_det.module import Detector
 
         meta = self.image_meta(manifest, cfg.model)
-        optimizer = instantiate(cfg.optim)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         return Detector(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:

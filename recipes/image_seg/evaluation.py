@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aiaas_recipes.common.report import add_baseline
 from aiaas_recipes.image_seg.datamodule import MaskDataset, load_split
 from aiaas_recipes.image_seg.images import IGNORE, mask_png
 
@@ -67,13 +68,8 @@ def evaluate_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, 
     pred = predict_masks(network.eval(), images, manifest)
     report = scores(pred, masks, classes)
     baseline = scores(colour_baseline(dataset_dir, manifest, images), masks, classes)
-    headline = ("miou", "pixel_accuracy", "dice")
-    report["baseline"] = {"name": "nearest class colour", **{k: baseline[k] for k in headline}}
-    report["compare"] = {
-        "title": f"Model vs per-pixel colour baseline ({split} split)",
-        "columns": ["model", "baseline"],
-        "rows": {k: [report[k], baseline[k]] for k in headline},
-    }
+    title = f"Model vs per-pixel colour baseline ({split} split)"
+    add_baseline(report, baseline, "nearest class colour", title, ("miou", "pixel_accuracy", "dice"))
     pick = list(range(min(EXAMPLES, len(images))))
     report["examples"] = {"dataset_dir": str(dataset_dir), "split": split, "index": pick,
                           "masks": [mask_png(pred[i]) for i in pick]}  # fmt: skip

@@ -70,13 +70,12 @@ class ImageSegmentation(ImageRecipe):
         return instantiate(model_cfg, num_classes=len(meta["classes"]))
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.image_seg.module import Segmenter
 
         self._check(cfg)
         meta = self.image_meta(manifest, cfg.model)
-        optimizer = instantiate(cfg.optim)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         return Segmenter(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from aiaas_recipes.common.report import baseline_entry, compare_table
 from aiaas_recipes.recommend import baselines, dataset, ranking
 
 METRICS = ("recall", "ndcg", "map", "coverage")
@@ -47,14 +48,10 @@ def evaluate_split(network: Any, dataset_dir: Path, manifest: dict, split: str) 
     model = results.pop("model")
     report: dict[str, Any] = {name: model[name] for name in METRICS}
     report.update(k=k, split=split, users=model["users"], items=shape[1])
-    report["baseline"] = {"name": "most-popular", **{m: results["most-popular"][m] for m in METRICS}}
+    report["baseline"] = baseline_entry("most-popular", results["most-popular"], METRICS)
     report["baselines"] = {name: {m: r[m] for m in METRICS} for name, r in results.items()}
     popular = results["most-popular"]["ndcg"]
     report["ndcg_lift_over_popular"] = model["ndcg"] / popular - 1 if popular > 0 else None
-    columns = ["model", *results]
-    report["compare"] = {
-        "title": f"Ranking at k={k}, {split} split: {model['users']} users, all {shape[1]} items, seen excluded",
-        "columns": columns,
-        "rows": {f"{m}@{k}": [report[m], *(results[c][m] for c in columns[1:])] for m in METRICS},
-    }
+    title = f"Ranking at k={k}, {split} split: {model['users']} users, all {shape[1]} items, seen excluded"
+    report["compare"] = compare_table(title, {"model": report, **results}, METRICS, lambda m: f"{m}@{k}")
     return report

@@ -6,8 +6,6 @@ static QDQ quantization of the served graph fails in ONNX Runtime (per-axis scal
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +13,6 @@ from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity, Recipe
 
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
 TRAINING_ONLY = ("batch_size",)  # data settings that do not change the dataset dir
-
-
-def _input_digest(cfg: Any) -> str:
-    if not cfg.data.path:
-        return "generated"
-    path = Path(str(cfg.data.path)).expanduser().resolve()
-    if not path.is_file():
-        from aiaas_cli.errors import ConfigError
-
-        raise ConfigError(f"data.path={path} is not a file", "point it at a .csv, .tsv or .parquet table")
-    stat = path.stat()
-    return f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}"
 
 
 class Recommend(Recipe):
@@ -49,15 +35,13 @@ class Recommend(Recipe):
         check_choice("loss.name", cfg.loss.name, ("softmax", "bpr"))
 
     def fingerprint(self, cfg: Any) -> str:
-        from omegaconf import OmegaConf
+        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest, input_table
 
-        settings = OmegaConf.to_container(cfg.data, resolve=True)
-        for key in TRAINING_ONLY:
-            settings.pop(key, None)
+        settings = data_settings(cfg.data, TRAINING_ONLY)
         if cfg.data.path:
             settings.pop("generated", None)
-        blob = {"settings": settings, "input": _input_digest(cfg), "v": _FINGERPRINT_VERSION}
-        return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+        inputs = files_digest(input_table(cfg.data), none="generated")
+        return digest({"settings": settings, "input": inputs, "v": _FINGERPRINT_VERSION})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.recommend import dataset

@@ -10,18 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from aiaas_recipes.common.module import ConfiguredModule, optimizers_from
 from aiaas_recipes.common.rows import RowDataModule
 from aiaas_recipes.recommend import dataset, ranking
 
 LOSSES = ("softmax", "bpr")
 
 
-class RecommenderModule(pl.LightningModule):
+class RecommenderModule(ConfiguredModule):
     """Wraps a network with ``encode_users``/``encode_items``/``item_bias``/``scale`` (see model.py).
 
     Its checkpoint carries what serving needs beyond the weights: the "aiaas" metadata (ids, sizes, model
@@ -29,13 +29,12 @@ class RecommenderModule(pl.LightningModule):
     """
 
     def __init__(self, net, optimizer, scheduler, meta: dict, dataset_dir: Path, loss: str, logq: bool, k: int):
-        super().__init__()
         if loss not in LOSSES:
             from aiaas_cli.errors import ConfigError
 
             raise ConfigError(f"loss.name must be one of {', '.join(LOSSES)}, got {loss!r}")
-        self.net, self.meta, self.loss_name, self.k = net, meta, loss, int(k)
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        super().__init__(net, optimizer, scheduler, meta)
+        self.loss_name, self.k = loss, int(k)
         shape = (meta["n_users"], meta["n_items"])
         everything = dataset.matrix(dataset_dir, dataset.SPLITS, shape)
         self.register_buffer("history_indptr", torch.from_numpy(everything.indptr.astype(np.int64)))
@@ -47,9 +46,6 @@ class RecommenderModule(pl.LightningModule):
         log_q = np.log(train_counts / train_counts.sum()).astype(np.float32) if logq else np.zeros(shape[1], "f4")
         self.register_buffer("log_q", torch.from_numpy(log_q), persistent=False)  # training only
         self.seen_for_val, self.val_relevant = train, dataset.matrix(dataset_dir, ("val",), shape)
-
-    def forward(self, users: torch.Tensor) -> torch.Tensor:
-        return self.net(users)
 
     def _softmax_loss(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Each user's positive against the batch's other items (in-batch negatives), popularity-corrected
@@ -73,7 +69,7 @@ class RecommenderModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         users, items = batch
         loss = self._softmax_loss(users, items) if self.loss_name == "softmax" else self._bpr_loss(users, items)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(users))
+        self.log_loss("train", loss, len(users))
         return loss
 
     def validation_step(self, batch, batch_idx):
@@ -87,15 +83,6 @@ class RecommenderModule(pl.LightningModule):
 
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.net(torch.from_numpy(users).to(self.device)).float().cpu().numpy()
-
-    def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer)}}
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["aiaas"] = self.meta
 
 
 class InteractionsData(RowDataModule):
@@ -119,10 +106,6 @@ class InteractionsData(RowDataModule):
 
 
 def build_module(net: Any, cfg: Any, meta: dict, dataset_dir: Path) -> RecommenderModule:
-    from aiaas_cli.config import instantiate
-
-    scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+    optimizer, scheduler = optimizers_from(cfg)
     loss = cfg.loss
-    return RecommenderModule(
-        net, instantiate(cfg.optim), scheduler, meta, dataset_dir, str(loss.name), bool(loss.logq), int(cfg.k)
-    )
+    return RecommenderModule(net, optimizer, scheduler, meta, dataset_dir, str(loss.name), bool(loss.logq), int(cfg.k))

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from aiaas_recipes.common.classification import classification_report
+from aiaas_recipes.common.report import add_baseline
 from aiaas_recipes.tabular.boosting import features, threads_for
 from aiaas_recipes.tabular.dataset import load_split
 from aiaas_recipes.tabular.export import feeds_of, reference_outputs
@@ -86,10 +87,4 @@ def evaluate_split(network: Any, dataset_dir: Path, manifest: dict, split: str) 
         base = classification_metrics(y, baseline, manifest["classes"])
         names = CLASSIFICATION_METRICS
     report["samples"] = int(len(y))
-    report["baseline"] = {"name": BASELINE, **{key: base[key] for key in names}}
-    report["compare"] = {
-        "title": f"Model vs {BASELINE} ({split} split, same train split)",
-        "columns": ["model", "baseline"],
-        "rows": {key: [report[key], base[key]] for key in names},
-    }
-    return report
+    return add_baseline(report, base, BASELINE, f"Model vs {BASELINE} ({split} split, same train split)", names)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -19,26 +17,6 @@ def is_boosting(model_cfg: Any) -> bool:
     return model_cfg.get("_target_") == BOOSTING
 
 
-def _table_path(cfg: Any) -> Path | None:
-    """The user's table (None: a built-in one), which must be a file."""
-    if not cfg.data.path:
-        return None
-    path = Path(str(cfg.data.path)).expanduser().resolve()
-    if not path.is_file():
-        from aiaas_cli.errors import ConfigError
-
-        raise ConfigError(f"data.path={path} is not a file", "point it at a .csv, .tsv or .parquet table")
-    return path
-
-
-def _input_digest(cfg: Any) -> str:
-    path = _table_path(cfg)
-    if path is None:
-        return f"builtin:{cfg.data.builtin}:sklearn {metadata.version('scikit-learn')}"
-    stat = path.stat()
-    return f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}"
-
-
 class TabularRecipe(Recipe):
     """Shared by classification and regression; ``task`` says which."""
 
@@ -47,16 +25,17 @@ class TabularRecipe(Recipe):
     models = ("mlp", "hist_gb")
 
     def check_config(self, cfg: Any) -> None:
-        _table_path(cfg)
+        from aiaas_recipes.common.fingerprint import input_table
+
+        input_table(cfg.data)
 
     def fingerprint(self, cfg: Any) -> str:
-        from omegaconf import OmegaConf
+        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest, input_table
 
-        settings = OmegaConf.to_container(cfg.data, resolve=True)
-        for key in TRAINING_ONLY:
-            settings.pop(key, None)
-        blob = {"task": self.task, "settings": settings, "input": _input_digest(cfg), "v": _FINGERPRINT_VERSION}
-        return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+        builtin = f"builtin:{cfg.data.builtin}:sklearn {metadata.version('scikit-learn')}"
+        inputs = files_digest(input_table(cfg.data), none=builtin)
+        settings = data_settings(cfg.data, TRAINING_ONLY)
+        return digest({"task": self.task, "settings": settings, "input": inputs, "v": _FINGERPRINT_VERSION})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.tabular import dataset
@@ -98,10 +77,10 @@ class TabularRecipe(Recipe):
         factory = instantiate(cfg.model, _partial_=True)
         if is_boosting(cfg.model):
             return factory(task=self.task, meta=meta, seed=int(cfg.seed))
+        from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.tabular.training import TabularModule
 
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
-        return TabularModule(factory(**self.network_sizes(meta)), instantiate(cfg.optim), scheduler, meta)
+        return TabularModule(factory(**self.network_sizes(meta)), *optimizers_from(cfg), meta)
 
     def network_sizes(self, meta: dict) -> dict[str, Any]:
         """The MLP's arguments that come from the data: fitted numeric statistics, category counts, outputs."""

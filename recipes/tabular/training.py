@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from aiaas_recipes.common.module import Classifier
+from aiaas_recipes.common.module import ConfiguredModule
 from aiaas_recipes.common.rows import RowDataModule
 
 VAL_BATCH = 4096  # validation in (nearly) one batch: val_rmse is then the split's RMSE, not a mean of batch RMSEs
@@ -33,34 +33,20 @@ class TableDataModule(RowDataModule):
         return table_batch(rows)
 
 
-class TabularModule(Classifier):
-    """Classifier's optimiser, scheduler and checkpoint metadata around a TabularMLP; its own steps, for the
-    two inputs and for regression (MSE on the standardised target)."""
+class TabularModule(ConfiguredModule):
+    """A TabularMLP on batches of (numeric?, categorical?, y): cross-entropy, or for regression MSE on the
+    standardised target; validation accuracy or RMSE."""
 
-    def __init__(self, net: torch.nn.Module, optimizer, scheduler, meta: dict):
-        super().__init__(net, optimizer, scheduler, label_smoothing=0.0, meta=meta)
+    sync_dist = True
 
-    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.net(*inputs)
-
-    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def loss(self, out: torch.Tensor, target: torch.Tensor, train: bool) -> torch.Tensor:
         if self.net.regression:
             # in standard units, so the loss (and the learning rate) does not depend on the target's scale
-            return F.mse_loss(out.squeeze(1) / self.net.target_std, y / self.net.target_std)
-        return F.cross_entropy(out, y)
+            return F.mse_loss(out.squeeze(1) / self.net.target_std, target / self.net.target_std)
+        return F.cross_entropy(out, target)
 
-    def training_step(self, batch, batch_idx):
-        *inputs, y = batch
-        loss = self._loss(self.net(*inputs), y)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        *inputs, y = batch
-        out = self.net(*inputs)
-        log = {"prog_bar": True, "batch_size": len(y), "sync_dist": True}
-        self.log("val_loss", self._loss(out, y), **log)
+    def validation_scores(self, out: torch.Tensor, target: torch.Tensor) -> None:
         if self.net.regression:
-            self.log("val_rmse", torch.sqrt(F.mse_loss(out.squeeze(1), y)), **log)
+            self.log_score("val_rmse", torch.sqrt(F.mse_loss(out.squeeze(1), target)), len(target))
         else:
-            self.log("val_acc", (out.argmax(-1) == y).float().mean(), **log)
+            self.log_score("val_acc", (out.argmax(-1) == target).float().mean(), len(target))

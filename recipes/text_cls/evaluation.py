@@ -8,11 +8,13 @@ import numpy as np
 import torch
 
 from aiaas_recipes.common.classification import classification_report
+from aiaas_recipes.common.report import add_baseline
 from aiaas_recipes.text_cls.datamodule import IdsDataset, load_split
 from aiaas_recipes.text_cls.dataset import read_texts
 
 EXAMPLES = 8  # misclassified texts shown in the report
 HEADLINE = ("accuracy", "macro_f1")
+BASELINE = "TF-IDF + logistic regression"
 
 
 @torch.inference_mode()
@@ -51,11 +53,7 @@ def evaluate_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, 
     preds, labels = predict_split(network.eval(), dataset_dir, split)
     report = classification_report(labels, preds, classes)
     baseline = classification_report(labels, baseline_predictions(dataset_dir, split), classes)
-    report["baseline"] = {"name": "TF-IDF + logistic regression", **baseline}
-    report["compare"] = {
-        "title": "Model vs TF-IDF + logistic regression (same split)",
-        "columns": ["model", "baseline"],
-        "rows": {key: [report[key], baseline[key]] for key in HEADLINE},
-    }
+    title = f"Model vs {BASELINE} (same split)"
+    add_baseline(report, baseline, BASELINE, title, HEADLINE, whole=True)
     report["misclassified"] = misclassified(read_texts(dataset_dir, split), labels, preds, classes)
     return report

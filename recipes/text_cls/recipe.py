@@ -60,17 +60,16 @@ class TextClassification(ClassificationRecipe):
         return instantiate(model_cfg, num_classes=len(meta["classes"]), **sizes)
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from aiaas_cli.config import instantiate
-        from aiaas_recipes.common.module import Classifier
+        from aiaas_recipes.common.module import Classifier, optimizers_from
         from aiaas_recipes.common.text.export import network_meta
         from aiaas_recipes.text_cls.datamodule import check_balance, class_weights
 
         check_balance(cfg.data.balance)
         meta = {"recipe": self.name, "classes": manifest["classes"], **network_meta(manifest, dataset_dir, cfg.model)}
         net = self.build_network(cfg.model, meta)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         weights = class_weights(manifest["counts"]["train"]) if cfg.data.balance == "class_weights" else None
-        return Classifier(net, instantiate(cfg.optim), scheduler, cfg.loss.label_smoothing, meta, weights)
+        return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta, weights)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.text_cls.evaluation import evaluate_split

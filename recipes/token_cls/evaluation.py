@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aiaas_recipes.common.report import add_baseline, scores_table
 from aiaas_recipes.token_cls import encoding
 from aiaas_recipes.token_cls import tags as tagging
 from aiaas_recipes.token_cls.dataset import load_split, read_records, word_entities
@@ -104,24 +105,13 @@ def evaluate_split(network, dataset_dir: Path, manifest: dict, split: str) -> di
     gold, predicted = sentence_tags(network, dataset_dir, split, manifest["tags"])
     report = scores(gold, predicted)
     baseline = scores(*lexicon_tags(dataset_dir, split))
-    report["baseline"] = {"name": "lexicon (most frequent tag of each train word)", **baseline}
-    report["compare"] = {
-        "title": "Model vs lexicon baseline (entity level, same split)",
-        "columns": ["model", "baseline"],
-        "rows": {key: [report[key], baseline[key]] for key in HEADLINE},
-    }
+    title = "Model vs lexicon baseline (entity level, same split)"
+    add_baseline(report, baseline, "lexicon (most frequent tag of each train word)", title, HEADLINE, whole=True)
     report["mistakes"] = mistakes(read_records(dataset_dir, split), gold, predicted)
     return report
 
 
 def per_type_table(report: dict):
     """A rich table: precision, recall, F1 and support per entity type, the micro figures as its caption."""
-    from rich.table import Table
-
-    table = Table(title="Entities per type (strict, exact span and type)")
-    for column in ("type", "precision", "recall", "f1", "support"):
-        table.add_column(column, justify="left" if column == "type" else "right")
-    for name, row in report.get("per_type", {}).items():
-        table.add_row(name, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
-    table.caption = f"precision {report['precision']:.4f}   recall {report['recall']:.4f}   F1 {report['f1']:.4f}"
-    return table
+    caption = f"precision {report['precision']:.4f}   recall {report['recall']:.4f}   F1 {report['f1']:.4f}"
+    return scores_table("Entities per type (strict, exact span and type)", "type", report.get("per_type", {}), caption)

@@ -57,15 +57,15 @@ class TokenClassification(TorchRecipe):
         return instantiate(model_cfg, num_tags=len(meta["tags"]), shapes=shapes, **sizes)
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.common.text.export import network_meta
         from aiaas_recipes.token_cls.module import Tagger
 
         meta = {"recipe": self.name, "tags": manifest["tags"], "types": manifest["types"]}
         meta.update(network_meta(manifest, dataset_dir, cfg.model))
         net = self.build_network(cfg.model, meta)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
-        return Tagger(net, instantiate(cfg.optim), scheduler, meta)
+        optimizer, scheduler = optimizers_from(cfg)
+        return Tagger(net, optimizer, scheduler, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.token_cls.evaluation import evaluate_split

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from aiaas_recipes.common.audio import decoding
+from aiaas_recipes.common.report import compare_table
 from aiaas_recipes.tts.dataset import load_split
 from aiaas_recipes.tts.vocoder import Frames, griffin_lim, wav_bytes
 
@@ -119,15 +120,14 @@ def evaluate_split(network: Any, dataset_dir: Path, manifest: dict, split: str) 
         "duration_error": 0.0,  # the aligned durations themselves
         "f0_rmse": _rmse([s["copy_f0"] for s in scores]),
     }
-    columns = ["model", baseline["name"]]
+    columns = {"model": model, baseline["name"]: baseline}
     return {
         **model,
         "baseline": baseline,
         "length_ratio": float(np.mean([s["length_ratio"] for s in scores])),
         "utterances": len(rows),
         "units": {"mcd": "dB (DTW-aligned)", "duration_error": "ms per phoneme", "f0_rmse": "natural log of Hz"},
-        "compare": {"title": f"tts on {len(rows)} {split} utterances", "columns": columns,
-                    "rows": {key: [model[key], baseline[key]] for key in model}},
+        "compare": compare_table(f"tts on {len(rows)} {split} utterances", columns, model),
         "sample_dir": str(workdir),
     }  # fmt: skip
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -43,16 +42,13 @@ class TextToSpeech(TorchRecipe):
         return builtin.materialize(str(cfg.data.builtin), int(cfg.data.sentences))
 
     def fingerprint(self, cfg: Any) -> str:
+        from aiaas_recipes.common.fingerprint import all_files, digest, files_digest
+
         root = self.data_path(cfg)
-        digest = hashlib.sha256()
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            stat = path.stat()
-            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         keys = ("sample_rate", "n_fft", "hop", "n_mels", "min_seconds", "max_seconds", "trim_db", "language")
         settings = {key: cfg.data.get(key) for key in keys}
         settings.update(split=dict(cfg.data.split), rounds=cfg.data.align_rounds, v=3)  # v3: .npy arrays (was .npz)
-        digest.update(json.dumps(settings, sort_keys=True).encode())
-        return digest.hexdigest()
+        return digest({"root": str(root), "input": files_digest(root, listing=all_files), "settings": settings})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.tts import dataset, sources
@@ -84,14 +80,14 @@ class TextToSpeech(TorchRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
-        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.tts.training import SpeechModule
 
         meta = {"recipe": self.name, "model": OmegaConf.to_container(cfg.model, resolve=True)}
         meta.update({key: manifest[key] for key in META_KEYS}, mean_log_duration=manifest.get("mean_log_duration", 0.0))
         meta["serving"] = OmegaConf.to_container(cfg.synthesis, resolve=True)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
-        return SpeechModule(self.build_network(cfg.model, meta), instantiate(cfg.optim), scheduler, meta)
+        optimizer, scheduler = optimizers_from(cfg)
+        return SpeechModule(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.tts.evaluation import evaluate_split

@@ -10,7 +10,7 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
-from aiaas_recipes.common.module import FromConfig
+from aiaas_recipes.common.module import ConfiguredModule
 from aiaas_recipes.tts.dataset import load_split
 
 
@@ -72,23 +72,14 @@ def losses(net: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch
     return mel_loss, duration_loss + length_loss
 
 
-class SpeechModule(FromConfig, pl.LightningModule):
+class SpeechModule(ConfiguredModule):
     """Trains a FastSpeech network on aligned durations (teacher forcing of the length regulator)."""
-
-    def __init__(self, net: torch.nn.Module, optimizer, scheduler, meta: dict):
-        super().__init__()
-        self.net = net
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.meta = meta  # written into every checkpoint, so later stages need no config
-
-    def forward(self, phonemes, lengths, speed):
-        return self.net(phonemes, lengths, speed)
 
     def _step(self, batch, stage: str) -> torch.Tensor:
         mel_loss, duration_loss = losses(self.net, batch)
         loss = mel_loss + duration_loss
         size = len(batch[0])
-        self.log(f"{stage}_loss", loss, prog_bar=True, batch_size=size, on_epoch=True, on_step=stage == "train")
+        self.log_loss(stage, loss, size)
         self.log(f"{stage}_mel_l1", mel_loss, batch_size=size, on_epoch=True, on_step=False)
         return loss
 

@@ -54,12 +54,11 @@ class Points(ClassificationRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
-        from aiaas_cli.config import instantiate
-        from aiaas_recipes.common.module import Classifier
+        from aiaas_recipes.common.module import Classifier, optimizers_from
 
         meta = {"recipe": self.name, "classes": manifest["classes"], "model": OmegaConf.to_container(cfg.model)}
         net = self.build_network(cfg.model, meta)
-        return Classifier(net, instantiate(cfg.optim), None, float(cfg.loss.label_smoothing), meta)
+        return Classifier(net, *optimizers_from(cfg), float(cfg.loss.label_smoothing), meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         import torch

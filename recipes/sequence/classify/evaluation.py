@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from aiaas_recipes.common.classification import classification_report
+from aiaas_recipes.common.report import add_baseline
 from aiaas_recipes.sequence.classify.training import SequenceDataset, load_split
 
 HEADLINE = ("accuracy", "macro_f1")
@@ -50,10 +51,4 @@ def evaluate_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, 
     labels = load_split(dataset_dir, split)[2]
     report = classification_report(labels, predict_split(network.eval(), dataset_dir, split), classes)
     baseline = classification_report(labels, baseline_predictions(dataset_dir, split), classes)
-    report["baseline"] = {"name": BASELINE, **baseline}
-    report["compare"] = {
-        "title": f"Model vs {BASELINE} (same split)",
-        "columns": ["model", "baseline"],
-        "rows": {key: [report[key], baseline[key]] for key in HEADLINE},
-    }
-    return report
+    return add_baseline(report, baseline, BASELINE, f"Model vs {BASELINE} (same split)", HEADLINE, whole=True)

@@ -61,8 +61,7 @@ class SequenceClassification(ClassificationRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
-        from aiaas_cli.config import instantiate
-        from aiaas_recipes.sequence.classify.training import SequenceClassifier
+        from aiaas_recipes.common.module import Classifier, optimizers_from
 
         meta = {
             "recipe": self.name,
@@ -70,8 +69,8 @@ class SequenceClassification(ClassificationRecipe):
             **{key: manifest[key] for key in ("classes", "features", "max_length", "normalisation")},
         }
         net = self.build_network(cfg.model, meta)
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
-        return SequenceClassifier(net, instantiate(cfg.optim), scheduler, float(cfg.loss.label_smoothing), meta)
+        optimizer, scheduler = optimizers_from(cfg)
+        return Classifier(net, optimizer, scheduler, float(cfg.loss.label_smoothing), meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.sequence.classify.evaluation import evaluate_split

@@ -1,4 +1,5 @@
-"""Batches of padded sequences for training, and the classifier module for networks that read (values, lengths)."""
+"""Batches of padded sequences for training: (values, lengths, labels), which the shared Classifier reads as
+(inputs..., target) and passes to networks as ``net(values, lengths)``."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-from aiaas_recipes.common.module import Classifier
 from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
 
 
@@ -41,24 +40,3 @@ class SequenceData(RowDataModule):
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool):
         return sequence_batch(rows)
-
-
-class SequenceClassifier(Classifier):
-    """The shared Classifier (optimiser, scheduler, checkpoint metadata) for a batch of (values, lengths, labels):
-    its steps call ``net(values, lengths)`` where the shared one calls ``net(x)``."""
-
-    def forward(self, values: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.net(values, lengths)
-
-    def training_step(self, batch, batch_idx):
-        values, lengths, y = batch
-        logits = self(values, lengths)
-        loss = F.cross_entropy(logits, y, weight=self.class_weights, label_smoothing=self.label_smoothing)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        values, lengths, y = batch
-        logits = self(values, lengths)
-        self.log("val_loss", F.cross_entropy(logits, y), prog_bar=True, batch_size=len(y), sync_dist=True)
-        self.log("val_acc", (logits.argmax(-1) == y).float().mean(), prog_bar=True, batch_size=len(y), sync_dist=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from aiaas_recipes.common.report import baseline_entry, compare_table
 from aiaas_recipes.sequence.forecast import scores, windows
 from aiaas_recipes.sequence.forecast.scaling import denormalise
 
@@ -66,16 +67,16 @@ def evaluate_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, 
     }
     found = {name: scores.score(values, actual, targets, manifest["mase_scale"]) for name, values in forecasts.items()}
     names = {"seasonal_naive": f"seasonal naive (season {season})", "linear_ar": "linear AR (ridge, direct)"}
-    baselines = {key: {"name": names[key], **found[key]} for key in names}
+    baselines = {key: baseline_entry(names[key], found[key]) for key in names}
     return {
         **found["model"],
         "baseline": baselines["seasonal_naive"],
         "baselines": baselines,
-        "compare": {
-            "title": f"Model vs baselines: {len(origins)} rolling origins, horizon {horizon} ({split} part)",
-            "columns": ["model", *names.values()],
-            "rows": {key: [found[name][key] for name in forecasts] for key in scores.NAMES},
-        },
+        "compare": compare_table(
+            f"Model vs baselines: {len(origins)} rolling origins, horizon {horizon} ({split} part)",
+            {"model": found["model"], **{names[key]: found[key] for key in names}},
+            scores.NAMES,
+        ),
         "windows": int(len(origins)),
         "horizon": horizon,
         "season": season,

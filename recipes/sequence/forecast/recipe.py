@@ -5,8 +5,6 @@ Built-in data: the Mauna Loa weekly CO2 record shipped inside statsmodels (see `
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +17,6 @@ LOSS_NAMES = ("mae", "mse", "huber")  # training.LOSSES, named here so that chec
 
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
 META_KEYS = ("targets", "covariates", "context_length", "horizon", "scale", "season", "frequency", "mase_scale")
-
-
-def _input_digest(data_cfg: Any) -> str:
-    if not data_cfg.path:
-        from importlib import metadata
-
-        return f"builtin:{data_cfg.builtin}:statsmodels {metadata.version('statsmodels')}"
-    path = Path(str(data_cfg.path)).expanduser().resolve()
-    if not path.is_file():
-        from aiaas_cli.errors import ConfigError
-
-        raise ConfigError(f"data.path={path} is not a file", "point it at a .csv, .tsv or .parquet table")
-    stat = path.stat()
-    return f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}"
 
 
 class Forecast(TorchRecipe):
@@ -58,16 +42,16 @@ class Forecast(TorchRecipe):
         check_cell(cfg.model)
 
     def fingerprint(self, cfg: Any) -> str:
-        from omegaconf import OmegaConf
+        from importlib import metadata
 
+        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest, input_table
         from aiaas_recipes.sequence.forecast.dataset import check_settings
 
         check_settings(cfg)
-        settings = OmegaConf.to_container(cfg.data, resolve=True)
-        settings.pop("batch_size", None)  # a training setting: the same dataset serves them all
+        settings = data_settings(cfg.data, ("batch_size",))  # a training setting: the same dataset serves them all
+        builtin = f"builtin:{cfg.data.builtin}:statsmodels {metadata.version('statsmodels')}"
         blob = {"settings": settings, "horizon": cfg.horizon, "context": cfg.context_length, "v": _FINGERPRINT_VERSION}
-        blob["input"] = _input_digest(cfg.data)
-        return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+        return digest({**blob, "input": files_digest(input_table(cfg.data), none=builtin)})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.sequence.forecast import dataset
@@ -95,14 +79,14 @@ class Forecast(TorchRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
-        from aiaas_cli.config import instantiate
+        from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.sequence.forecast.training import Forecaster
 
         meta = {"recipe": self.name, "model": OmegaConf.to_container(cfg.model, resolve=True)}
         meta.update({key: manifest[key] for key in META_KEYS})
-        scheduler = instantiate(cfg.scheduler) if cfg.scheduler.get("_target_") else None
+        optimizer, scheduler = optimizers_from(cfg)
         net = self.build_network(cfg.model, meta)
-        return Forecaster(net, instantiate(cfg.optim), scheduler, str(cfg.loss.kind), meta)
+        return Forecaster(net, optimizer, scheduler, str(cfg.loss.kind), meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.sequence.forecast.evaluation import evaluate_split

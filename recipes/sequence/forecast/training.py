@@ -10,7 +10,7 @@ from torch.nn import functional as F
 from torch.utils.data import Dataset
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.module import Classifier
+from aiaas_recipes.common.module import ConfiguredModule
 from aiaas_recipes.sequence.batches import SplitData
 from aiaas_recipes.sequence.forecast import windows
 
@@ -44,24 +44,20 @@ class WindowData(SplitData):
         return WindowDataset(*windows.load(self.dataset_dir, split), self.meta)
 
 
-class Forecaster(Classifier):
-    """Classifier's optimiser, scheduler and checkpoint metadata around a forecasting network; its own steps: the
-    configured loss on the scaled future, and the validation MAE on that scale."""
+class Forecaster(ConfiguredModule):
+    """A forecasting network on batches of (scaled context, scaled future): the configured loss on that scale,
+    and the validation MAE."""
+
+    sync_dist = True
 
     def __init__(self, net: torch.nn.Module, optimizer, scheduler, loss: str, meta: dict):
         if loss not in LOSSES:
             raise ConfigError(f"loss.kind={loss} is not one of {', '.join(LOSSES)}")
-        super().__init__(net, optimizer, scheduler, label_smoothing=0.0, meta=meta)
-        self.loss = LOSSES[loss]
+        super().__init__(net, optimizer, scheduler, meta)
+        self.loss_fn = LOSSES[loss]
 
-    def training_step(self, batch, batch_idx):
-        x, y = batch
-        loss = self.loss(self.net(x), y)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
-        return loss
+    def loss(self, out: torch.Tensor, target: torch.Tensor, train: bool) -> torch.Tensor:
+        return self.loss_fn(out, target)
 
-    def validation_step(self, batch, batch_idx):
-        x, y = batch
-        predicted = self.net(x)
-        self.log("val_loss", self.loss(predicted, y), prog_bar=True, batch_size=len(y), sync_dist=True)
-        self.log("val_mae", F.l1_loss(predicted, y), prog_bar=True, batch_size=len(y), sync_dist=True)
+    def validation_scores(self, out: torch.Tensor, target: torch.Tensor) -> None:
+        self.log_score("val_mae", F.l1_loss(out, target), len(target))
