@@ -152,7 +152,10 @@ SHARED_BOUNDS = {
 
 # Keys of the free-form groups whose value is one of a few words, where a recipe's config has them.
 SHARED_CHOICES = {
-    "data.storage": ("npy", "litdata"),  # npy: memory-mapped arrays; litdata: LitData shards (recipes/common/rows.py)
+    "data.storage": (
+        "npy",
+        "litdata",
+    ),  # npy: memory-mapped arrays; litdata: LitData shards (recipes/common/data/rows.py)
 }
 
 

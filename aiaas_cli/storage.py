@@ -1,5 +1,5 @@
 """Where Bentos come from besides `aiaas package`: the local store, `.bento` archives (checked before anything is
-extracted) and S3, through the one boto3 client of aiaas (shard writing in recipes/common/s3.py uses it too).
+extracted) and S3, through the one boto3 client of aiaas (shard writing in recipes/common/data/s3.py uses it too).
 
 S3 goes through boto3 (the same credentials and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 as the AWS CLI), so it needs
 no s3fs. `stages/push.py` sends Bentos out; `stages/serve.py` brings them in with `pull_s3` and `import_archive`.

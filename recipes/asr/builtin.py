@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_recipes.common import builtin
 from aiaas_recipes.common.audio.espeak import ACCENTS, RATE, SPLIT_VARIANTS, render
+from aiaas_recipes.common.data import builtin
 
 BUILTINS = {"sentences": {"train": 2400, "val": 150, "test": 300}, "sentences-tiny": {"train": 24, "val": 6, "test": 6}}
 # fmt: off

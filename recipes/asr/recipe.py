@@ -45,7 +45,7 @@ class SpeechRecognition(TorchRecipe):
 
     def fingerprint(self, cfg: Any) -> str:
         from aiaas_recipes.asr.sources import scan
-        from aiaas_recipes.common.fingerprint import digest, listing_digest
+        from aiaas_recipes.common.data.fingerprint import digest, listing_digest
 
         listing = ((i.path, f"{i.path}\0{i.text}\0{i.split}\0{i.speaker}") for i in scan(self.data_path(cfg)))
         keys = ("sample_rate", "n_mels", "n_fft", "window_seconds", "min_seconds", "max_seconds", "trim_db")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiaas_cli.errors import ConfigError
 from aiaas_recipes.asr.formats import AUDIO_SUFFIXES
-from aiaas_recipes.common.splits import SPLIT_NAMES
+from aiaas_recipes.common.data.splits import SPLIT_NAMES
 
 MANIFESTS = ("transcripts.csv", "transcripts.jsonl")
 LAYOUTS = "a folder with transcripts.csv/.jsonl (path,text), LibriSpeech *.trans.txt, or *.wav + *.txt pairs"

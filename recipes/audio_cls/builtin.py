@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_recipes.common import builtin
 from aiaas_recipes.common.audio.espeak import ACCENTS, RATE, SPLIT_VARIANTS, render
+from aiaas_recipes.common.data import builtin
 
 BUILTINS = ("keywords",)
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "yes", "no", "stop", "go")

@@ -10,7 +10,7 @@ from aiaas_cli.errors import ConfigError
 from aiaas_recipes.audio_cls.sources import Item
 from aiaas_recipes.common.audio import decoding, features
 from aiaas_recipes.common.audio.recordings import decode_each, read_limits
-from aiaas_recipes.common.splits import split_by_class
+from aiaas_recipes.common.data.splits import split_by_class
 
 
 def front_end(data_cfg) -> dict:

@@ -29,7 +29,7 @@ class AudioClassification(ClassificationRecipe):
 
     def fingerprint(self, cfg: Any) -> str:
         from aiaas_recipes.audio_cls.sources import scan
-        from aiaas_recipes.common.fingerprint import digest, listing_digest
+        from aiaas_recipes.common.data.fingerprint import digest, listing_digest
 
         listing = ((item.path, f"{item.path}\0{item.label}\0{item.split}") for item in scan(self.data_path(cfg)))
         settings = {key: cfg.data.get(key) for key in ("sample_rate", "clip_seconds", "n_mels", "n_fft")}

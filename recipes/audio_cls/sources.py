@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.splits import SPLIT_NAMES
+from aiaas_recipes.common.data.splits import SPLIT_NAMES
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_recipes.common import builtin
+from aiaas_recipes.common.data import builtin
 
 BUILTINS = ("digits",)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
+from aiaas_recipes.common.data.rows import RowDataModule, RowDataset, open_split
 from aiaas_recipes.common.vision.batches import Standardiser
 
 

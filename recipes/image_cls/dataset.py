@@ -12,7 +12,7 @@ import numpy as np
 
 from aiaas_cli import console
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.splits import SPLITS, split_by_class
+from aiaas_recipes.common.data.splits import SPLITS, split_by_class
 from aiaas_recipes.common.vision.transforms import BadImage, decode
 from aiaas_recipes.image_cls.scan import Layout
 

@@ -32,7 +32,7 @@ class ImageClassification(ImageRecipe, ClassificationRecipe):
             check_root(Path(str(cfg.data.root)).expanduser().resolve())
 
     def fingerprint(self, cfg: Any) -> str:
-        from aiaas_recipes.common.fingerprint import digest, files_digest
+        from aiaas_recipes.common.data.fingerprint import digest, files_digest
         from aiaas_recipes.image_cls.scan import scan, visible_files
 
         layout = scan(self.data_root(cfg))

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from aiaas_recipes.common.rows import SplitDataModule
+from aiaas_recipes.common.data.rows import SplitDataModule
 from aiaas_recipes.common.vision.batches import Standardiser
 from aiaas_recipes.image_det.augment import augment
 

@@ -48,7 +48,7 @@ class ImageDetection(ImageRecipe):
         return shapes.materialize(name)
 
     def fingerprint(self, cfg: Any) -> str:
-        from aiaas_recipes.common.fingerprint import all_files, digest, files_digest
+        from aiaas_recipes.common.data.fingerprint import all_files, digest, files_digest
 
         self.check_config(cfg)
         path = self.data_root(cfg)

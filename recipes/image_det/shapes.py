@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_recipes.common import builtin
+from aiaas_recipes.common.data import builtin
 from aiaas_recipes.common.vision.colours import contrasting, random_colour
 
 CLASSES = ("circle", "square", "triangle")

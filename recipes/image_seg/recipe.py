@@ -40,7 +40,7 @@ class ImageSegmentation(ImageRecipe):
 
     def fingerprint(self, cfg: Any) -> str:
         self._check(cfg)
-        from aiaas_recipes.common.fingerprint import digest, files_digest
+        from aiaas_recipes.common.data.fingerprint import digest, files_digest
 
         root = self.data_root(cfg)
         inputs = [files_digest(root)]

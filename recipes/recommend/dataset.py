@@ -191,7 +191,7 @@ def build(cfg: Any, out_dir: Path) -> dict[str, Any]:
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(user, item) index arrays of one split, memory-mapped."""
-    from aiaas_recipes.common.rows import open_split
+    from aiaas_recipes.common.data.rows import open_split
 
     arrays = open_split(dataset_dir, split, ("user", "item"))
     return arrays["user"], arrays["item"]

@@ -35,7 +35,7 @@ class Recommend(Recipe):
         check_choice("loss.name", cfg.loss.name, ("softmax", "bpr"))
 
     def fingerprint(self, cfg: Any) -> str:
-        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest, input_table
+        from aiaas_recipes.common.data.fingerprint import data_settings, digest, files_digest, input_table
 
         settings = data_settings(cfg.data, TRAINING_ONLY)
         if cfg.data.path:

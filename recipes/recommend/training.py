@@ -14,8 +14,8 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from aiaas_recipes.common.data.rows import RowDataModule
 from aiaas_recipes.common.module import ConfiguredModule, optimizers_from
-from aiaas_recipes.common.rows import RowDataModule
 from aiaas_recipes.recommend import dataset, ranking
 
 LOSSES = ("softmax", "bpr")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset
 
-from aiaas_recipes.common.rows import EpochSampler, keep_batch
+from aiaas_recipes.common.data.rows import EpochSampler, keep_batch
 
 
 class SplitData(pl.LightningDataModule):

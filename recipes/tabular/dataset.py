@@ -124,7 +124,7 @@ def read_records(dataset_dir: Path) -> list[dict[str, Any]]:
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(numeric, categorical, y) arrays of ``split``, memory-mapped."""
-    from aiaas_recipes.common.rows import open_split
+    from aiaas_recipes.common.data.rows import open_split
 
     parts = open_split(dataset_dir, split, ("numeric", "categorical", "y"))
     return parts["numeric"], parts["categorical"], parts["y"]

@@ -25,12 +25,12 @@ class TabularRecipe(Recipe):
     models = ("mlp", "hist_gb")
 
     def check_config(self, cfg: Any) -> None:
-        from aiaas_recipes.common.fingerprint import input_table
+        from aiaas_recipes.common.data.fingerprint import input_table
 
         input_table(cfg.data)
 
     def fingerprint(self, cfg: Any) -> str:
-        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest, input_table
+        from aiaas_recipes.common.data.fingerprint import data_settings, digest, files_digest, input_table
 
         builtin = f"builtin:{cfg.data.builtin}:sklearn {metadata.version('scikit-learn')}"
         inputs = files_digest(input_table(cfg.data), none=builtin)

@@ -102,7 +102,7 @@ def read_target(task: str, table: Table, configured: str | None) -> Target:
 
 def split(task: str, y: np.ndarray, split_cfg: Any) -> dict[str, np.ndarray]:
     """Seeded train/val/test indices into ``y``: stratified by class for classification."""
-    from aiaas_recipes.common.splits import split_by_class
+    from aiaas_recipes.common.data.splits import split_by_class
 
     val, test, seed = float(split_cfg.val), float(split_cfg.test), int(split_cfg.seed)
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):

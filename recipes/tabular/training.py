@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from aiaas_recipes.common.data.rows import RowDataModule
 from aiaas_recipes.common.module import ConfiguredModule
-from aiaas_recipes.common.rows import RowDataModule
 
 VAL_BATCH = 4096  # validation in (nearly) one batch: val_rmse is then the split's RMSE, not a mean of batch RMSEs
 

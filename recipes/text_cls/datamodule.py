@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import Dataset, WeightedRandomSampler
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.rows import RowDataModule, RowDataset, open_split
+from aiaas_recipes.common.data.rows import RowDataModule, RowDataset, open_split
 
 BALANCE = ("none", "class_weights", "sampler")
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from aiaas_cli import console
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.splits import SPLITS, split_by_class
+from aiaas_recipes.common.data.splits import SPLITS, split_by_class
 from aiaas_recipes.common.text import tokenizer
 from aiaas_recipes.common.text.tokenizer import TOKENIZER_FILE
 from aiaas_recipes.text_cls import sources

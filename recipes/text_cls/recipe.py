@@ -30,7 +30,7 @@ class TextClassification(ClassificationRecipe):
             raise ConfigError(f"data.path={cfg.data.path} does not exist")
 
     def fingerprint(self, cfg: Any) -> str:
-        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest
+        from aiaas_recipes.common.data.fingerprint import data_settings, digest, files_digest
         from aiaas_recipes.text_cls.dataset import source
 
         path, fmt, encoding = source(cfg.data)

@@ -109,7 +109,7 @@ def _columns(columns: list[str], cfg, name: str) -> tuple[str, str]:
 
 def read_delimited(text: str, name: str, delimiter: str, cfg) -> Table:
     """Rows of a CSV/TSV; a row with broken quoting or the wrong number of fields is skipped with its line number."""
-    from aiaas_recipes.common.delimited import Rows
+    from aiaas_recipes.common.data.delimited import Rows
 
     try:
         rows = Rows(text, delimiter)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aiaas_recipes.common.rows import RowDataModule, RowDataset
+from aiaas_recipes.common.data.rows import RowDataModule, RowDataset
 from aiaas_recipes.token_cls.encoding import PAD_ID, UNK_ID
 
 

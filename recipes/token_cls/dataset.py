@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.splits import SPLITS
+from aiaas_recipes.common.data.splits import SPLITS
 from aiaas_recipes.common.text.tokenizer import TOKENIZER_FILE
 from aiaas_recipes.token_cls import builtin, encoding, sources
 from aiaas_recipes.token_cls import tags as tagging
@@ -147,7 +147,7 @@ def read_records(dataset_dir: Path, split: str) -> list[Record]:
 
 def load_split(dataset_dir: Path, split: str) -> dict[str, np.ndarray]:
     """The split's sub-token ids, tags and sentence numbers, memory-mapped."""
-    from aiaas_recipes.common.rows import open_split
+    from aiaas_recipes.common.data.rows import open_split
 
     return open_split(dataset_dir, split, ("ids", "tags", "sentence"))
 

@@ -25,7 +25,7 @@ class TokenClassification(TorchRecipe):
     output_names = ("logits",)
 
     def fingerprint(self, cfg: Any) -> str:
-        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest
+        from aiaas_recipes.common.data.fingerprint import data_settings, digest, files_digest
         from aiaas_recipes.token_cls.dataset import check_settings, source
 
         check_settings(cfg.data)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_recipes.common import builtin
+from aiaas_recipes.common.data import builtin
 
 BUILTINS = ("espeak",)
 VOICE, RATE_WPM, PITCH = "en-us", 165, 50

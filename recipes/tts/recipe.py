@@ -42,7 +42,7 @@ class TextToSpeech(TorchRecipe):
         return builtin.materialize(str(cfg.data.builtin), int(cfg.data.sentences))
 
     def fingerprint(self, cfg: Any) -> str:
-        from aiaas_recipes.common.fingerprint import all_files, digest, files_digest
+        from aiaas_recipes.common.data.fingerprint import all_files, digest, files_digest
 
         root = self.data_path(cfg)
         keys = ("sample_rate", "n_fft", "hop", "n_mels", "min_seconds", "max_seconds", "trim_db", "language")

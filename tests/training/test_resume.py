@@ -136,7 +136,7 @@ def _loader(seed: int = 0):
     from torch.utils.data import DataLoader
 
     from aiaas_cli.training.loader_state import resumable
-    from aiaas_recipes.common.rows import EpochSampler
+    from aiaas_recipes.common.data.rows import EpochSampler
 
     sampler = EpochSampler(12, seed)
     return resumable(DataLoader(list(range(12)), batch_size=3, sampler=sampler)), sampler

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.splits import SPLITS, split_by_class
+from aiaas_recipes.common.data.splits import SPLITS, split_by_class
 from aiaas_recipes.sequence.classify import builtin
 from aiaas_recipes.sequence.classify.read import Sequences, read_folder, read_long_table
 from aiaas_recipes.sequence.values import fill_missing

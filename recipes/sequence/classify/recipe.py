@@ -26,7 +26,7 @@ class SequenceClassification(ClassificationRecipe):
         check_cell(cfg.model)
 
     def fingerprint(self, cfg: Any) -> str:
-        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest
+        from aiaas_recipes.common.data.fingerprint import data_settings, digest, files_digest
         from aiaas_recipes.sequence.classify.dataset import check_settings, source
 
         check_settings(cfg.data)

@@ -44,7 +44,7 @@ class Forecast(TorchRecipe):
     def fingerprint(self, cfg: Any) -> str:
         from importlib import metadata
 
-        from aiaas_recipes.common.fingerprint import data_settings, digest, files_digest, input_table
+        from aiaas_recipes.common.data.fingerprint import data_settings, digest, files_digest, input_table
         from aiaas_recipes.sequence.forecast.dataset import check_settings
 
         check_settings(cfg)

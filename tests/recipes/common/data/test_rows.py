@@ -1,4 +1,4 @@
-"""The shared split reader (recipes/common/rows.py): memory-mapped rows, whole batches, the seeded train order."""
+"""The shared split reader (recipes/common/data/rows.py): memory-mapped rows, whole batches, the seeded train order."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from aiaas_recipes.common.rows import RowDataModule, open_split
+from aiaas_recipes.common.data.rows import RowDataModule, open_split
 from aiaas_recipes.image_cls.datamodule import ImageDataModule
 
 SEED = 5

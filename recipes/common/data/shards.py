@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli import workspace
-from aiaas_recipes.common import s3
-from aiaas_recipes.common.rows import open_split
+from aiaas_recipes.common.data import s3
+from aiaas_recipes.common.data.rows import open_split
 
 INDEX = "index.json"
 CHUNK_BYTES = "64MB"

@@ -10,7 +10,14 @@ import pytest
 from omegaconf import OmegaConf
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.fingerprint import all_files, data_settings, digest, files_digest, input_table, listing_digest
+from aiaas_recipes.common.data.fingerprint import (
+    all_files,
+    data_settings,
+    digest,
+    files_digest,
+    input_table,
+    listing_digest,
+)
 
 
 def test_the_key_follows_the_visible_files(tmp_path):

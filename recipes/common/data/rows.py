@@ -148,13 +148,13 @@ class RowDataModule(SplitDataModule):
 
     def prepare_data(self) -> None:
         if self.storage == "litdata":  # Lightning calls this on one process per node, before the loaders
-            from aiaas_recipes.common import shards
+            from aiaas_recipes.common.data import shards
 
             shards.write_splits(self, ("train", "val"))
 
     def _loader(self, split: str, train: bool):
         if self.storage != "litdata":
             return super()._loader(split, train)
-        from aiaas_recipes.common import shards
+        from aiaas_recipes.common.data import shards
 
         return shards.loader(self, split, train)

@@ -1,4 +1,4 @@
-"""data.storage=litdata (recipes/common/shards.py): shards written once, streamed back, split by rank, on S3 too."""
+"""data.storage=litdata (common/data/shards.py): shards written once, streamed back, split by rank, on S3 too."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from conftest import free_port
 from omegaconf import OmegaConf
 
 from aiaas_cli.errors import UserError
-from aiaas_recipes.common.rows import RowDataModule
+from aiaas_recipes.common.data.rows import RowDataModule
 
 N = 64  # 2 ranks x 4 batches of 8: under DDP LitData gives each rank whole batches (drop_last)
 
