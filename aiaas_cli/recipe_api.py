@@ -97,6 +97,10 @@ class Estimator(Protocol):
 class Adapter(Protocol):
     """The torch-free half of a recipe, used by `predict`, export checks and the Bento alike."""
 
+    # Optional: the most answers per input the exported model can give (a graph's baked-in top-k); `predict --top-k`
+    # above it is refused rather than cut. Absent: the serving module's MAX_K, if any, is the limit.
+    max_k: int | None
+
     def check_request(self, payloads: list[Any]) -> None:
         """Optional: refuse a whole request before any item is decoded (e.g. the summed pixels of its images);
         raises runtime.BadInput. The service calls it when the adapter has it; without it every request goes on."""

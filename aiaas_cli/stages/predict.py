@@ -114,7 +114,8 @@ def _chunks(inputs: Iterator[tuple[str, Any]], size: int) -> Iterator[list[tuple
 def _local_rows(request: Request, predictor: Any, inputs: Iterator[tuple[str, Any]]) -> Iterator[dict]:
     from aiaas_cli.serving.runtime import BadInput
 
-    record, k = _recorder(predictor.module, request.save), answers_per_input(request, predictor.module)
+    record = _recorder(predictor.module, request.save)
+    k = answers_per_input(request, predictor.module, getattr(predictor.adapter, "max_k", None))
     for chunk in _chunks(inputs, request.batch_size):
         rows: list[dict | None] = [None] * len(chunk)
         ready, items = [], []
@@ -131,11 +132,12 @@ def _local_rows(request: Request, predictor: Any, inputs: Iterator[tuple[str, An
         yield from rows
 
 
-def answers_per_input(request: Request, module: Any) -> int:
-    """--top-k, or the serving module's own default; above the module's MAX_K it is refused, not cut silently."""
+def answers_per_input(request: Request, module: Any, model_limit: int | None = None) -> int:
+    """--top-k, or the serving module's own default; above the module's MAX_K, or the exported model's own limit
+    (the adapter's ``max_k``), it is refused, not cut silently."""
     if request.top_k is None:
         return int(getattr(module, "DEFAULT_K", 5))
-    limit = getattr(module, "MAX_K", None)
+    limit = model_limit or getattr(module, "MAX_K", None)
     if limit is not None and request.top_k > limit:
         raise ConfigError(f"--top-k {request.top_k} is above {request.recipe}'s limit of {limit}", f"--top-k {limit}")
     return request.top_k

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from aiaas_cli import workspace
+from aiaas_cli.errors import ConfigError
 from aiaas_cli.serving.runtime import Predictor
 
 
@@ -165,3 +166,15 @@ def test_url_mode_matches_local_predictions(cli, server, model_path, inputs):
         else:
             assert theirs["label"] == mine["label"] and theirs["score"] == pytest.approx(mine["score"], abs=1e-5)
             assert [t["label"] for t in theirs["topk"]] == [t["label"] for t in mine["topk"]]
+
+
+def test_top_k_above_the_exported_models_own_limit_is_refused_not_cut():
+    from types import SimpleNamespace
+
+    from aiaas_cli.stages.predict import Request, answers_per_input
+
+    module = SimpleNamespace()  # a serving module without MAX_K: the model's baked-in top-k is the limit
+    with pytest.raises(ConfigError, match="above recommend's limit of 100"):
+        answers_per_input(Request("recommend", ["u1"], top_k=101), module, model_limit=100)
+    assert answers_per_input(Request("recommend", ["u1"], top_k=100), module, model_limit=100) == 100
+    assert answers_per_input(Request("recommend", ["u1"], top_k=7), module) == 7
