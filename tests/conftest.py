@@ -147,8 +147,11 @@ class MlflowServer:
     """`mlflow server` on 127.0.0.1 as a subprocess in its own process group; start it again on the same port and
     store to model a server that comes back after an outage."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, backend: str | None = None, artifacts: str | None = None, env: dict | None = None):
         self.root = root
+        self.backend = backend or f"sqlite:///{root / 'db.sqlite'}"  # a team's: postgresql://…
+        self.artifacts = artifacts or str(root / "artifacts")  # a team's: s3://bucket/prefix
+        self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.uri = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -156,13 +159,13 @@ class MlflowServer:
     def start(self, timeout: float = 180) -> MlflowServer:
         command = [
             str(Path(sys.executable).with_name("mlflow")), "server", "--host", "127.0.0.1", "--port", str(self.port),
-            "--workers", "1", "--backend-store-uri", f"sqlite:///{self.root / 'db.sqlite'}",
-            "--artifacts-destination", str(self.root / "artifacts"),
+            "--workers", "1", "--backend-store-uri", self.backend, "--artifacts-destination", self.artifacts,
         ]  # fmt: skip
         self.root.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
+        with open(self.root / "server.log", "ab") as log:  # why a server did not start
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self.env
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -171,7 +174,8 @@ class MlflowServer:
             except requests.RequestException:
                 time.sleep(0.5)
         self.stop()
-        raise AssertionError(f"mlflow server did not start within {timeout} s")
+        log = (self.root / "server.log").read_text(errors="replace")[-3000:]
+        raise AssertionError(f"mlflow server did not start within {timeout} s:\n{log}")
 
     def stop(self) -> None:
         if self.process is not None:

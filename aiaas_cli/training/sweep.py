@@ -106,16 +106,49 @@ def _storage(settings: Any) -> str:
 
 
 def rdb(url: str) -> Any:
-    """Optuna's database storage; SQLite's tables are created under a file lock (workers starting together race)."""
+    """Optuna's database storage; workers starting together race to create its tables: SQLite's are created under a
+    file lock, a server's (PostgreSQL, MySQL; workers on several machines) again after a collision."""
     import optuna
     from filelock import FileLock
 
     if not url.startswith("sqlite:///"):
-        return optuna.storages.RDBStorage(url)
+        return _server_rdb(url)
     path = Path(url.removeprefix("sqlite:///"))
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(f"{path}.lock"):  # busy writers wait instead of failing with "database is locked"
         return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+
+
+def _server_rdb(url: str, tries: int = 5) -> Any:
+    """A database server's storage; a worker whose table creation collided with another's tries again (by then the
+    tables exist, and creating them is a no-op). A server that cannot be reached fails at once, in one line."""
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    from aiaas_cli import redact
+
+    for attempt in range(1, tries + 1):
+        try:
+            return _open_rdb(url)
+        except (IntegrityError, ProgrammingError):  # PostgreSQL: duplicate key value … "pg_type_typname_nsp_index"
+            if attempt == tries:
+                raise
+            time.sleep(0.5 * attempt)
+        except OperationalError as exc:
+            reason = str(exc.orig or exc).strip().splitlines()[0][:300]
+            raise UserError(
+                f"sweep.storage={redact.url(url)}: {reason}", "check that the database is running"
+            ) from None
+
+
+def _open_rdb(url: str) -> Any:
+    import optuna
+
+    try:
+        return optuna.storages.RDBStorage(url)
+    except ImportError as exc:  # Optuna's, raised from the missing driver that the URL's scheme names
+        driver = getattr(exc.__cause__, "name", None) or exc.name or "of this URL"
+        raise ConfigError(f"sweep.storage: the database driver {driver} is not installed",
+                          "pip install psycopg psycopg-binary, for postgresql://") from None  # fmt: skip
 
 
 def _study(settings: Any, recipe: Any, direction: str) -> tuple[Any, bool]:
