@@ -133,6 +133,7 @@ class Tracking:
     experiment: str = "${recipe}"
     parent_run: Optional[str] = None  # set by a sweep: its trials are nested under this run
     run_tags: dict[str, Any] = field(default_factory=dict)  # extra tags on the runs this command opens
+    server: bool = False  # tracking=server: a team's server must be named (never the local store by mistake)
 
 
 SCHEMAS = {"trainer": Trainer, "export": Export, "serve": Serve, "tracking": Tracking}

@@ -23,6 +23,9 @@ _UNREACHABLE = re.compile(r"API request to \S+ failed with|Max retries exceeded|
 
 def tracking_uri(cfg: Any) -> str:
     uri = cfg.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not uri and cfg.tracking.get("server"):
+        hint = "add tracking.uri=http://HOST:5000, or set MLFLOW_TRACKING_URI"
+        raise ConfigError("tracking=server needs the address of the team's MLflow server", hint)
     return str(uri) if uri else f"sqlite:///{workspace.home() / 'mlflow.db'}"
 
 

@@ -87,7 +87,11 @@ def test_pipeline_records_its_run_in_postgres_and_its_artifacts_in_s3(team_serve
     import sqlalchemy
     from mlflow.tracking import MlflowClient
 
-    out = _finished(_aiaas(["pipeline", "tabular-cls", *TINY, f"tracking.uri={team_server.uri}"], tmp_path / "home"))
+    out = _finished(
+        _aiaas(
+            ["pipeline", "tabular-cls", *TINY, "tracking=server", f"tracking.uri={team_server.uri}"], tmp_path / "home"
+        )
+    )
     run_id, client = out["run_id"], MlflowClient(tracking_uri=team_server.uri)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
@@ -183,3 +187,10 @@ def test_a_study_database_that_does_not_answer_is_one_line(cli, fresh_home):
     )
     assert "sweep.storage=postgresql://bob:****@127.0.0.1" in failed.stderr and "Connection refused" in failed.stderr
     assert "Traceback" not in failed.output and "secret" not in failed.output
+
+
+def test_tracking_server_without_an_address_stops_in_one_line(cli, fresh_home, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    result = cli("train", "tabular-cls", "tracking=server", expect=2)
+    assert "tracking=server needs the address of the team's MLflow server" in result.stderr
+    assert "Traceback" not in result.output and not (fresh_home / "mlflow.db").exists()
