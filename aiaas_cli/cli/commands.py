@@ -142,7 +142,13 @@ def export(recipe: Recipe, overrides: Overrides = None, json_mode: Json = False,
 @app.command()
 def predict(
     recipe: Recipe,
-    inputs: Annotated[list[str], typer.Argument(help="Files or folders (searched recursively).", show_default=False)],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files, folders (searched recursively), @list.txt (one input per line), s3://bucket/prefix.",
+            show_default=False,
+        ),
+    ],
     model: Annotated[
         Optional[str], typer.Option("--model", help="run=<id> (its exported model) or path/to/model.onnx.")
     ] = None,
@@ -174,6 +180,13 @@ def predict(
     json_mode: Annotated[
         bool, typer.Option("--json", help="One JSON object on stdout, predictions inside (not one line per input).")
     ] = False,
+    shard: Annotated[
+        Optional[str],
+        typer.Option("--shard", metavar="I/N", help="Only shard I of N (0 <= I < N), by a hash of each input's name."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue --output FILE after a kill: skip what it holds, append the rest.")
+    ] = False,
 ) -> None:
     """Predict with an exported model (ONNX Runtime, no torch) or a running service: one JSON line per input.
 
@@ -184,11 +197,14 @@ def predict(
       aiaas predict text-cls reviews.csv notes.txt --model run=<run_id>   (a text per row / per line)
       aiaas predict image-cls a.png --model model.onnx --json   ({"inputs", "failed", "predictions": [...]})
       aiaas predict tts sentences.txt --model run=<run_id> --output out/   (a WAV per line + out/predictions.jsonl)
+      aiaas predict image-cls @paths.txt s3://bucket/photos/ --model m.onnx --shard 0/8 --resume -o part-0.jsonl
     """
     from aiaas_cli.stages import predict as predict_stage
 
     console.settings.json = json_mode  # without --json, stdout carries one JSON line per input
-    request = predict_stage.Request(recipe, inputs, model, url, output, top_k, batch_size, threads, json_mode, save)
+    request = predict_stage.Request(
+        recipe, inputs, model, url, output, top_k, batch_size, threads, json_mode, save, shard, resume
+    )
     summary = predict_stage.predict(request)
     if json_mode:
         console.emit_json(summary)

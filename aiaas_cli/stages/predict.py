@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from aiaas_cli import console, tags, tracking, workspace
 from aiaas_cli.errors import ConfigError, UserError
+from aiaas_cli.stages import predict_inputs
 
 _URL_WORKERS = 4
 
@@ -36,29 +37,14 @@ class Request:
     threads: int | None = None
     json: bool = False  # one JSON object on stdout (the predictions inside it) instead of JSON lines
     save: str | None = None  # a folder for what the recipe renders per prediction (WAV, annotated image, mask)
+    shard: str | None = None  # "i/n": only the inputs whose name hashes to i of n (see predict_inputs)
+    resume: bool = False  # continue --output FILE after a kill: skip the inputs it answers, append the rest
 
     def __post_init__(self) -> None:
         """`--output DIR/` (a folder) means: render into DIR and write DIR/predictions.jsonl beside the files."""
         if self.output and (self.output.endswith(("/", "\\")) or Path(self.output).expanduser().is_dir()):
             self.save = self.save or self.output
             self.output = str(Path(self.output).expanduser() / "predictions.jsonl")
-
-
-def expand(inputs: list[str]) -> list[Path]:
-    """Files as given, folders searched recursively; hidden files and folders are skipped."""
-    found: list[Path] = []
-    for name in inputs:
-        path = Path(name).expanduser()
-        if not path.is_dir():
-            found.append(path)  # a missing file becomes an error line, not an abort
-            continue
-        for child in sorted(path.rglob("*")):
-            hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-            if child.is_file() and not hidden:
-                found.append(child)
-    if not found:
-        raise ConfigError(f"no input files in {', '.join(inputs)}", "pass input files or folders that contain them")
-    return found
 
 
 def model_path(recipe_name: str, model: str | None) -> Path:
@@ -206,30 +192,42 @@ def _stem(name: str) -> str:
 
 
 @contextmanager
-def _writer(output: str | None, keep: Any = None) -> Iterator[Any]:
-    """A ``write(row)`` callable: JSON lines on stdout (or ``keep`` them), or a .jsonl/.csv file written atomically."""
+def _writer(output: str | None, keep: Any = None, resume: predict_inputs.Resume | None = None) -> Iterator[Any]:
+    """``(write(row), flush())``: JSON lines on stdout (or ``keep`` them), or a .jsonl/.csv file written atomically;
+    with ``resume``, appended to in place, so that a kill leaves every flushed row there."""
     if output is None:
-        yield keep or console.emit_json
+        yield keep or console.emit_json, lambda: None
         return
     target = Path(output).expanduser()
     if target.suffix.lower() not in (".jsonl", ".csv"):
         raise ConfigError(f"--output must end in .jsonl or .csv, got '{target.name}'")
-    with workspace.atomic_file(target) as temp, temp.open("w", newline="") as handle:
+    with _opened(target, resume is not None) as handle:
         if target.suffix.lower() == ".jsonl":
-            yield lambda row: handle.write(json.dumps(row) + "\n")
+            yield lambda row: handle.write(json.dumps(row) + "\n"), handle.flush
             return
-        table = _CsvTable(handle)
-        yield table.write
+        table = _CsvTable(handle, resume.header if resume else None)
+        yield table.write, handle.flush
         table.close()
+
+
+@contextmanager
+def _opened(target: Path, append: bool) -> Iterator[IO[str]]:
+    if append:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("a", newline="") as handle:
+            yield handle
+        return
+    with workspace.atomic_file(target) as temp, temp.open("w", newline="") as handle:
+        yield handle
 
 
 class _CsvTable:
     """CSV columns from the first row that is not an error (error rows wait for it); fields a later row adds
     go into "extras" as JSON."""
 
-    def __init__(self, handle: IO[str]):
+    def __init__(self, handle: IO[str], header: list[str] | None = None):
         self.handle = handle
-        self.writer: csv.DictWriter | None = None
+        self.writer = csv.DictWriter(handle, fieldnames=header) if header else None  # resuming: columns known
         self.waiting: list[dict] = []
 
     def write(self, row: dict) -> None:
@@ -263,27 +261,37 @@ def predict(request: Request) -> dict:
     from aiaas_cli import recipes
     from aiaas_cli.serving import runtime
 
-    paths = expand(request.inputs)
+    shard = predict_inputs.parse_shard(request.shard) if request.shard else None
+    resume = predict_inputs.Resume(request.output) if request.resume else None
+    names = predict_inputs.first_checked(predict_inputs.sources(request.inputs), request.inputs)
     if request.url:
-        name = recipes.load(request.recipe).serving_module
-        inputs, total = runtime.read_inputs(name, paths)
-        rows = _service_rows(request, runtime.serving_module(name), inputs)
+        module = runtime.serving_module(recipes.load(request.recipe).serving_module)
+        rows = _service_rows(request, module, predict_inputs.select(module, names, shard, resume))
     else:
         predictor = load_predictor(request)
-        inputs, total = runtime.read_inputs(predictor.metadata["serving_module"], paths)
-        rows = _local_rows(request, predictor, inputs)
-    failed, collected = 0, []
+        rows = _local_rows(request, predictor, predict_inputs.select(predictor.module, names, shard, resume))
+    total = failed = 0
+    collected: list[dict] = []
     keep = collected.append if request.json and not request.output else None  # --json: rows go into the one object
-    with _writer(request.output, keep) as write, console.progress("Predicting", total) as bar:
+    ticker = predict_inputs.Ticker("Predicting")
+    with _writer(request.output, keep, resume) as (write, flush):
         for row in rows:
             write(row)
+            total += 1
             failed += "error" in row
-            bar.advance()
+            ticker.advance()
+            if total % request.batch_size == 0:
+                flush()  # a chunk at a time: a kill loses at most the chunk being written
+    ticker.close()
     if failed:
         console.warn(f'{failed} of {total} input(s) could not be used (see their "error" field)')
-    if failed == total:
+    if failed == total and (total or not (shard or resume)):  # an empty shard, or nothing left to resume, is fine
         raise UserError(f"none of the {total} input(s) could be used")
     summary: dict[str, Any] = {"inputs": total, "failed": failed}
+    if shard:
+        summary["shard"] = f"{shard[0]}/{shard[1]}"
+    if resume:
+        summary["skipped"] = resume.done
     if request.output:
         console.step(f"Wrote {total} prediction(s) to {request.output}")
         summary["output"] = str(Path(request.output).expanduser())
