@@ -10,10 +10,10 @@ PYTEST_ARGS ?=
 venv: $(STAMP)
 
 # pip (not uv/poetry): it takes the torch wheels already on this machine's disk.
+# setuptools says on every editable install that it is one (a UserWarning): the only warning left, silenced.
 $(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# setuptools says on every editable install that it is one (a UserWarning): the only warning left, silenced here
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
