@@ -7,6 +7,8 @@ Torch-free serving half: ``serving_module`` names a module that needs only numpy
   - ``build_adapter(metadata, **limits)`` -> an `Adapter` (decode a request item, batch, postprocess);
   - ``SERVICE``: "module:Class" of the recipe's BentoML service (its HTTP request and response types);
   - ``read_inputs(paths)`` -> (name, payload) pairs for `aiaas predict` (optional: one file = one payload);
+  - ``INPUT_SUFFIXES`` (optional): the suffixes of the files `aiaas predict` takes from a folder or an S3 prefix
+    (others there, such as transcripts beside recordings, are not inputs); a file named on its own always is one;
   - ``http_request(name, payload, k)`` -> keyword arguments of ``requests.post`` for `predict --url`;
     ``http_response(predictions)`` -> the body its service's `/predict` answers for those predictions, and
     ``http_predictions(body)`` -> the per-item predictions back from such a body;

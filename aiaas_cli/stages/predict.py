@@ -195,9 +195,10 @@ def predict(request: Request) -> dict:
 
     shard = predict_inputs.parse_shard(request.shard) if request.shard else None
     resume = predict_inputs.Resume(request.output) if request.resume else None
-    names = predict_inputs.first_checked(predict_inputs.sources(request.inputs), request.inputs)
+    module = runtime.serving_module(recipes.load(request.recipe).serving_module)
+    found = predict_inputs.sources(request.inputs, getattr(module, "INPUT_SUFFIXES", None))
+    names = predict_inputs.first_checked(found, request.inputs)
     if request.url:
-        module = runtime.serving_module(recipes.load(request.recipe).serving_module)
         rows = _service_rows(request, module, predict_inputs.select(module, names, shard, resume))
     else:
         predictor = load_predictor(request)

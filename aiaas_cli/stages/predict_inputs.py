@@ -31,34 +31,40 @@ from aiaas_cli.errors import ConfigError, UserError
 S3 = "s3://"
 
 
-def sources(inputs: list[str]) -> Iterator[str]:
-    """Every input file (a path or an s3:// URL) in order; hidden files and folders are skipped."""
+def sources(inputs: list[str], suffixes: Iterable[str] | None = None) -> Iterator[str]:
+    """Every input file (a path or an s3:// URL) in order; hidden files and folders are skipped. With ``suffixes``
+    (the serving module's INPUT_SUFFIXES), a file found in a folder or under a prefix is an input only with one of
+    them (transcripts beside recordings are not recordings); a file named on its own always is."""
+    wanted = {s.lower() for s in suffixes} if suffixes else None
     for name in inputs:
         if name.startswith("@"):
-            yield from _list_file(Path(name[1:]).expanduser())
+            yield from _list_file(Path(name[1:]).expanduser(), wanted)
         else:
-            yield from _source(name)
+            yield from _source(name, wanted)
 
 
-def _source(name: str) -> Iterator[str]:
+def _source(name: str, wanted: set[str] | None) -> Iterator[str]:
+    def kept(found: str) -> bool:
+        return wanted is None or Path(found).suffix.lower() in wanted
+
     if name.startswith(S3):
-        yield from s3_objects(name)
+        yield from filter(kept, s3_objects(name))
         return
     path = Path(name).expanduser()
     if path.is_dir():
-        yield from (str(child) for child in walk(path))
+        yield from filter(kept, (str(child) for child in walk(path)))
     else:
         yield str(path)  # a missing file becomes an error line, not an abort
 
 
-def _list_file(path: Path) -> Iterator[str]:
+def _list_file(path: Path, wanted: set[str] | None) -> Iterator[str]:
     """The inputs a list file names, one per line (blank lines skipped), read as it goes."""
     if not path.is_file():
         raise ConfigError(f"list file {path} does not exist", "@FILE names a text file with one input per line")
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
-                yield from _source(line.rstrip("\r\n"))
+                yield from _source(line.rstrip("\r\n"), wanted)
 
 
 def walk(folder: Path) -> Iterator[Path]:

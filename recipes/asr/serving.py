@@ -14,7 +14,7 @@ import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput, read_files
 from aiaas_recipes.asr import text as chars
-from aiaas_recipes.asr.formats import audio_files
+from aiaas_recipes.asr.formats import AUDIO_SUFFIXES, audio_files
 from aiaas_recipes.asr.frontend import pad, windows
 from aiaas_recipes.common.audio import decoding
 from aiaas_recipes.common.scores import one_answer, one_prediction
@@ -25,6 +25,7 @@ OUTPUT_NAME = "log_probs"
 FRONT_KEYS = ("rate", "n_mels", "win", "hop", "n_fft", "window_frames")
 http_predictions, http_response = one_prediction, one_answer
 __all__ = ["SERVICE", "build_adapter", "http_predictions", "http_request", "http_response", "read_inputs", "to_row"]
+INPUT_SUFFIXES = AUDIO_SUFFIXES  # what `aiaas predict` takes from a folder: the recordings, not transcripts beside them
 
 
 @dataclass

@@ -52,6 +52,15 @@ def test_walk_keeps_the_order_of_sorted_rglob(tmp_path):
     ]
 
 
+def test_a_folder_gives_only_the_modules_input_suffixes_and_a_named_file_always_counts(tmp_path):
+    for name in ("a.wav", "a.txt", "b.WAV", "notes.md"):
+        (tmp_path / "clips" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "clips" / name).write_bytes(b"x")
+    found = list(predict_inputs.sources([str(tmp_path / "clips"), str(tmp_path / "clips" / "a.txt")], {".wav"}))
+    assert [Path(name).name for name in found] == ["a.wav", "b.WAV", "a.txt"]  # the transcript only when named
+    assert len(list(predict_inputs.sources([str(tmp_path / "clips")]))) == 4  # no suffixes: every file
+
+
 def test_shards_partition_the_inputs():
     names = [f"folder/{i:05d}.png" for i in range(2000)]
     parts = [list(predict_inputs.in_shard(names, str, (i, 3))) for i in range(3)]
