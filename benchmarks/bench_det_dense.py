@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.serving_kit import free_port
 
 SIZE = 96  # images are the model's input size, so predict's boxes (image pixels) and evaluation's coincide
 CLASSES = ("square", "circle", "triangle")
@@ -84,12 +85,6 @@ def aiaas(*args: str, env: dict) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"aiaas {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve(bento: str, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
