@@ -7,7 +7,7 @@ push), then the answers checked:
 - mAP@[.5:.95] and mAP@.5 of predict's own output at the evaluation stage's threshold (and detection cap) match the
   evaluation stage's test figures within 0.01.
 
-Standalone: imports only the installed aiaas packages. Run: `python benchmarks/bench_det_dense.py [--epochs N]`.
+Run from the repository root: `python -m benchmarks.bench_det_dense [--epochs N]`.
 Everything lives in a temporary AIAAS_HOME that is removed at the end.
 """
 
