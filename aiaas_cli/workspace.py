@@ -44,6 +44,15 @@ def builtin_dir() -> Path:
     return home() / "builtin"
 
 
+def lock(name: str) -> Any:
+    """A lock shared by every aiaas process on this home (jobs started together): ``with workspace.lock("x"):``."""
+    from filelock import FileLock
+
+    folder = home() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return FileLock(folder / f"{name}.lock")
+
+
 def _process_tag() -> str:
     return f"{socket.gethostname().replace('-', '_')}-{os.getpid()}"
 

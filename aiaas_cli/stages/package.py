@@ -59,14 +59,16 @@ def save_model(path: Path, metadata: dict[str, Any]) -> str:
     from bentoml.exceptions import NotFound
 
     tag = f"aiaas-{metadata['recipe']}:{_file_digest(path)[:16]}"
-    try:
-        return str(bentoml.models.get(tag).tag)
-    except NotFound:
-        pass
-    labels = {"recipe": str(metadata["recipe"]), "run_id": str(metadata.get("run_id", ""))}
-    with bentoml.models.create(tag, labels=labels, metadata={"aiaas": metadata}) as model:
-        shutil.copyfile(path, model.path_of("model.onnx"))
-    return str(model.tag)
+    # packages of one model started together: one stores it, the others find it stored (else "already exists")
+    with workspace.lock(f"model-{tag.replace(':', '-')}"):
+        try:
+            return str(bentoml.models.get(tag).tag)
+        except NotFound:
+            pass
+        labels = {"recipe": str(metadata["recipe"]), "run_id": str(metadata.get("run_id", ""))}
+        with bentoml.models.create(tag, labels=labels, metadata={"aiaas": metadata}) as model:
+            shutil.copyfile(path, model.path_of("model.onnx"))
+        return str(model.tag)
 
 
 def _imports(path: Path) -> set[str]:

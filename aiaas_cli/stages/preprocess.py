@@ -14,15 +14,11 @@ from aiaas_cli.recipe_api import Recipe
 
 def build(cfg: Any, recipe: Recipe) -> Dataset:
     """The dataset dir for this config: reused when the input and settings are unchanged."""
-    from filelock import FileLock
-
     key = recipe.fingerprint(cfg)
     target = workspace.datasets_dir() / f"{recipe.name}-{key[:16]}"
-    locks = workspace.home() / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
     # jobs started together on one home (a CI matrix) with the same input: one builds, the others wait and reuse
     # it, instead of each replacing the folder another is already reading
-    with FileLock(locks / f"dataset-{target.name}.lock"):
+    with workspace.lock(f"dataset-{target.name}"):
         return _build_or_reuse(cfg, recipe, key, target)
 
 
