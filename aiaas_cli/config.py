@@ -178,6 +178,7 @@ def instantiate(node: Any, **kwargs: Any) -> Any:
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate as hydra_instantiate
 
+    node = _without_own_keys(node)
     try:
         return hydra_instantiate(node, **kwargs)
     except InstantiationException as exc:
@@ -186,3 +187,16 @@ def instantiate(node: Any, **kwargs: Any) -> Any:
             raise cause from None
         target = node.get("_target_") if hasattr(node, "get") else None
         raise ConfigError(f"cannot build {target}: {str(exc).splitlines()[-1]}") from None
+
+
+def _without_own_keys(node: Any) -> Any:
+    """A model config without the keys aiaas reads itself (`init_from`): they are not the constructor's."""
+    from omegaconf import DictConfig, OmegaConf
+
+    from aiaas_cli.schema import OWN_MODEL_KEYS
+
+    if not hasattr(node, "get") or node.get("_target_") is None or not any(k in node for k in OWN_MODEL_KEYS):
+        return node
+    if isinstance(node, DictConfig):
+        return OmegaConf.masked_copy(node, [k for k in node if k not in OWN_MODEL_KEYS])
+    return {k: v for k, v in node.items() if k not in OWN_MODEL_KEYS}

@@ -79,6 +79,8 @@ class Trainer:
 
 # aiaas' keys in the trainer group, not Trainer's
 OWN_TRAINER_KEYS = ("threads", "checkpoint_every_n_steps", "early_stopping", "callbacks")
+# aiaas' keys in a model config, read by the train stage, never passed to the model's constructor
+OWN_MODEL_KEYS = ("init_from",)
 
 
 @dataclass
@@ -136,7 +138,27 @@ class Tracking:
     server: bool = False  # tracking=server: a team's server must be named (never the local store by mistake)
 
 
-SCHEMAS = {"trainer": Trainer, "export": Export, "serve": Serve, "tracking": Tracking}
+@dataclass
+class Lora:
+    """LoRA adapters through peft on a hub model's layers (r=0: off); merged into the weights before export."""
+
+    r: int = bounded(0, low=0)
+    alpha: float = bounded(16.0, low=0, above=True)
+    dropout: float = bounded(0.0, low=0, high=1)
+    target_modules: Optional[list[str]] = None  # null: the model family's attention projections (peft's default)
+
+
+@dataclass
+class Finetune:
+    """How a network that starts from pretrained weights (a hub model, `model.init_from`) is trained."""
+
+    freeze_epochs: int = bounded(0, low=0)  # the pretrained weights stay fixed for the first N epochs
+    backbone_lr: Optional[float] = bounded(None, low=0, above=True)  # null: optim.lr for every weight
+    gradient_checkpointing: bool = False  # recompute activations in the backward pass: less memory, more time
+    lora: Lora = field(default_factory=Lora)
+
+
+SCHEMAS = {"trainer": Trainer, "export": Export, "serve": Serve, "tracking": Tracking, "finetune": Finetune}
 
 # Keys of the free-form groups that mean the same in every recipe and config file that has them.
 SHARED_BOUNDS = {
