@@ -99,6 +99,12 @@ def _trainer(cfg: Any, run_id: str, callbacks: list):
         raise ConfigError(f"invalid trainer settings: {str(exc).splitlines()[0]}") from None
 
 
+def model_title(cfg: Any) -> str:
+    """The model's class, or for a hub model its kind and name (`hf: prajjwal1/bert-tiny`)."""
+    target = cfg.model.get("_target_")
+    return target or f"{cfg.model.get('kind', 'model')}: {cfg.model.get('name')}"
+
+
 def _fresh_checkpoint_dir(run_id: str):
     ckpt_dir = workspace.run_dir(run_id) / "checkpoints"
     if tracking.is_rank_zero():
@@ -108,7 +114,7 @@ def _fresh_checkpoint_dir(run_id: str):
 
 def _fit_estimator(cfg: Any, recipe: Recipe, estimator: Estimator, dataset: Dataset, run_id: str) -> Trained:
     """A model that trains itself (scikit-learn): fit, log its validation metrics, save it as the checkpoint."""
-    console.step(f"Building model <{cfg.model._target_}> (trains itself, no Lightning)")
+    console.step(f"Building model <{model_title(cfg)}> (trains itself, no Lightning)")
     started = time.perf_counter()
     metrics = estimator.fit(dataset.dir, dataset.manifest)
     tracking.log_metrics({k: float(v) for k, v in metrics.items()})
@@ -157,7 +163,7 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     _check_data_storage(cfg, datamodule)
     make_resumable(datamodule)
     params = sum(p.numel() for p in module.parameters())
-    console.step(f"Building model <{cfg.model._target_}> ({params:,} parameters)")
+    console.step(f"Building model <{model_title(cfg)}> ({params:,} parameters)")
     if resume_from is not None:
         console.step(f"Resuming run {run_id} from {resume_from}")
     ckpt_dir = resume_from.parent if resume_from is not None else _fresh_checkpoint_dir(run_id)
