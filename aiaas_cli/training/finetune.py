@@ -79,8 +79,9 @@ def load_init(cfg: Any, module: Any, init_from: str) -> tuple[dict, set[str], di
     if not counts["loaded"]:
         raise ConfigError(f"{SETTING}: no tensor of {what} matches this model by name and shape",
                           "start from a run of the same model (model=...) as this one")  # fmt: skip
+    unused = f", {counts['unused']} of its tensors unused" if counts["unused"] else ""
     console.step(f"Initialised from {what}: {counts['loaded']} tensors loaded, {counts['reinitialised']} "
-                 f"re-initialised (other shape), {counts['new']} new")  # fmt: skip
+                 f"re-initialised (other shape), {counts['new']} new{unused}")  # fmt: skip
     parameters = {name for name, _ in module.named_parameters()}
     return counts, loaded & parameters, source
 
