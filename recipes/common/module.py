@@ -34,6 +34,17 @@ class ConfiguredModule(pl.LightningModule):
         self.net = net
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.meta = meta
+        self._take_pretrained_parts()
+
+    def _take_pretrained_parts(self) -> None:
+        """Pieces of ``net`` that came pretrained (common/backbones/cache.py mark_pretrained) make the module's
+        ``pretrained_names`` and its source, which fine-tuning and the run's record read."""
+        parts = [part for part in self.net.modules() if getattr(part, "aiaas_pretrained", None)]
+        if not parts:
+            return
+        marked = {id(p) for part in parts for p in part.aiaas_pretrained}
+        self.pretrained_names = {name for name, p in self.named_parameters() if id(p) in marked}
+        self.aiaas_source = getattr(parts[0], "aiaas_source", None)
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         return self.net(*inputs)

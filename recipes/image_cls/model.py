@@ -45,7 +45,7 @@ def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False) 
         raise ConfigError(f"unknown torchvision model '{name}'")
     model = torchvision.models.get_model(name, weights=None)
     if pretrained:
-        from aiaas_recipes.common.backbones.cache import imagenet_state
+        from aiaas_recipes.common.backbones.cache import load_imagenet
 
-        model.load_state_dict(imagenet_state(name))
+        load_imagenet(model, name)
     return _replace_head(model, num_classes)

@@ -56,11 +56,13 @@ class TorchvisionSegmenter(nn.Module):
 
         backbone = None
         if pretrained_backbone:
-            from aiaas_recipes.common.backbones.cache import cached_weights
+            from aiaas_recipes.common.backbones.cache import cached_weights, mark_pretrained
 
             backbone = MobileNet_V3_Large_Weights.IMAGENET1K_V1
-            cached_weights(backbone, "model.pretrained_backbone")  # torchvision then loads it from there: no download
+            path = cached_weights(backbone, "model.pretrained_backbone")  # torchvision then loads it from there
         self.net = lraspp_mobilenet_v3_large(weights=None, weights_backbone=backbone, num_classes=num_classes)
+        if pretrained_backbone:
+            mark_pretrained(self.net.backbone, path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)["out"]

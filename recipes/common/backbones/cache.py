@@ -40,3 +40,27 @@ def imagenet_state(name: str) -> dict:
 
     weights = torchvision.models.get_model_weights(name).DEFAULT
     return torch.load(cached_weights(weights), map_location="cpu", weights_only=True)
+
+
+def load_imagenet(model: Any, name: str, keeper: Any = None) -> None:
+    """Load the DEFAULT ImageNet weights of torchvision model ``name`` into ``model`` and mark them pretrained (on
+    ``keeper``, the module that keeps pieces of ``model``, when ``model`` itself is not kept)."""
+    import torchvision
+
+    model.load_state_dict(imagenet_state(name))
+    mark_pretrained(model, cached_weights(torchvision.models.get_model_weights(name).DEFAULT), keeper)
+
+
+def mark_pretrained(part: Any, weights_file: Path, keeper: Any = None) -> None:
+    """Mark every parameter of ``part`` (a network or a piece of one) as pretrained from ``weights_file``; the mark
+    is kept on ``keeper`` (default: ``part``), a module of the network that is trained.
+
+    The parameters themselves are kept, not their names: a head replaced afterwards drops out, and a network that
+    reuses the pieces under other names (a detector's stem) keeps them. ConfiguredModule turns them into its
+    ``pretrained_names`` (finetune.freeze_epochs, finetune.backbone_lr) and its source (the run's aiaas.source.*).
+    """
+    from aiaas_recipes.common.backbones.hub import SOURCE_ATTR, file_source
+
+    keeper = part if keeper is None else keeper
+    keeper.aiaas_pretrained = tuple(part.parameters())
+    setattr(keeper, SOURCE_ATTR, file_source("torchvision", weights_file))

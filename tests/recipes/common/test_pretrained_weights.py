@@ -126,3 +126,26 @@ def test_a_checkpoint_trained_from_pretrained_weights_loads_without_them(recipe_
     network, loaded_meta = recipe.load_model(tmp_path / "best.ckpt")  # ...loading its checkpoint does not
     assert loaded_meta["model"] == model_cfg
     assert all(torch.equal(value, trained.state_dict()[name]) for name, value in network.state_dict().items())
+
+
+def test_imagenet_weights_are_marked_pretrained_for_fine_tuning(empty_hub):
+    """model.pretrained=true: the loaded weights become the module's pretrained_names (what finetune.freeze_epochs and
+    finetune.backbone_lr act on) and its source; a head replaced after loading is new."""
+    import torchvision
+    from torchvision.models import ResNet18_Weights
+
+    from aiaas_recipes.common.backbones.hub import file_sha256
+    from aiaas_recipes.common.module import ConfiguredModule
+    from aiaas_recipes.image_cls.model import torchvision_backbone
+    from aiaas_recipes.image_det.backbones import ResNetBackbone
+
+    path = empty_hub / "checkpoints" / ResNet18_Weights.DEFAULT.url.rsplit("/", 1)[-1]
+    path.parent.mkdir(parents=True)
+    torch.save(torchvision.models.resnet18().state_dict(), path)  # stands in for the ImageNet file
+    classifier = ConfiguredModule(torchvision_backbone("resnet18", 3, pretrained=True), None, None, {})
+    assert "net.conv1.weight" in classifier.pretrained_names and "net.layer4.1.bn2.bias" in classifier.pretrained_names
+    assert not any(name.startswith("net.fc.") for name in classifier.pretrained_names)  # the new 3-class head
+    assert classifier.aiaas_source == {"kind": "torchvision", "name": str(path.resolve()), "sha256": file_sha256(path)}
+    detector = ConfiguredModule(torch.nn.Sequential(ResNetBackbone("resnet18", pretrained=True)), None, None, {})
+    assert "net.0.stem.0.weight" in detector.pretrained_names  # conv1, kept under the detector's own name
+    assert not hasattr(ConfiguredModule(torchvision_backbone("resnet18", 3), None, None, {}), "pretrained_names")
