@@ -49,15 +49,9 @@ def rows(tracking_uri: str | None, limit: int) -> list[dict]:
             "started": started.isoformat(timespec="seconds"),
             "stages": stages,
             "metrics": {k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("test_", "val_"))},
-            "source": source_of(found_tags),
+            "source": tags.source_of(found_tags),
         })  # fmt: skip
     return found
-
-
-def source_of(run_tags: dict[str, str]) -> dict[str, str] | None:
-    """Where the run's network started from (tags aiaas.source.*: kind, name, revision, sha256), if it did."""
-    found = {k.removeprefix(tags.SOURCE_PREFIX): v for k, v in run_tags.items() if k.startswith(tags.SOURCE_PREFIX)}
-    return found or None
 
 
 def source_label(source: dict | None, short: bool = False) -> str:

@@ -33,8 +33,7 @@ def write_model(run_id: str, entry: dict, example: tuple[Any, Any] | None = None
 def describe_source(run_id: str, name: str, version: str) -> None:
     """The version says what it was fine-tuned from (the run's aiaas.source.* tags): as tags and in its description."""
     client = mlflow_client()
-    found = client.get_run(run_id).data.tags
-    source = {k.removeprefix(tags.SOURCE_PREFIX): v for k, v in found.items() if k.startswith(tags.SOURCE_PREFIX)}
+    source = tags.source_of(client.get_run(run_id).data.tags)
     if not source:
         return
     for key, value in source.items():
