@@ -120,7 +120,7 @@ def model_keys(recipe: Recipe, name: str) -> dict[str, Any]:
 def candidate_names(recipe: Recipe, parsed: list, reference: Any) -> list[str]:
     """The candidates `model=auto` may train: `model.candidates` from the command line, else the recipe's."""
     names = next((o.value() for o in parsed if o.key_or_group == "model.candidates"), reference.model.candidates)
-    names = list(names or recipe.auto_candidates)
+    names = list(recipe.auto_candidates if names is None else names)
     wrong = [name for name in names if not isinstance(name, str) or name == AUTO or name not in recipe.models]
     if wrong or not names:
         raise ConfigError(f"model.candidates: {wrong[0] if wrong else 'an empty list'} is not a {recipe.name} model",
