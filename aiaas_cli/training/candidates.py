@@ -22,6 +22,7 @@ from aiaas_cli import config, console, tags, tracking, workspace
 from aiaas_cli.artifacts import Dataset, Trained
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_cli.recipe_api import Recipe
+from aiaas_cli.training.resume_run import Stopped
 
 FOLDER = "candidates"  # under the run's checkpoints/
 LEADERBOARD = "leaderboard.json"  # in the run dir and at the root of its MLflow artifacts
@@ -152,6 +153,9 @@ def train(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, fit: Callable
         console.step(f"Candidate {index + 1}/{len(names)}: model={name}")
         try:
             entry, trained = _train_one(cfg, recipe, dataset, run_id, name, fit)
+        except Stopped as stopped:  # Ctrl-C or SIGTERM: the whole run stops, and is not resumed
+            stopped.resumable = False
+            raise
         except UserError as exc:
             console.warn(f"candidate {name} failed: {exc.one_line()}")
             entries.append(Entry(name, FAILED, error=exc.one_line()))
