@@ -46,6 +46,7 @@ def log(recipe: Recipe, evaluated: Evaluated) -> None:
     if "baseline" in evaluated.report:
         baseline = _scalars(evaluated.report["baseline"], recipe.metrics.names)
         metrics.update({f"baseline_test_{k}": v for k, v in baseline.items()})
+    metrics.update(leaderboard.metrics(recipe, evaluated.report.get("leaderboard", [])))
     tracking.log_metrics(metrics)
     tracking.log_artifact(workspace.run_dir(evaluated.run_id) / "evaluation", "evaluation")
 

@@ -39,6 +39,13 @@ def score(recipe: Recipe, trained: Trained, rows: list[dict], report: dict, spli
     return scored
 
 
+def metrics(recipe: Recipe, rows: list[dict]) -> dict[str, float]:
+    """Each candidate's scores as MLflow metrics (`candidate.hist_gb.test_accuracy`), comparable across runs."""
+    headline = recipe.metrics.headline
+    return {f"candidate.{row['name']}.{split}_{headline}": float(row[split])
+            for row in rows for split in ("val", "test") if row[split] is not None}  # fmt: skip
+
+
 def table(recipe: Recipe, rows: list[dict]) -> Table:
     """The leaderboard as a rich table, best validation score first, the served model marked."""
     headline = recipe.metrics.headline

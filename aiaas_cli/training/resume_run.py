@@ -27,10 +27,13 @@ class Stopped(SystemExit):
         super().__init__(128 + signum)
         self.signum, self.epoch, self.step = signum, epoch, step
         self.run_id, self.recipe = "", ""
+        self.resumable = True  # false for a candidate of model=auto: such runs are trained again, not resumed
 
     def one_line(self) -> str:
         name = signal.Signals(self.signum).name
         where = f"stopped by {name} in epoch {self.epoch + 1} after step {self.step}; last checkpoint written"
+        if not self.resumable:
+            return f"{where}; a model=auto run is not resumed: train it again (aiaas train {self.recipe} ...)"
         return f"{where}; resume with: aiaas train {self.recipe} resume={self.run_id}"
 
 

@@ -69,6 +69,8 @@ def test_evaluate_scores_every_candidate_and_logs_the_leaderboard(cli, auto_run)
     assert (folder / "leaderboard.png").stat().st_size > 0
     run = tracking.get_run(auto_run["run_id"])
     assert run.data.tags[tags.CHOSEN_MODEL] == auto_run["chosen_model"]
+    for row in out["leaderboard"]:
+        assert run.data.metrics[f"candidate.{row['name']}.test_accuracy"] == pytest.approx(row["test"])
     logged = {a.path for a in mlflow_client().list_artifacts(auto_run["run_id"], "evaluation")}
     assert {"evaluation/leaderboard.json", "evaluation/leaderboard.png"} <= logged
 

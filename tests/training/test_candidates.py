@@ -32,6 +32,17 @@ def test_ranking_follows_the_metric_direction_and_lists_the_others_last():
     assert [row["name"] for row in ranked(higher, entries)] == ["b", "a", "skipped", "failed"]
 
 
+def test_a_stopped_candidate_does_not_offer_resume():
+    import signal
+
+    from aiaas_cli.training.resume_run import Stopped
+
+    stopped = Stopped(signal.SIGTERM, epoch=0, step=3)
+    stopped.run_id, stopped.recipe, stopped.resumable = "abc", "tabular-cls", False
+    assert stopped.code == 128 + signal.SIGTERM
+    assert "a model=auto run is not resumed" in stopped.one_line() and "resume=abc" not in stopped.one_line()
+
+
 def test_the_default_candidates_are_the_users_list_or_the_recipes():
     from aiaas_cli import config
 
