@@ -9,12 +9,13 @@ from typing import Any
 from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity, Recipe
 
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
-BOOSTING = "aiaas_recipes.tabular.boosting.HistGradientBoosting"
+NETWORK = "aiaas_recipes.tabular.model.TabularMLP"
 TRAINING_ONLY = ("batch_size",)  # data settings that do not change the dataset dir
 
 
-def is_boosting(model_cfg: Any) -> bool:
-    return model_cfg.get("_target_") == BOOSTING
+def is_estimator(model_cfg: Any) -> bool:
+    """hist_gb, lightgbm and linear train themselves (scikit-learn style); only the MLP is a network."""
+    return model_cfg.get("_target_") not in (None, NETWORK)
 
 
 class TabularRecipe(Recipe):
@@ -22,7 +23,7 @@ class TabularRecipe(Recipe):
 
     task = ""
     serving_module = "aiaas_recipes.tabular.serving"
-    models = ("mlp", "hist_gb")
+    models = ("mlp", "hist_gb", "lightgbm", "linear")
 
     def check_config(self, cfg: Any) -> None:
         from aiaas_recipes.common.data.fingerprint import input_table
@@ -75,7 +76,7 @@ class TabularRecipe(Recipe):
         meta = self.meta(cfg, manifest, dataset_dir)
         # _partial_: the sizes and the metadata are passed as plain Python values, not turned into config nodes
         factory = instantiate(cfg.model, _partial_=True)
-        if is_boosting(cfg.model):
+        if is_estimator(cfg.model):
             return factory(task=self.task, meta=meta, seed=int(cfg.seed))
         from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.tabular.training import TabularModule
@@ -99,15 +100,15 @@ class TabularRecipe(Recipe):
         return {**sizes, "outputs": 1, "target_mean": stats["mean"], "target_std": stats["std"]}
 
     def checkpoint_suffix(self, cfg: Any) -> str:
-        return ".skops" if is_boosting(cfg.model) else ".ckpt"
+        return ".skops" if is_estimator(cfg.model) else ".ckpt"
 
     def load_model(self, path: Path) -> tuple[Any, dict]:
         from aiaas_cli.errors import ConfigError
 
         if Path(path).suffix == ".skops":
-            from aiaas_recipes.tabular import boosting
+            from aiaas_recipes.tabular import estimator
 
-            network, meta = boosting.load(path)
+            network, meta = estimator.load(path)
         else:
             network, meta = self._load_checkpoint(Path(path))
         if meta.get("recipe") != self.name:
