@@ -11,6 +11,7 @@ from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity, Recipe
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
 NETWORK = "aiaas_recipes.tabular.model.TabularMLP"
 TRAINING_ONLY = ("batch_size",)  # data settings that do not change the dataset dir
+MIN_NETWORK_ROWS = 50  # training rows below which model=auto skips the MLP (too few to train and stop it on)
 
 
 def is_estimator(model_cfg: Any) -> bool:
@@ -24,6 +25,15 @@ class TabularRecipe(Recipe):
     task = ""
     serving_module = "aiaas_recipes.tabular.serving"
     models = ("mlp", "hist_gb", "lightgbm", "linear")
+    auto_candidates = ("linear", "lightgbm", "hist_gb", "mlp")  # model=auto, cheapest first
+
+    def candidates(self, cfg: Any, manifest: dict) -> list[str]:
+        """model=auto's candidates for this table: those listed in model.candidates, else the recipe's, the MLP only
+        with MIN_NETWORK_ROWS training rows or more (below that its val split has a handful of rows to stop on)."""
+        if cfg.model.get("candidates"):
+            return list(cfg.model.candidates)
+        small = manifest["splits"]["train"] < MIN_NETWORK_ROWS
+        return [name for name in self.auto_candidates if not (small and name == "mlp")]
 
     def check_config(self, cfg: Any) -> None:
         from aiaas_recipes.common.data.fingerprint import input_table
