@@ -30,10 +30,10 @@ class TabularRecipe(Recipe):
     def candidates(self, cfg: Any, manifest: dict) -> list[str]:
         """model=auto's candidates for this table: those listed in model.candidates, else the recipe's, the MLP only
         with MIN_NETWORK_ROWS training rows or more (below that its val split has a handful of rows to stop on)."""
-        if cfg.model.get("candidates"):
-            return list(cfg.model.candidates)
-        small = manifest["splits"]["train"] < MIN_NETWORK_ROWS
-        return [name for name in self.auto_candidates if not (small and name == "mlp")]
+        names = super().candidates(cfg, manifest)
+        if cfg.model.get("candidates") or manifest["splits"]["train"] >= MIN_NETWORK_ROWS:
+            return names
+        return [name for name in names if name != "mlp"]
 
     def check_config(self, cfg: Any) -> None:
         from aiaas_recipes.common.data.fingerprint import input_table
