@@ -71,7 +71,7 @@ def onnx_outputs(recipe, network, meta, feeds, path) -> dict:
 
 @pytest.mark.parametrize("recipe", [classification, regression], ids=["cls", "reg"])
 def test_mlp_trains_evaluates_and_exports_with_parity(recipe, tmp_path):
-    cfg, out, manifest = prepared(recipe, tmp_path)
+    cfg, out, manifest = prepared(recipe, tmp_path, "model=mlp")
     network, meta = recipe.load_model(train_mlp(recipe, cfg, out, manifest, tmp_path))
     assert meta["recipe"] == recipe.name and meta["model"]["_target_"].endswith("TabularMLP")
     report = recipe.evaluate(network, out, manifest, "test")
