@@ -18,7 +18,7 @@ from torch.utils.data import DistributedSampler
 from aiaas_cli import recipes
 
 TORCHRUN = str(Path(sys.executable).with_name("torchrun"))
-TRAIN = ["trainer.threads=1", "trainer.max_epochs=2", "trainer.early_stopping.enabled=false"]
+TRAIN = ["model=mlp", "trainer.threads=1", "trainer.max_epochs=2", "trainer.early_stopping.enabled=false"]
 
 
 def _client(home: Path):
@@ -81,7 +81,7 @@ def test_two_cpu_devices_reach_the_single_process_metric(cli, fresh_home):
     epoch has half the optimiser steps; after 15 epochs both have converged on this easy table, and what remains is
     which one or two borderline rows fall on which side (devices=2 scores 28 rows: DistributedSampler pads 27 to an
     even count). Measured: val_acc 0.926 with devices=1, 0.929 with devices=2."""
-    settings = ["trainer.threads=1", "trainer.max_epochs=15", "trainer.early_stopping.enabled=false"]
+    settings = ["model=mlp", "trainer.threads=1", "trainer.max_epochs=15", "trainer.early_stopping.enabled=false"]
     one = cli.json("train", "tabular-cls", *settings)
     two = subprocess.run([AIAAS, "train", "tabular-cls", *settings, "trainer.accelerator=cpu", "trainer.devices=2",
                           "trainer.strategy=ddp", "--json"], env=env_for(fresh_home), capture_output=True, text=True,

@@ -9,8 +9,8 @@ import numpy as np
 
 from aiaas_recipes.common.classification import classification_report
 from aiaas_recipes.common.report import add_baseline
-from aiaas_recipes.tabular.boosting import features, threads_for
 from aiaas_recipes.tabular.dataset import load_split
+from aiaas_recipes.tabular.estimator import features, threads_for
 from aiaas_recipes.tabular.export import feeds_of, reference_outputs
 
 CLASSIFICATION_METRICS = ("accuracy", "macro_f1", "roc_auc", "log_loss")

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.recipe_api import ExportSpec, Parity
-from aiaas_recipes.tabular.boosting import HistGradientBoosting
 from aiaas_recipes.tabular.dataset import load_split
 from aiaas_recipes.tabular.encode import CATEGORICAL, NUMERIC, Encoder
+from aiaas_recipes.tabular.estimator import TableEstimator
 
 CHUNK = 4096
 
@@ -35,7 +35,7 @@ def output_names(regression: bool) -> list[str]:
 
 def reference_outputs(network: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The trained model's outputs for ``feeds``, under the ONNX output names."""
-    if isinstance(network, HistGradientBoosting):
+    if isinstance(network, TableEstimator):
         return network.outputs(feeds)
     import torch
 
@@ -57,7 +57,7 @@ def export_spec(network: Any, meta: dict) -> ExportSpec:
     numeric = np.zeros((2, meta["inputs"][NUMERIC]), dtype=np.float32)
     numeric[1, :] = np.nan
     example = feeds_of(numeric, np.ones((2, meta["inputs"][CATEGORICAL]), dtype=np.int64))
-    boosted = isinstance(network, HistGradientBoosting)
+    boosted = isinstance(network, TableEstimator)
     outputs = network.output_names() if boosted else output_names(meta["task"] == "regression")
     return ExportSpec(
         example_inputs=tuple(torch.from_numpy(example[name]) for name in inputs),

@@ -9,12 +9,14 @@ from typing import Any
 from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity, Recipe
 
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
-BOOSTING = "aiaas_recipes.tabular.boosting.HistGradientBoosting"
+NETWORK = "aiaas_recipes.tabular.model.TabularMLP"
 TRAINING_ONLY = ("batch_size",)  # data settings that do not change the dataset dir
+MIN_NETWORK_ROWS = 50  # training rows below which model=auto skips the MLP (too few to train and stop it on)
 
 
-def is_boosting(model_cfg: Any) -> bool:
-    return model_cfg.get("_target_") == BOOSTING
+def is_estimator(model_cfg: Any) -> bool:
+    """hist_gb, lightgbm and linear train themselves (scikit-learn style); only the MLP is a network."""
+    return model_cfg.get("_target_") not in (None, NETWORK)
 
 
 class TabularRecipe(Recipe):
@@ -22,8 +24,16 @@ class TabularRecipe(Recipe):
 
     task = ""
     serving_module = "aiaas_recipes.tabular.serving"
-    models = ("mlp", "hist_gb")
-    auto_candidates = ("hist_gb", "mlp")  # model=auto: cheapest first
+    models = ("mlp", "hist_gb", "lightgbm", "linear")
+    auto_candidates = ("linear", "lightgbm", "hist_gb", "mlp")  # model=auto, cheapest first
+
+    def candidates(self, cfg: Any, manifest: dict) -> list[str]:
+        """model=auto's candidates for this table: those listed in model.candidates, else the recipe's, the MLP only
+        with MIN_NETWORK_ROWS training rows or more (below that its val split has a handful of rows to stop on)."""
+        names = super().candidates(cfg, manifest)
+        if cfg.model.get("candidates") or manifest["splits"]["train"] >= MIN_NETWORK_ROWS:
+            return names
+        return [name for name in names if name != "mlp"]
 
     def check_config(self, cfg: Any) -> None:
         from aiaas_recipes.common.data.fingerprint import input_table
@@ -76,7 +86,7 @@ class TabularRecipe(Recipe):
         meta = self.meta(cfg, manifest, dataset_dir)
         # _partial_: the sizes and the metadata are passed as plain Python values, not turned into config nodes
         factory = instantiate(cfg.model, _partial_=True)
-        if is_boosting(cfg.model):
+        if is_estimator(cfg.model):
             return factory(task=self.task, meta=meta, seed=int(cfg.seed))
         from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.tabular.training import TabularModule
@@ -100,15 +110,15 @@ class TabularRecipe(Recipe):
         return {**sizes, "outputs": 1, "target_mean": stats["mean"], "target_std": stats["std"]}
 
     def checkpoint_suffix(self, cfg: Any) -> str:
-        return ".skops" if is_boosting(cfg.model) else ".ckpt"
+        return ".skops" if is_estimator(cfg.model) else ".ckpt"
 
     def load_model(self, path: Path) -> tuple[Any, dict]:
         from aiaas_cli.errors import ConfigError
 
         if Path(path).suffix == ".skops":
-            from aiaas_recipes.tabular import boosting
+            from aiaas_recipes.tabular import estimator
 
-            network, meta = boosting.load(path)
+            network, meta = estimator.load(path)
         else:
             network, meta = self._load_checkpoint(Path(path))
         if meta.get("recipe") != self.name:

@@ -38,7 +38,7 @@ def _client(home):
 @pytest.mark.slow
 def test_four_trainings_started_at_once_on_a_fresh_home_all_finish(tmp_path):
     home = tmp_path / "home"  # does not exist yet: every job finds no store and no dataset
-    train = ["train", "tabular-cls", "trainer.max_epochs=1", "trainer.threads=1", "--json"]
+    train = ["train", "tabular-cls", "model=mlp", "trainer.max_epochs=1", "trainer.threads=1", "--json"]
     outs = _at_once(home, *[train] * JOBS)
     run_ids = {json.loads(out)["run_id"] for out, _ in outs}
     assert len(run_ids) == JOBS

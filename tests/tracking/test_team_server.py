@@ -18,7 +18,7 @@ from aiaas_cli import tracking
 from aiaas_cli.training import sweep
 
 BUCKET = "team"
-TINY = ["trainer.max_epochs=1", "trainer.threads=1"]
+TINY = ["model=mlp", "trainer.max_epochs=1", "trainer.threads=1"]
 pytestmark = pytest.mark.filterwarnings("ignore:XDG_RUNTIME_DIR")  # pgserver keeps its lock in /tmp/runtime-$UID
 
 

@@ -21,7 +21,7 @@ from aiaas_cli import owner, tags
 
 # tabular-cls on the built-in wine table: 124 training rows, batches of 32 -> 4 steps per epoch.
 STEPS_PER_EPOCH = 4
-TRAIN = ["train", "tabular-cls", "trainer.threads=1", "trainer.deterministic=true",
+TRAIN = ["train", "tabular-cls", "model=mlp", "trainer.threads=1", "trainer.deterministic=true",
          "trainer.early_stopping.enabled=false", "trainer.checkpoint_every_n_steps=1"]  # fmt: skip
 PACE = ["+trainer.callbacks.pace._target_=pace.Pace", "+trainer.callbacks.pace.seconds=0.3"]
 

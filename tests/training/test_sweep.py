@@ -15,7 +15,7 @@ from aiaas_cli import tracking
 from aiaas_cli.errors import ConfigError
 from aiaas_cli.training import sweep
 
-SEARCH = ["-m", "hydra/sweeper=optuna", "trainer.threads=1", "hydra.sweeper.sampler.seed=0"]
+SEARCH = ["-m", "hydra/sweeper=optuna", "model=mlp", "trainer.threads=1", "hydra.sweeper.sampler.seed=0"]
 
 
 def _client(home: Path):

@@ -12,7 +12,7 @@ from tablefiles import clean_columns, write_csv
 from aiaas_cli.config import compose
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_cli.recipe_api import Estimator
-from aiaas_recipes.tabular import boosting
+from aiaas_recipes.tabular.estimator import load as load_estimator
 from aiaas_recipes.tabular.recipe import classification, regression
 
 QUICK = ["trainer.max_epochs=3", "data.batch_size=16"]
@@ -71,7 +71,7 @@ def onnx_outputs(recipe, network, meta, feeds, path) -> dict:
 
 @pytest.mark.parametrize("recipe", [classification, regression], ids=["cls", "reg"])
 def test_mlp_trains_evaluates_and_exports_with_parity(recipe, tmp_path):
-    cfg, out, manifest = prepared(recipe, tmp_path)
+    cfg, out, manifest = prepared(recipe, tmp_path, "model=mlp")
     network, meta = recipe.load_model(train_mlp(recipe, cfg, out, manifest, tmp_path))
     assert meta["recipe"] == recipe.name and meta["model"]["_target_"].endswith("TabularMLP")
     report = recipe.evaluate(network, out, manifest, "test")
@@ -119,7 +119,7 @@ def test_untrusted_and_foreign_models_are_refused(tmp_path):
         {"aiaas": {"recipe": "tabular-cls", "task": "classification"}, "model": Gadget()}, tmp_path / "x.skops"
     )
     with pytest.raises(UserError, match="does not load"):
-        boosting.load(tmp_path / "x.skops")
+        load_estimator(tmp_path / "x.skops")
     cfg, out, manifest = prepared(regression, tmp_path, "model=hist_gb", "model.max_iter=5")
     estimator = regression.model(cfg, manifest, out)
     estimator.fit(out, manifest)
