@@ -182,6 +182,15 @@ def _check_flags(model_cfg: Mapping) -> bool:
     return pretrained
 
 
+def check_weights(model_cfg: Mapping, offline: bool) -> None:
+    """The weights a run will start from can be had (a model.file that exists; offline, timm's cached download), so
+    that a usage mistake stops before any run opens."""
+    if _check_flags(model_cfg) and model_cfg.get("file"):
+        _weights_file(model_cfg)
+    elif _check_flags(model_cfg) and offline:
+        _offline_file(_check_name(model_cfg.get("name")))
+
+
 def classifier(model_cfg: Mapping, num_classes: int, offline: bool = False) -> Built:
     """A timm classifier with a new ``num_classes`` head: pretrained weights (model.file, or timm's download / the
     cache) for the rest, or random weights with ``pretrained=false``."""

@@ -35,6 +35,8 @@ class ImageRecipe(TorchRecipe):
         normalisation, and the model's config."""
         from omegaconf import OmegaConf
 
+        from aiaas_recipes.common.vision.export import RECORDED
+
         return {
             "recipe": self.name,
             "classes": manifest["classes"],
@@ -42,6 +44,7 @@ class ImageRecipe(TorchRecipe):
             "mean": manifest["mean"],
             "std": manifest["std"],
             "model": OmegaConf.to_container(model_cfg, resolve=True),
+            **{key: manifest[key] for key in RECORDED if key in manifest},
         }
 
     def export_metadata(self, meta: dict) -> dict:
