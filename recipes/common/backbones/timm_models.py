@@ -68,7 +68,7 @@ def data_config(model_cfg: Mapping) -> dict:
 def _weights_file(model_cfg: Mapping) -> Path:
     given = Path(str(model_cfg["file"])).expanduser()
     if not given.is_file():
-        raise UserError(f"model.file={model_cfg['file']} does not exist",
+        raise ConfigError(f"model.file={model_cfg['file']} does not exist",
                         f"point model.file at a .safetensors/.pth file of {model_cfg.get('name')}'s weights, "
                         "or drop it to use timm's own download")  # fmt: skip
     return given.resolve()
