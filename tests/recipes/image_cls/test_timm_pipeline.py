@@ -43,7 +43,7 @@ def test_every_stage_runs_with_the_models_preprocessing_in_the_onnx_file(run):
     assert run["image_size"] == 32 and set(run["metrics"]["per_class"]) == {"ant", "bee", "cat"}
     assert run["parity"]["top1_agreement"] == 1.0
     assert run["quantized"]["accepted"] and run["onnx_path"].endswith("model.int8.onnx")
-    for path in (run["onnx_path"], run["float_onnx_path"]):
+    for path in (run["onnx_path"], str(Path(run["onnx_path"]).with_name("model.onnx"))):
         metadata = json.loads({p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}["aiaas"])
         assert (metadata["input_size"], metadata["interpolation"], metadata["crop_pct"]) == (32, "bicubic", 0.95)
         assert metadata["model"] == f"timm:{ARCH}" and metadata["mean"] == [0.485, 0.456, 0.406]
