@@ -53,7 +53,8 @@ def empty_caches(tmp_path, monkeypatch) -> Path:
 
 def test_the_models_preprocessing_is_recorded_and_serving_decodes_as_preprocess_did(weights, photos, tmp_path):
     recipe = recipes.load("image-cls")
-    cfg = compose(recipe, [f"data.root={photos}", "data.image_size=64", *timm_overrides(weights, "model.input_size=24")])
+    overrides = timm_overrides(weights, "model.input_size=24")
+    cfg = compose(recipe, [f"data.root={photos}", "data.image_size=64", *overrides])
     out = tmp_path / "dataset"
     out.mkdir()
     manifest = recipe.build_dataset(cfg, out)

@@ -44,11 +44,11 @@ def test_every_stage_runs_with_the_models_preprocessing_in_the_onnx_file(run):
     assert run["parity"]["top1_agreement"] == 1.0
     assert run["quantized"]["accepted"] and run["onnx_path"].endswith("model.int8.onnx")
     for path in (run["onnx_path"], str(Path(run["onnx_path"]).with_name("model.onnx"))):
-        metadata = json.loads({p.key: p.value for p in onnx.load(path, load_external_data=False).metadata_props}["aiaas"])
+        model = onnx.load(path, load_external_data=False)
+        metadata = json.loads({p.key: p.value for p in model.metadata_props}["aiaas"])
         assert (metadata["input_size"], metadata["interpolation"], metadata["crop_pct"]) == (32, "bicubic", 0.95)
         assert metadata["model"] == f"timm:{ARCH}" and metadata["mean"] == [0.485, 0.456, 0.406]
-        graph = onnx.load(path, load_external_data=False).graph
-        assert graph.input[0].type.tensor_type.shape.dim[0].dim_param  # a symbolic batch axis
+        assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # a symbolic batch axis
 
 
 def _predict(cli, inputs: Path, *source: str) -> dict[str, dict]:
