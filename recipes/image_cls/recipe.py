@@ -30,21 +30,7 @@ class ImageClassification(ImageRecipe, ClassificationRecipe):
         check_settings(cfg.data)
         if cfg.data.root:
             check_root(Path(str(cfg.data.root)).expanduser().resolve())
-        if cfg.model.get("kind") == "timm":  # an unknown model or missing weights: caught before any run opens
-            from aiaas_recipes.common.backbones.hub import is_offline
-            from aiaas_recipes.common.backbones.timm_models import check_weights
-
-            self.model_data(cfg)
-            check_weights(cfg.model, is_offline(cfg))
-
-    def model_data(self, cfg: Any) -> dict | None:
-        """A pretrained model's own preprocessing (model=timm: its data config), which replaces data.image_size and
-        the training set's statistics; None for the networks trained from scratch."""
-        if cfg.model.get("kind") != "timm":
-            return None
-        from aiaas_recipes.common.backbones.timm_models import data_config
-
-        return data_config(cfg.model)
+        self.check_weights(cfg)
 
     def fingerprint(self, cfg: Any) -> str:
         from aiaas_recipes.common.data.fingerprint import digest, files_digest

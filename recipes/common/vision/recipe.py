@@ -27,6 +27,24 @@ class ImageRecipe(TorchRecipe):
             return Path(str(given)).expanduser().resolve()
         return self.builtin(cfg.data.builtin)
 
+    def model_data(self, cfg: Any) -> dict | None:
+        """A pretrained model's own preprocessing (a timm model: its data config): size, interpolation, crop and
+        mean/std; None for the networks trained from scratch."""
+        if cfg.model.get("kind") != "timm":
+            return None
+        from aiaas_recipes.common.backbones.timm_models import data_config
+
+        return data_config(cfg.model)
+
+    def check_weights(self, cfg: Any) -> None:
+        """An unknown timm model, a missing model.file, or offline with nothing cached: caught before any run opens."""
+        if cfg.model.get("kind") == "timm":
+            from aiaas_recipes.common.backbones.hub import is_offline
+            from aiaas_recipes.common.backbones.timm_models import check_weights
+
+            self.model_data(cfg)
+            check_weights(cfg.model, is_offline(cfg))
+
     def dataset_summary(self, manifest: dict) -> dict:
         return {"classes": manifest["classes"], "image_size": manifest["image_size"]}
 
