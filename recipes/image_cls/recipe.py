@@ -39,8 +39,7 @@ class ImageClassification(ImageRecipe, ClassificationRecipe):
         layout = scan(self.data_root(cfg))
         inputs = files_digest(layout.root, listing=lambda root, _: visible_files(root))  # its own hidden/junk rule
         settings = {"root": str(layout.root), "size": cfg.data.image_size, "split": dict(cfg.data.split), "v": 3}
-        if model_data := self.model_data(cfg):
-            settings["model_data"] = model_data
+        settings.update(self.model_settings(cfg))
         return digest({"input": inputs, "settings": settings})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
@@ -83,12 +82,11 @@ class ImageClassification(ImageRecipe, ClassificationRecipe):
         optimizer, scheduler = optimizers_from(cfg)
         meta = self.image_meta(manifest, cfg.model)
         module = Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
-        if built and built.source:
-            from aiaas_recipes.common.backbones.hub import SOURCE_ATTR
+        if built is None:
+            return module
+        from aiaas_recipes.common.backbones.timm_models import attach
 
-            setattr(module, SOURCE_ATTR, built.source)
-            module.pretrained_names = {f"net.{name}" for name in built.pretrained}
-        return module
+        return attach(module, built, "net.")
 
     def check_model_data(self, cfg: Any, manifest: dict) -> None:
         """The dataset was preprocessed the way the model expects (a dataset built for another model is refused)."""

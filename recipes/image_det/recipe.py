@@ -65,9 +65,7 @@ class ImageDetection(ImageRecipe):
             "images": cfg.data.images,
             "v": 1,
         }
-        if model_data := self.model_data(cfg):  # a timm backbone's own mean/std
-            settings["model_data"] = model_data
-        return digest({"input": inputs, "settings": settings})
+        return digest({"input": inputs, "settings": {**settings, **self.model_settings(cfg)}})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.image_det import dataset, readers
@@ -75,10 +73,7 @@ class ImageDetection(ImageRecipe):
         self.check_config(cfg)
         classes = list(cfg.data.classes) if cfg.data.classes else None
         source = readers.read_source(self.data_root(cfg), classes, cfg.data.images)
-        manifest = dataset.build(source, out_dir, cfg.data)
-        if model_data := self.model_data(cfg):  # normalised as the backbone was trained; the size stays the data's
-            manifest.update(mean=model_data["mean"], std=model_data["std"], data_config=model_data)
-        return manifest
+        return self.normalised_as_model(cfg, dataset.build(source, out_dir, cfg.data))
 
     def dataset_summary(self, manifest: dict) -> dict:
         return {
@@ -108,18 +103,15 @@ class ImageDetection(ImageRecipe):
         return instantiate(model_cfg, **sizes), None
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
-        from aiaas_recipes.common.backbones.hub import SOURCE_ATTR, is_offline
+        from aiaas_recipes.common.backbones.hub import is_offline
+        from aiaas_recipes.common.backbones.timm_models import attach
         from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.image_det.module import Detector
 
         meta = self.image_meta(manifest, cfg.model)
         optimizer, scheduler = optimizers_from(cfg)
         net, built = self._build(cfg.model, meta, is_offline(cfg))
-        module = Detector(net, optimizer, scheduler, meta)
-        if built is not None and built.source:
-            setattr(module, SOURCE_ATTR, built.source)
-            module.pretrained_names = {f"net.backbone.body.{name}" for name in built.pretrained}
-        return module
+        return attach(Detector(net, optimizer, scheduler, meta), built, "net.backbone.body.")
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.image_det.evaluation import evaluate_split

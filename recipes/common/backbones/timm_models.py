@@ -203,12 +203,23 @@ def classifier(model_cfg: Mapping, num_classes: int, offline: bool = False) -> B
     return Built(net, source, {n for n, p in net.named_parameters() if id(p) not in head})
 
 
-def features(model_cfg: Mapping, out_indices: tuple[int, ...], offline: bool = False) -> Built:
-    """A timm backbone with ``features_only=True``: its maps at ``out_indices``; every parameter pretrained when
-    weights were loaded."""
+def features(model_cfg: Mapping, out_indices: tuple[int, ...] | None = None, offline: bool = False) -> Built:
+    """A timm backbone with ``features_only=True``: its maps at ``out_indices`` (None: timm's default, every level);
+    every parameter pretrained when weights were loaded."""
     name = _check_name(model_cfg.get("name"))
-    kwargs = {"features_only": True, "out_indices": out_indices}
+    kwargs = {"features_only": True, **({"out_indices": out_indices} if out_indices else {})}
     if not _check_flags(model_cfg):
         return Built(_create(name, pretrained=False, **kwargs))
     net, source = _pretrained(name, model_cfg, offline, **kwargs)
     return Built(net, source, {n for n, _ in net.named_parameters()})
+
+
+def attach(module: Any, built: Built | None, prefix: str) -> Any:
+    """Tell the train stage where ``module``'s weights started from: its source, and the names (as in
+    ``module.named_parameters()``; ``built.net`` lives at ``prefix``) of the parameters holding pretrained weights."""
+    if built is not None and built.source:
+        from aiaas_recipes.common.backbones.hub import SOURCE_ATTR
+
+        setattr(module, SOURCE_ATTR, built.source)
+        module.pretrained_names = {f"{prefix}{name}" for name in built.pretrained}
+    return module

@@ -36,6 +36,19 @@ class ImageRecipe(TorchRecipe):
 
         return data_config(cfg.model)
 
+    def model_settings(self, cfg: Any) -> dict:
+        """What the dataset's fingerprint adds for a pretrained model's preprocessing ({} for the others)."""
+        model_data = self.model_data(cfg)
+        return {"model_data": model_data} if model_data else {}
+
+    def normalised_as_model(self, cfg: Any, manifest: dict) -> dict:
+        """``manifest`` with a timm backbone's own mean/std (and its data config recorded), for recipes whose image
+        size stays the data's (detection, segmentation): images are normalised as the backbone was trained."""
+        model_data = self.model_data(cfg)
+        if model_data:
+            manifest.update(mean=model_data["mean"], std=model_data["std"], data_config=model_data)
+        return manifest
+
     def check_weights(self, cfg: Any) -> None:
         """An unknown timm model, a missing model.file, or offline with nothing cached: caught before any run opens."""
         if cfg.model.get("kind") == "timm":
