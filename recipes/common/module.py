@@ -34,6 +34,17 @@ class ConfiguredModule(pl.LightningModule):
         self.net = net
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.meta = meta
+        self._take_pretrained_parts()
+
+    def _take_pretrained_parts(self) -> None:
+        """Pieces of ``net`` that came pretrained (common/backbones/cache.py mark_pretrained) make the module's
+        ``pretrained_names`` and its source, which fine-tuning and the run's record read."""
+        parts = [part for part in self.net.modules() if getattr(part, "aiaas_pretrained", None)]
+        if not parts:
+            return
+        marked = {id(p) for part in parts for p in part.aiaas_pretrained}
+        self.pretrained_names = {name for name, p in self.named_parameters() if id(p) in marked}
+        self.aiaas_source = getattr(parts[0], "aiaas_source", None)
 
     def forward(self, *inputs: torch.Tensor) -> Any:
         return self.net(*inputs)
@@ -66,8 +77,22 @@ class ConfiguredModule(pl.LightningModule):
         """A validation metric in the progress bar, per epoch."""
         self.log(name, value, prog_bar=True, batch_size=size, sync_dist=self.sync_dist)
 
+    def parameter_groups(self) -> Any:
+        """The parameters, or with ``backbone_lr`` set and some weights pretrained (``pretrained_names``, see
+        aiaas_cli/training/finetune.py) two groups: the new weights at optim.lr, the pretrained ones at backbone_lr."""
+        names = getattr(self, "pretrained_names", None)
+        backbone_lr = getattr(self, "backbone_lr", None)
+        if not names or backbone_lr is None:
+            return self.parameters()
+        named = list(self.named_parameters())
+        groups = [
+            {"params": [p for name, p in named if name not in names]},  # the optimiser's own lr
+            {"params": [p for name, p in named if name in names], "lr": float(backbone_lr)},
+        ]
+        return [group for group in groups if group["params"]]
+
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
+        optimizer = self.optimizer_factory(self.parameter_groups())
         if self.scheduler_factory is None:
             return optimizer
         return {

@@ -38,14 +38,14 @@ def _replace_head(model: nn.Module, num_classes: int) -> nn.Module:
 
 
 def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False) -> nn.Module:
-    """A torchvision classifier with a new head; ImageNet weights only from the local cache."""
+    """A torchvision classifier with a new head; ImageNet weights downloaded when online, else from the cache."""
     import torchvision
 
     if name not in torchvision.models.list_models(module=torchvision.models):
         raise ConfigError(f"unknown torchvision model '{name}'")
     model = torchvision.models.get_model(name, weights=None)
     if pretrained:
-        from aiaas_recipes.common.backbones.cache import imagenet_state
+        from aiaas_recipes.common.backbones.cache import load_imagenet
 
-        model.load_state_dict(imagenet_state(name))
+        load_imagenet(model, name)
     return _replace_head(model, num_classes)

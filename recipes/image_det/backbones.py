@@ -1,6 +1,7 @@
 """Pretrained backbones for the CenterNet-style detector (config choices): torchvision's ResNets
-(conf/model/centernet_resnet18.yaml; ImageNet weights read only from the local torch hub cache) and any timm model
-with maps at strides 4, 8 and 16 (conf/model/centernet_timm.yaml; through common/backbones/timm_models.py).
+(conf/model/centernet_resnet18.yaml; ImageNet weights through common/backbones/cache.py: downloaded by torchvision when
+online, cache only offline) and any timm model with maps at strides 4, 8 and 16 (conf/model/centernet_timm.yaml;
+through common/backbones/timm_models.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 from aiaas_cli.errors import ConfigError
-from aiaas_recipes.common.backbones.cache import imagenet_state
+from aiaas_recipes.common.backbones.cache import load_imagenet
 from aiaas_recipes.image_det.model import CenterNet
 
 RESNETS = ("resnet18", "resnet34", "resnet50")
@@ -28,7 +29,7 @@ class ResNetBackbone(nn.Module):
             raise ConfigError(f"model.name={name} is not one of {', '.join(RESNETS)}")
         net = torchvision.models.get_model(name, weights=None)
         if pretrained:
-            net.load_state_dict(imagenet_state(name))
+            load_imagenet(net, name, keeper=self)  # self keeps net's stem and layers
         self.stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
         self.layers = nn.ModuleList([net.layer1, net.layer2, net.layer3])
         self.out_channels = [c * _expansion(net) for c in (64, 128, 256)]

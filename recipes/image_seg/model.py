@@ -48,8 +48,8 @@ class TorchvisionSegmenter(nn.Module):
     """torchvision's LR-ASPP (MobileNetV3-Large backbone): (N, 3, H, W) -> (N, classes, H, W) logits.
 
     torchvision's segmentation models answer a dict; the exported graph needs the tensor. The backbone's ImageNet
-    weights are read from the local torch hub cache only (``pretrained_backbone``); the head always starts fresh,
-    since its classes are the user's.
+    weights (``pretrained_backbone``) come through common/backbones/cache.py (downloaded when online, the cache only
+    when offline); the head always starts fresh, since its classes are the user's.
     """
 
     def __init__(self, num_classes: int, pretrained_backbone: bool = False):
@@ -59,11 +59,13 @@ class TorchvisionSegmenter(nn.Module):
 
         backbone = None
         if pretrained_backbone:
-            from aiaas_recipes.common.backbones.cache import cached_weights
+            from aiaas_recipes.common.backbones.cache import cached_weights, mark_pretrained
 
             backbone = MobileNet_V3_Large_Weights.IMAGENET1K_V1
-            cached_weights(backbone, "model.pretrained_backbone")  # torchvision then loads it from there: no download
+            path = cached_weights(backbone, "model.pretrained_backbone")  # torchvision then loads it from there
         self.net = lraspp_mobilenet_v3_large(weights=None, weights_backbone=backbone, num_classes=num_classes)
+        if pretrained_backbone:
+            mark_pretrained(self.net.backbone, path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)["out"]

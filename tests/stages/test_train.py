@@ -80,7 +80,7 @@ def test_unsupported_precision_is_a_config_error(cli):
 
 def test_pretrained_without_cached_weights(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    result = cli("train", "image-cls", "model=resnet18", "model.pretrained=true", *QUICK, expect=1)
+    result = cli("train", "image-cls", "model=resnet18", "model.pretrained=true", "offline=true", *QUICK, expect=1)
     assert "are not cached at" in result.stderr and "model.pretrained=false" in result.stderr
 
 

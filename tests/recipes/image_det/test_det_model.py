@@ -42,5 +42,6 @@ def test_the_loss_falls_on_one_batch():
 
 def test_pretrained_weights_must_be_in_the_local_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline: the cache only (online, torchvision would download)
     with pytest.raises(UserError, match="not cached"):
         centernet_resnet(3, 32, pretrained=True)

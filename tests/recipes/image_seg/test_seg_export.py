@@ -53,5 +53,6 @@ def test_a_pretrained_backbone_that_is_not_cached_is_one_clear_error(tmp_path, m
     from aiaas_recipes.image_seg.model import TorchvisionSegmenter
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline: the cache only (online, torchvision would download)
     with pytest.raises(UserError, match="not cached at"):
         TorchvisionSegmenter(4, pretrained_backbone=True)
