@@ -69,12 +69,12 @@ def aiaas(env: dict, *args: str) -> dict:
     return json.loads(done.stdout)
 
 
-def test_accuracy(env: dict, overrides: list[str]) -> tuple[float, float]:
-    """Train on the letters and evaluate on their test split; (accuracy, seconds)."""
+def test_accuracy(env: dict, overrides: list[str]) -> tuple[float, float, int]:
+    """Train on the letters and evaluate on their test split; (accuracy, seconds, tensors loaded by init_from)."""
     start = time.perf_counter()
-    run = aiaas(env, "train", "image-cls", *overrides)["run_id"]
-    metrics = aiaas(env, "evaluate", "image-cls", f"run={run}")["metrics"]
-    return metrics["accuracy"], time.perf_counter() - start
+    trained = aiaas(env, "train", "image-cls", *overrides)
+    metrics = aiaas(env, "evaluate", "image-cls", f"run={trained['run_id']}")["metrics"]
+    return metrics["accuracy"], time.perf_counter() - start, trained.get("init_from", {}).get("loaded", 0)
 
 
 def timm_cached(name: str) -> str | None:
@@ -110,7 +110,11 @@ def main() -> None:
         root = write_letters(Path(home) / "letters")
         digits = aiaas(env, "train", "image-cls", f"trainer.max_epochs={args.digits_epochs}")["run_id"]
         common = [f"data.root={root}", f"trainer.max_epochs={args.epochs}", "data.batch_size=32"]
-        print(f"letters {LETTERS}: {PER_SPLIT} images per class; small_cnn, {args.epochs} epochs, {args.seeds} seeds")
+        print(
+            f"letters {LETTERS}: {PER_SPLIT} images per class; small_cnn, {args.epochs} epochs, {args.seeds} seeds; "
+            f"digits run {digits} ({args.digits_epochs} epochs)",
+            flush=True,
+        )
         for name, overrides in arms(args, digits).items():
             if any(name.startswith(skip) for skip in args.skip):
                 continue
@@ -118,10 +122,11 @@ def main() -> None:
                 print(f"{name:<34} {overrides}")
                 continue
             results = [test_accuracy(env, [*common, *overrides, f"seed={seed}"]) for seed in range(args.seeds)]
-            accuracy = np.array([a for a, _ in results])
-            seconds = np.mean([s for _, s in results])
+            accuracy = np.array([a for a, _, _ in results])
+            seconds, loaded = np.mean([s for _, s, _ in results]), results[0][2]
             print(f"{name:<34} test accuracy {accuracy.mean():.3f} +- {accuracy.std():.3f}  "
-                  f"({', '.join(f'{a:.3f}' for a in accuracy)}; {seconds:.0f} s per run)")  # fmt: skip
+                  f"({', '.join(f'{a:.3f}' for a in accuracy)}; {seconds:.0f} s per run"
+                  + (f"; {loaded} tensors loaded" if loaded else "") + ")", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
