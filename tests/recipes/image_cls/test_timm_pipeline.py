@@ -39,7 +39,7 @@ def server(run, tmp_path_factory):
     running.stop()
 
 
-def test_every_stage_runs_with_the_models_preprocessing_in_the_onnx_file(run):
+def test_every_stage_runs_with_the_models_preprocessing_in_the_onnx_file(run, cli):
     assert run["image_size"] == 32 and set(run["metrics"]["per_class"]) == {"ant", "bee", "cat"}
     assert run["parity"]["top1_agreement"] == 1.0
     assert run["quantized"]["accepted"] and run["onnx_path"].endswith("model.int8.onnx")
@@ -49,6 +49,8 @@ def test_every_stage_runs_with_the_models_preprocessing_in_the_onnx_file(run):
         assert (metadata["input_size"], metadata["interpolation"], metadata["crop_pct"]) == (32, "bicubic", 0.95)
         assert metadata["model"] == f"timm:{ARCH}" and metadata["mean"] == [0.485, 0.456, 0.406]
         assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # a symbolic batch axis
+    source = {row["run_id"]: row for row in cli.json("runs")["runs"]}[run["run_id"]]["source"]
+    assert source["kind"] == "timm" and source["name"].endswith("tiny.pth") and len(source["sha256"]) == 64
 
 
 def _predict(cli, inputs: Path, *source: str) -> dict[str, dict]:
