@@ -19,8 +19,8 @@ from aiaas_recipes.image_cls.scan import Layout
 _SERIAL_BELOW = 256  # a process pool costs more than it saves on a few images
 
 
-def _decode_file(job: tuple[str, int]) -> tuple[np.ndarray | None, str | None, str]:
-    path, size = job
+def _decode_file(job: tuple[str, int, str, float]) -> tuple[np.ndarray | None, str | None, str]:
+    path, size, interpolation, crop_pct = job
     try:
         data = Path(path).read_bytes()
     except OSError as exc:  # permissions, a file removed mid-run, an I/O error: skip it like a bad image
@@ -29,14 +29,16 @@ def _decode_file(job: tuple[str, int]) -> tuple[np.ndarray | None, str | None, s
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns about damaged metadata; the report covers it
-            return decode(data, size), None, digest
+            return decode(data, size, interpolation=interpolation, crop_pct=crop_pct), None, digest
     except BadImage as exc:
         return None, str(exc), digest
 
 
-def decode_all(layout: Layout, size: int, workers: int) -> list[tuple[np.ndarray | None, str | None, str]]:
+def decode_all(
+    layout: Layout, size: int, workers: int, interpolation: str = "bilinear", crop_pct: float = 1.0
+) -> list[tuple[np.ndarray | None, str | None, str]]:
     """Decode every item (in parallel processes), keeping their order."""
-    jobs = [(str(layout.root / item.path), size) for item in layout.items]
+    jobs = [(str(layout.root / item.path), size, interpolation, crop_pct) for item in layout.items]
     results = []
     with console.progress("Decoding images", len(jobs)) as bar:
         if workers <= 1 or len(jobs) < _SERIAL_BELOW:
@@ -130,10 +132,14 @@ def check_settings(data_cfg) -> None:
         )
 
 
-def build(layout: Layout, out_dir: Path, data_cfg) -> dict:
-    """Decode, split and write ``{split}_x.npy``/``{split}_y.npy``; return the manifest."""
+def build(layout: Layout, out_dir: Path, data_cfg, model_data: dict | None = None) -> dict:
+    """Decode, split and write ``{split}_x.npy``/``{split}_y.npy``; return the manifest. ``model_data``: a pretrained
+    model's own preprocessing (size, interpolation, crop, mean/std), used instead of data.image_size and the training
+    set's statistics."""
     check_settings(data_cfg)
-    decoded = decode_all(layout, data_cfg.image_size, data_cfg.preprocess_workers)
+    size = model_data["input_size"] if model_data else data_cfg.image_size
+    resize = {key: model_data[key] for key in ("interpolation", "crop_pct")} if model_data else {}
+    decoded = decode_all(layout, size, data_cfg.preprocess_workers, **resize)
     skipped = [{"file": it.path, "reason": err} for it, (_, err, _) in zip(layout.items, decoded) if err]
     keep = [i for i, (arr, _, _) in enumerate(decoded) if arr is not None]
     items = [layout.items[i] for i in keep]
@@ -145,14 +151,16 @@ def build(layout: Layout, out_dir: Path, data_cfg) -> dict:
     images = np.stack([decoded[i][0] for i in keep])
     files = [it.path for it in items]
     split_of = _write_splits(out_dir, images, labels, files, parts)
-    mean, std = channel_stats(images[parts["train"]])
+    mean, std = (model_data["mean"], model_data["std"]) if model_data else channel_stats(images[parts["train"]])
+    recorded = {**resize, "data_config": model_data} if model_data else {}
     return {
         "classes": layout.classes,
         "counts": _counts(labels, parts, layout.classes),
         "splits": {name: len(idx) for name, idx in parts.items()},
-        "image_size": data_cfg.image_size,
+        "image_size": size,
         "mean": mean,
         "std": std,
+        **recorded,
         "presplit": layout.presplit,
         "skipped": skipped,
         "duplicates": find_duplicates([decoded[i][2] for i in keep], split_of, files),

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
-from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, decode, normalize
+from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, normalize
 from aiaas_recipes.common.vision.uploads import ImageUploads
 
 SERVICE = "aiaas_recipes.image_cls.service:ImageService"
@@ -23,7 +23,7 @@ class ImageAdapter(ImageUploads, LabelAdapter):
 
     def decode(self, payload: bytes) -> np.ndarray:
         """One (size, size, 3) uint8 image, center-cropped; raises BadInput saying what is wrong with it."""
-        return self.decode_with(decode, payload)
+        return self.decode_with(self.center_crop, payload)
 
     def batch(self, items: list[np.ndarray]) -> dict[str, np.ndarray]:
         """{"image": (N, 3, size, size) float32}, normalised with the training set's statistics."""

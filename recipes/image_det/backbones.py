@@ -1,9 +1,12 @@
-"""torchvision backbones for the CenterNet-style detector (a config choice: conf/model/centernet_resnet18.yaml).
-
-ImageNet weights come through common/backbones/cache.py: downloaded by torchvision when online, cache only offline.
+"""Pretrained backbones for the CenterNet-style detector (config choices): torchvision's ResNets
+(conf/model/centernet_resnet18.yaml; ImageNet weights through common/backbones/cache.py: downloaded by torchvision when
+online, cache only offline) and any timm model with maps at strides 4, 8 and 16 (conf/model/centernet_timm.yaml;
+through common/backbones/timm_models.py).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
@@ -48,3 +51,30 @@ def centernet_resnet(
 ) -> CenterNet:
     """The detector on a torchvision ResNet; ``post``: score_threshold, nms_iou, max_detections."""
     return CenterNet(num_classes, image_size, head=head, backbone=ResNetBackbone(name, pretrained), **post)
+
+
+class TimmBackbone(nn.Module):
+    """A timm model's feature maps at strides 4, 8 and 16 (``features_only``), in the order the neck takes them."""
+
+    def __init__(self, body: nn.Module, name: str):
+        super().__init__()
+        strides = body.feature_info.reduction()
+        if strides != [4, 8, 16]:
+            raise ConfigError(f"timm model {name} gives feature maps at strides {strides}, not 4, 8 and 16",
+                              "pick a convolutional timm model (resnet*, mobilenetv3_*, efficientnet_*)")  # fmt: skip
+        self.body = body
+        self.out_channels = body.feature_info.channels()
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return list(self.body(x))
+
+
+def centernet_timm(num_classes: int, image_size: int, model_cfg: Any, offline: bool = False) -> tuple[CenterNet, Any]:
+    """The detector on a timm backbone (model=centernet_timm), and what timm_models built (where its weights came
+    from); the rest of ``model_cfg`` is CenterNet's: head, score_threshold, nms_iou, max_detections."""
+    from aiaas_recipes.common.backbones.timm_models import features
+
+    built = features(model_cfg, out_indices=(1, 2, 3), offline=offline)
+    rest = {k: v for k, v in model_cfg.items() if k in ("head", "score_threshold", "nms_iou", "max_detections")}
+    backbone = TimmBackbone(built.net, str(model_cfg.get("name")))
+    return CenterNet(num_classes, image_size, backbone=backbone, **rest), built

@@ -9,7 +9,7 @@ from aiaas_cli.errors import ConfigError
 from aiaas_cli.recipe_api import Metrics, Parity
 from aiaas_recipes.common.vision.recipe import ImageRecipe
 
-MODELS = ("centernet_small", "centernet_resnet18")
+MODELS = ("centernet_small", "centernet_resnet18", "centernet_timm")
 
 
 class ImageDetection(ImageRecipe):
@@ -41,6 +41,7 @@ class ImageDetection(ImageRecipe):
             raise ConfigError(
                 f"data.path={data.path} does not exist", "a data.yaml, an annotations.json or a VOC folder"
             )
+        self.check_weights(cfg)
 
     def builtin(self, name: str) -> Path:
         from aiaas_recipes.image_det import shapes
@@ -64,7 +65,7 @@ class ImageDetection(ImageRecipe):
             "images": cfg.data.images,
             "v": 1,
         }
-        return digest({"input": inputs, "settings": settings})
+        return digest({"input": inputs, "settings": {**settings, **self.model_settings(cfg)}})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.image_det import dataset, readers
@@ -72,7 +73,7 @@ class ImageDetection(ImageRecipe):
         self.check_config(cfg)
         classes = list(cfg.data.classes) if cfg.data.classes else None
         source = readers.read_source(self.data_root(cfg), classes, cfg.data.images)
-        return dataset.build(source, out_dir, cfg.data)
+        return self.normalised_as_model(cfg, dataset.build(source, out_dir, cfg.data))
 
     def dataset_summary(self, manifest: dict) -> dict:
         return {
@@ -87,18 +88,30 @@ class ImageDetection(ImageRecipe):
 
         return BoxDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
-    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+    def build_network(self, model_cfg: Any, meta: dict, offline: bool = False) -> Any:
+        return self._build(model_cfg, meta, offline)[0]
+
+    def _build(self, model_cfg: Any, meta: dict, offline: bool) -> tuple[Any, Any]:
+        """The network, and for a timm backbone what timm_models built (its source, its pretrained parameters)."""
         from aiaas_cli.config import instantiate
 
-        return instantiate(model_cfg, num_classes=len(meta["classes"]), image_size=int(meta["image_size"]))
+        sizes = {"num_classes": len(meta["classes"]), "image_size": int(meta["image_size"])}
+        if model_cfg.get("kind") == "timm":
+            from aiaas_recipes.image_det.backbones import centernet_timm
+
+            return centernet_timm(model_cfg=model_cfg, offline=offline, **sizes)
+        return instantiate(model_cfg, **sizes), None
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        from aiaas_recipes.common.backbones.hub import is_offline
+        from aiaas_recipes.common.backbones.timm_models import attach
         from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.image_det.module import Detector
 
         meta = self.image_meta(manifest, cfg.model)
         optimizer, scheduler = optimizers_from(cfg)
-        return Detector(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
+        net, built = self._build(cfg.model, meta, is_offline(cfg))
+        return attach(Detector(net, optimizer, scheduler, meta), built, "net.backbone.body.")
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.image_det.evaluation import evaluate_split

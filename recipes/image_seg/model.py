@@ -1,9 +1,12 @@
-"""Networks for image-seg, built from `conf/model/*.yaml` through Hydra's instantiate."""
+"""Networks for image-seg, built from `conf/model/*.yaml` (Hydra's instantiate; a timm encoder by `kind: timm`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from aiaas_recipes.common.vision.layers import conv_block
 
@@ -66,3 +69,32 @@ class TorchvisionSegmenter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)["out"]
+
+
+class TimmSegmenter(nn.Module):
+    """A timm encoder's maps (``features_only``, strides 2 to 32 for most CNNs) merged top-down FPN-style into its
+    finest one, classified there and upsampled bilinearly to the input: (N, 3, H, W) -> (N, classes, H, W) logits.
+    Any H, W works (every merge resizes to the finer map's own size)."""
+
+    def __init__(self, num_classes: int, body: nn.Module, head: int = 32):
+        super().__init__()
+        self.body = body
+        self.lateral = nn.ModuleList(nn.Conv2d(c, head, 1) for c in body.feature_info.channels())
+        self.smooth = conv_block(head, head)
+        self.classify = nn.Conv2d(head, num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        levels = self.body(x)
+        top = self.lateral[-1](levels[-1])
+        for lateral, level in zip(reversed(self.lateral[:-1]), reversed(levels[:-1])):
+            top = lateral(level) + F.interpolate(top, size=level.shape[-2:], mode="bilinear", align_corners=False)
+        logits = self.classify(self.smooth(top))
+        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def timm_segmenter(num_classes: int, model_cfg: Any, offline: bool = False) -> tuple[TimmSegmenter, Any]:
+    """The segmenter on a timm encoder (model=fpn_timm), and what timm_models built (where its weights came from)."""
+    from aiaas_recipes.common.backbones.timm_models import features
+
+    built = features(model_cfg, offline=offline)
+    return TimmSegmenter(num_classes, built.net, int(model_cfg.get("head", 32))), built

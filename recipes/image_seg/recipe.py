@@ -10,7 +10,7 @@ import numpy as np
 from aiaas_cli.recipe_api import Metrics, Parity
 from aiaas_recipes.common.vision.recipe import ImageRecipe
 
-MODELS = ("unet_small", "lraspp_mobilenet_v3")
+MODELS = ("unet_small", "lraspp_mobilenet_v3", "fpn_timm")
 
 
 class ImageSegmentation(ImageRecipe):
@@ -37,6 +37,7 @@ class ImageSegmentation(ImageRecipe):
         from aiaas_recipes.image_seg.dataset import check_settings
 
         check_settings(cfg.data, len(cfg.model.get("channels", [0])) - 1)
+        self.check_weights(cfg)
 
     def fingerprint(self, cfg: Any) -> str:
         self._check(cfg)
@@ -50,33 +51,50 @@ class ImageSegmentation(ImageRecipe):
             inputs.append(files_digest(image_folder(root, cfg.data.get("images"))))
         settings = {"size": cfg.data.image_size, "split": dict(cfg.data.split), "classes": list(cfg.data.classes or [])}
         return digest(
-            {"root": str(root), "inputs": inputs, "settings": settings, "images": cfg.data.get("images"), "v": 2}
+            {
+                "root": str(root),
+                "inputs": inputs,
+                "settings": {**settings, **self.model_settings(cfg)},
+                "images": cfg.data.get("images"),
+                "v": 2,
+            }
         )
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.image_seg import dataset
 
         self._check(cfg)
-        return dataset.build(self.data_root(cfg), out_dir, cfg.data)
+        return self.normalised_as_model(cfg, dataset.build(self.data_root(cfg), out_dir, cfg.data))
 
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.image_seg.datamodule import MaskDataModule
 
         return MaskDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
-    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+    def build_network(self, model_cfg: Any, meta: dict, offline: bool = False) -> Any:
+        return self._build(model_cfg, meta, offline)[0]
+
+    def _build(self, model_cfg: Any, meta: dict, offline: bool) -> tuple[Any, Any]:
+        """The network, and for a timm encoder what timm_models built (its source, its pretrained parameters)."""
         from aiaas_cli.config import instantiate
 
-        return instantiate(model_cfg, num_classes=len(meta["classes"]))
+        if model_cfg.get("kind") == "timm":
+            from aiaas_recipes.image_seg.model import timm_segmenter
+
+            return timm_segmenter(len(meta["classes"]), model_cfg, offline)
+        return instantiate(model_cfg, num_classes=len(meta["classes"])), None
 
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
+        from aiaas_recipes.common.backbones.hub import is_offline
+        from aiaas_recipes.common.backbones.timm_models import attach
         from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.image_seg.module import Segmenter
 
         self._check(cfg)
         meta = self.image_meta(manifest, cfg.model)
         optimizer, scheduler = optimizers_from(cfg)
-        return Segmenter(self.build_network(cfg.model, meta), optimizer, scheduler, meta)
+        net, built = self._build(cfg.model, meta, is_offline(cfg))
+        return attach(Segmenter(net, optimizer, scheduler, meta), built, "net.body.")
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.image_seg.evaluation import evaluate_split

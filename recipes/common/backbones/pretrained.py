@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 FLAGS = ("pretrained", "pretrained_backbone")  # the model configs' names for "start from ImageNet weights"
+FILES = ("file",)  # and for "start from the weights in this file" (model=timm's model.file)
 
 
 def for_checkpoint(model_cfg: Any) -> dict:
-    """``model_cfg`` with every pretrained flag off: building it reads no pretrained file."""
-    return {**model_cfg, **{flag: False for flag in FLAGS if flag in model_cfg}}
+    """``model_cfg`` with every pretrained flag off and no weights file: building it reads no pretrained file."""
+    off = {**{flag: False for flag in FLAGS if flag in model_cfg}, **{key: None for key in FILES if key in model_cfg}}
+    return {**model_cfg, **off}

@@ -12,6 +12,9 @@ from aiaas_cli.recipe_api import ExportSpec
 from aiaas_recipes.common.vision.transforms import normalize
 
 INPUT_NAME, OUTPUT_NAME = "image", "logits"
+# the pretrained model's preprocessing beyond size and normalisation (its interpolation and eval crop, and the whole
+# data config it was read from), when the dataset was built for one: serving decodes with them
+RECORDED = ("interpolation", "crop_pct", "data_config")
 
 
 def export_spec(
@@ -32,10 +35,18 @@ def export_spec(
             "input_size": size,
             "mean": list(meta["mean"]),
             "std": list(meta["std"]),
+            **{key: meta[key] for key in RECORDED if key in meta},
             **(extra or {}),
-            "model": meta.get("model", {}).get("_target_"),
+            "model": model_name(meta.get("model", {})),
         },
     )
+
+
+def model_name(model_cfg: dict) -> str | None:
+    """The network's class, or a hub model's kind and name (`timm:resnet18.a1_in1k`)."""
+    if model_cfg.get("kind"):
+        return f"{model_cfg['kind']}:{model_cfg.get('name')}"
+    return model_cfg.get("_target_")
 
 
 def pick(count: int, limit: int, seed: int = 0) -> np.ndarray:

@@ -27,6 +27,37 @@ class ImageRecipe(TorchRecipe):
             return Path(str(given)).expanduser().resolve()
         return self.builtin(cfg.data.builtin)
 
+    def model_data(self, cfg: Any) -> dict | None:
+        """A pretrained model's own preprocessing (a timm model: its data config): size, interpolation, crop and
+        mean/std; None for the networks trained from scratch."""
+        if cfg.model.get("kind") != "timm":
+            return None
+        from aiaas_recipes.common.backbones.timm_models import data_config
+
+        return data_config(cfg.model)
+
+    def model_settings(self, cfg: Any) -> dict:
+        """What the dataset's fingerprint adds for a pretrained model's preprocessing ({} for the others)."""
+        model_data = self.model_data(cfg)
+        return {"model_data": model_data} if model_data else {}
+
+    def normalised_as_model(self, cfg: Any, manifest: dict) -> dict:
+        """``manifest`` with a timm backbone's own mean/std (and its data config recorded), for recipes whose image
+        size stays the data's (detection, segmentation): images are normalised as the backbone was trained."""
+        model_data = self.model_data(cfg)
+        if model_data:
+            manifest.update(mean=model_data["mean"], std=model_data["std"], data_config=model_data)
+        return manifest
+
+    def check_weights(self, cfg: Any) -> None:
+        """An unknown timm model, a missing model.file, or offline with nothing cached: caught before any run opens."""
+        if cfg.model.get("kind") == "timm":
+            from aiaas_recipes.common.backbones.hub import is_offline
+            from aiaas_recipes.common.backbones.timm_models import check_weights
+
+            self.model_data(cfg)
+            check_weights(cfg.model, is_offline(cfg))
+
     def dataset_summary(self, manifest: dict) -> dict:
         return {"classes": manifest["classes"], "image_size": manifest["image_size"]}
 
@@ -35,6 +66,8 @@ class ImageRecipe(TorchRecipe):
         normalisation, and the model's config."""
         from omegaconf import OmegaConf
 
+        from aiaas_recipes.common.vision.export import RECORDED
+
         return {
             "recipe": self.name,
             "classes": manifest["classes"],
@@ -42,6 +75,7 @@ class ImageRecipe(TorchRecipe):
             "mean": manifest["mean"],
             "std": manifest["std"],
             "model": OmegaConf.to_container(model_cfg, resolve=True),
+            **{key: manifest[key] for key in RECORDED if key in manifest},
         }
 
     def export_metadata(self, meta: dict) -> dict:

@@ -102,11 +102,29 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> None:
         raise BadImage(f"image has {image.width}x{image.height} pixels, above the limit of {max_pixels}")
 
 
-def _fit(image: Image.Image, size: int, max_pixels: int) -> np.ndarray:
+def resampling(interpolation: str) -> Image.Resampling:
+    """Pillow's filter for a timm/torchvision interpolation name (bilinear, bicubic, nearest, lanczos, box, hamming)."""
+    try:
+        return Image.Resampling[interpolation.upper()]
+    except KeyError:
+        raise ValueError(f"unknown interpolation '{interpolation}'") from None
+
+
+def _center_square(image: Image.Image, size: int, resample: Image.Resampling, crop_pct: float) -> Image.Image:
+    """The central square of side crop_pct x the shorter side, resized to ``size``: timm's eval transform (resize
+    the shorter side to size / crop_pct, then center-crop ``size``) in one resampling."""
+    if crop_pct >= 1.0:
+        return ImageOps.fit(image, (size, size), resample)
+    side = min(image.width, image.height) * crop_pct
+    left, top = (image.width - side) / 2, (image.height - side) / 2
+    return image.resize((size, size), resample, box=(left, top, left + side, top + side))
+
+
+def _fit(image: Image.Image, size: int, max_pixels: int, interpolation: str, crop_pct: float) -> np.ndarray:
     _check_pixels(image, max_pixels)
-    image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+    image.draft("RGB", (round(size / crop_pct), round(size / crop_pct)))  # JPEG: decode at a reduced scale, faster
     image = ImageOps.exif_transpose(image)
-    fitted = ImageOps.fit(to_rgb(image), (size, size), Image.Resampling.BILINEAR)
+    fitted = _center_square(to_rgb(image), size, resampling(interpolation), crop_pct)
     return np.asarray(fitted, dtype=np.uint8)
 
 
@@ -119,11 +137,18 @@ def pixel_count(data: bytes) -> int:
         return 0
 
 
-def decode(source: bytes | str | Path, size: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode an image to a (size, size, 3) uint8 RGB array: EXIF-rotated, center-cropped, resized."""
+def decode(
+    source: bytes | str | Path,
+    size: int,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    interpolation: str = "bilinear",
+    crop_pct: float = 1.0,
+) -> np.ndarray:
+    """Decode an image to a (size, size, 3) uint8 RGB array: EXIF-rotated, center-cropped (the central ``crop_pct``
+    of the shorter side: a pretrained model's own eval crop), resized with ``interpolation``."""
     data = _read(source)
     with _reading(data), Image.open(io.BytesIO(data)) as image:
-        return _fit(image, size, max_pixels)
+        return _fit(image, size, max_pixels, interpolation, crop_pct)
 
 
 def open_whole(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:

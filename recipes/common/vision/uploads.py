@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiaas_cli.serving.runtime import BadInput
-from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, BadImage, pixel_count
+from aiaas_recipes.common.vision.transforms import DEFAULT_MAX_PIXELS, BadImage, decode, pixel_count
 
 
 class ImageUploads:
@@ -20,6 +20,9 @@ class ImageUploads:
         self.labels = list(metadata["labels"])
         self.size = int(metadata["input_size"])
         self.mean, self.std = metadata["mean"], metadata["std"]
+        # how a pretrained model's own eval transform crops and resizes (absent: the whole square, bilinear)
+        self.interpolation = str(metadata.get("interpolation", "bilinear"))
+        self.crop_pct = float(metadata.get("crop_pct", 1.0))
         self.max_pixels = int(max_pixels)
         self.max_request_pixels = int(max_request_pixels) or 2 * self.max_pixels
 
@@ -40,3 +43,7 @@ class ImageUploads:
             return decode(bytes(payload), self.size, self.max_pixels)
         except BadImage as exc:
             raise BadInput(str(exc)) from None
+
+    def center_crop(self, data: bytes, size: int, max_pixels: int) -> Any:
+        """transforms.decode with the model's recorded interpolation and crop: what preprocess gave training."""
+        return decode(data, size, max_pixels, self.interpolation, self.crop_pct)
