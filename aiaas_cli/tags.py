@@ -8,5 +8,6 @@ CHECKPOINT = "aiaas.checkpoint"
 ONNX = "aiaas.onnx"  # the run's served model (int8 when accepted), read by `aiaas predict run=<id>`
 REGISTERED_MODEL = "aiaas.registered_model"
 BENTO = "aiaas.bento"
+SOURCE_PREFIX = "aiaas.source."  # + kind, name, revision, sha256: where the network started from (hub, file, run)
 OWNER = "aiaas.owner"  # "host pid start-time" of the process that holds the run: a dead one means it was killed
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's own: its UI nests a sweep's trial runs under the sweep's run

@@ -49,8 +49,29 @@ def rows(tracking_uri: str | None, limit: int) -> list[dict]:
             "started": started.isoformat(timespec="seconds"),
             "stages": stages,
             "metrics": {k: v for k, v in sorted(run.data.metrics.items()) if k.startswith(("test_", "val_"))},
+            "source": source_of(found_tags),
         })  # fmt: skip
     return found
+
+
+def source_of(run_tags: dict[str, str]) -> dict[str, str] | None:
+    """Where the run's network started from (tags aiaas.source.*: kind, name, revision, sha256), if it did."""
+    found = {k.removeprefix(tags.SOURCE_PREFIX): v for k, v in run_tags.items() if k.startswith(tags.SOURCE_PREFIX)}
+    return found or None
+
+
+def source_label(source: dict | None, short: bool = False) -> str:
+    """`run:<id>`, `hf:<hub id>@<commit>`, `timm:<file> sha256:<digest>`; ``short``: ids cut to 8, no digest."""
+    if not source:
+        return "-"
+    kind, name = source.get("kind", "?"), str(source.get("name", "?"))
+    if kind == "run":
+        return f"run:{name[:8] if short else name}"
+    name = name.rsplit("/", 1)[-1] if name.startswith("/") else name  # a local file: its digest says exactly which
+    if source.get("revision"):
+        return f"{kind}:{name}@{source['revision'][: 8 if short else None]}"
+    digest = source.get("sha256")
+    return f"{kind}:{name}" + (f" sha256:{digest[:12]}" if digest and not short else "")
 
 
 def table(found: list[dict], wide: bool = False) -> Table:
@@ -64,7 +85,7 @@ def _test_metrics(row: dict) -> list[tuple[str, float]]:
 
 def _narrow_table(found: list[dict]) -> Table:
     out = Table(title="Recent runs", box=None, pad_edge=False, collapse_padding=True)
-    out.add_column("run_id", no_wrap=True, min_width=32)  # whole: it is what users copy
+    out.add_column("run_id", no_wrap=True, min_width=32, max_width=32)  # whole: it is what users copy
     for column, key in (("recipe", "recipe"), ("status", "status")):
         out.add_column(column, no_wrap=True, min_width=max([len(column)] + [len(row[key]) for row in found]))
     out.add_column("started", no_wrap=True, min_width=11)
@@ -72,18 +93,22 @@ def _narrow_table(found: list[dict]) -> Table:
     for row in found:
         test = _test_metrics(row)
         metric = f"{test[0][0]} {test[0][1]:.4g}" if test else "-"
-        out.add_row(row["run_id"], row["recipe"], row["status"], row["started"][5:16].replace("T", " "), metric)
+        run = row["run_id"]
+        if row.get("source"):  # a second line under the id, where the width is: what it was fine-tuned from
+            run += f"\n from {source_label(row['source'], short=True)}"
+        out.add_row(run, row["recipe"], row["status"], row["started"][5:16].replace("T", " "), metric)
     return out
 
 
 def _wide_table(found: list[dict]) -> Table:
     out = Table(title="Recent runs")
     out.add_column("run_id", no_wrap=True, min_width=32)
-    for column in ("recipe", "status", "started (UTC)", "stages", "test metrics"):
+    for column in ("recipe", "status", "started (UTC)", "stages", "test metrics", "from"):
         out.add_column(column)
     for row in found:
         metrics = "  ".join(f"{k} {v:.4f}" for k, v in _test_metrics(row)[:SHOWN]) or "-"
-        out.add_row(row["run_id"], row["recipe"], row["status"], row["started"][:19], ",".join(row["stages"]), metrics)
+        cells = [row["run_id"], row["recipe"], row["status"], row["started"][:19], ",".join(row["stages"]), metrics]
+        out.add_row(*cells, source_label(row.get("source")))
     return out
 
 

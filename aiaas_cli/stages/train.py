@@ -148,6 +148,7 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     import torch
     from lightning_fabric.utilities.exceptions import MisconfigurationException
 
+    from aiaas_cli.training import finetune
     from aiaas_cli.training.loader_state import make_resumable
     from aiaas_cli.training.resume_run import Stopped
 
@@ -155,7 +156,8 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     if cfg.trainer.threads:
         torch.set_num_threads(int(cfg.trainer.threads))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    module = recipe.model(cfg, dataset.manifest, dataset.dir)
+    with finetune.offline_env(cfg):  # offline=true: hub libraries and torchvision read their caches only
+        module = recipe.model(cfg, dataset.manifest, dataset.dir)
     if isinstance(module, Estimator):
         _check_data_storage(cfg, module)  # it reads its own arrays
         return _fit_estimator(cfg, recipe, module, dataset, run_id)
@@ -164,12 +166,13 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     make_resumable(datamodule)
     params = sum(p.numel() for p in module.parameters())
     console.step(f"Building model <{model_title(cfg)}> ({params:,} parameters)")
+    tuning = finetune.prepare(cfg, module, run_id)  # model.init_from, finetune.*, where the weights came from
     if resume_from is not None:
         console.step(f"Resuming run {run_id} from {resume_from}")
     ckpt_dir = resume_from.parent if resume_from is not None else _fresh_checkpoint_dir(run_id)
     has_val = dataset.manifest["splits"].get("val", 0) > 0
     callbacks, checkpoint, throughput = _callbacks(cfg, ckpt_dir, _monitor(recipe, has_val), has_val)
-    trainer = _trainer(cfg, run_id, callbacks)
+    trainer = _trainer(cfg, run_id, callbacks + tuning)
     try:
         with _run_env(run_id), tracking.quiet_stdout():
             trainer.fit(module, datamodule=datamodule, ckpt_path=None if resume_from is None else str(resume_from))
@@ -188,6 +191,7 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
         "epochs": trainer.current_epoch,
         "best_score": float(checkpoint.best_model_score) if checkpoint.best_model_score is not None else None,
         "samples_per_sec": round(throughput.samples_per_sec, 1),
+        **finetune.summary(module),
     })  # fmt: skip
 
 

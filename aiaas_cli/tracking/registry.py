@@ -25,4 +25,20 @@ def write_model(run_id: str, entry: dict, example: tuple[Any, Any] | None = None
         )
     version = str(info.registered_model_version) if info.registered_model_version is not None else None
     mlflow_client().set_tag(run_id, tags.REGISTERED_MODEL, f"{entry['name']}/{version}")  # also when replayed by sync
+    if version is not None:
+        describe_source(run_id, entry["name"], version)
     return version
+
+
+def describe_source(run_id: str, name: str, version: str) -> None:
+    """The version says what it was fine-tuned from (the run's aiaas.source.* tags): as tags and in its description."""
+    client = mlflow_client()
+    found = client.get_run(run_id).data.tags
+    source = {k.removeprefix(tags.SOURCE_PREFIX): v for k, v in found.items() if k.startswith(tags.SOURCE_PREFIX)}
+    if not source:
+        return
+    for key, value in source.items():
+        client.set_model_version_tag(name, version, tags.SOURCE_PREFIX + key, value)
+    exact = source.get("revision") or source.get("sha256")
+    where = f"{source.get('kind')} {source.get('name')}" + (f" ({exact})" if exact else "")
+    client.update_model_version(name, version, description=f"Fine-tuned from {where}, in aiaas run {run_id}.")

@@ -66,8 +66,22 @@ class ConfiguredModule(pl.LightningModule):
         """A validation metric in the progress bar, per epoch."""
         self.log(name, value, prog_bar=True, batch_size=size, sync_dist=self.sync_dist)
 
+    def parameter_groups(self) -> Any:
+        """The parameters, or with ``backbone_lr`` set and some weights pretrained (``pretrained_names``, see
+        aiaas_cli/training/finetune.py) two groups: the new weights at optim.lr, the pretrained ones at backbone_lr."""
+        names = getattr(self, "pretrained_names", None)
+        backbone_lr = getattr(self, "backbone_lr", None)
+        if not names or backbone_lr is None:
+            return self.parameters()
+        named = list(self.named_parameters())
+        groups = [
+            {"params": [p for name, p in named if name not in names]},  # the optimiser's own lr
+            {"params": [p for name, p in named if name in names], "lr": float(backbone_lr)},
+        ]
+        return [group for group in groups if group["params"]]
+
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.parameters())
+        optimizer = self.optimizer_factory(self.parameter_groups())
         if self.scheduler_factory is None:
             return optimizer
         return {

@@ -38,7 +38,7 @@ def _replace_head(model: nn.Module, num_classes: int) -> nn.Module:
 
 
 def torchvision_backbone(name: str, num_classes: int, pretrained: bool = False) -> nn.Module:
-    """A torchvision classifier with a new head; ImageNet weights only from the local cache."""
+    """A torchvision classifier with a new head; ImageNet weights downloaded when online, else from the cache."""
     import torchvision
 
     if name not in torchvision.models.list_models(module=torchvision.models):

@@ -1,6 +1,6 @@
 """torchvision backbones for the CenterNet-style detector (a config choice: conf/model/centernet_resnet18.yaml).
 
-ImageNet weights are read only from the local torch hub cache; nothing is downloaded.
+ImageNet weights come through common/backbones/cache.py: downloaded by torchvision when online, cache only offline.
 """
 
 from __future__ import annotations

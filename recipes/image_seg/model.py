@@ -45,8 +45,8 @@ class TorchvisionSegmenter(nn.Module):
     """torchvision's LR-ASPP (MobileNetV3-Large backbone): (N, 3, H, W) -> (N, classes, H, W) logits.
 
     torchvision's segmentation models answer a dict; the exported graph needs the tensor. The backbone's ImageNet
-    weights are read from the local torch hub cache only (``pretrained_backbone``); the head always starts fresh,
-    since its classes are the user's.
+    weights (``pretrained_backbone``) come through common/backbones/cache.py (downloaded when online, the cache only
+    when offline); the head always starts fresh, since its classes are the user's.
     """
 
     def __init__(self, num_classes: int, pretrained_backbone: bool = False):

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,34 @@ def file_source(kind: str, path: Path) -> dict:
 def run_source(run_id: str) -> dict:
     """An earlier aiaas run (model.init_from=run:<id>)."""
     return {"kind": "run", "name": run_id}
+
+
+OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+@contextmanager
+def offline_switches(cfg: Any) -> Iterator[None]:
+    """With ``offline=true``, the libraries' own offline switches are on inside the block (HF_HUB_OFFLINE=1,
+    TRANSFORMERS_OFFLINE=1), so Transformers, timm, huggingface_hub and our torchvision loader refuse the network."""
+    import sys
+
+    if not is_offline(cfg):
+        yield
+        return
+    saved = {flag: os.environ.get(flag) for flag in OFFLINE_FLAGS}
+    os.environ.update(dict.fromkeys(OFFLINE_FLAGS, "1"))
+    # huggingface_hub reads the variable once, at import (Lightning and MLflow have imported it by now)
+    constants = sys.modules.get("huggingface_hub.constants")
+    was = getattr(constants, "HF_HUB_OFFLINE", None)
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        for flag, value in saved.items():
+            if value is None:
+                os.environ.pop(flag, None)
+            else:
+                os.environ[flag] = value
+        if constants is not None:
+            constants.HF_HUB_OFFLINE = was
