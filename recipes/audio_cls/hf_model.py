@@ -87,6 +87,7 @@ def load_pretrained(cfg: Any, manifest: dict) -> tuple[HFAudio, set[str]]:
         **_labels(manifest["classes"]),
         **_revision(cfg.model),
     )
+    model.train()  # from_pretrained hands it over in eval mode; Lightning keeps each submodule's mode
     if bool(cfg.finetune.get("gradient_checkpointing", False)):
         model.gradient_checkpointing_enable()
     fresh = set(info.get("missing_keys", ())) | {entry[0] for entry in info.get("mismatched_keys", ())}

@@ -106,6 +106,7 @@ def test_checkpoint_rebuilds_without_the_hub(cli, tiny, tones, tmp_path, monkeyp
     assert {n for n in names if n not in module.pretrained_names} == {"net.model.classifier.weight",
                                                                       "net.model.classifier.bias"}  # fmt: skip
     assert module.aiaas_source["kind"] == "hf" and len(module.aiaas_source["sha256"]) == 64
+    assert all(part.training for part in module.net.modules())  # from_pretrained returns it in eval mode
     checkpoint = {"state_dict": module.state_dict()}
     module.on_save_checkpoint(checkpoint)
     torch.save(checkpoint, tmp_path / "best.ckpt")
