@@ -84,7 +84,7 @@ def aiaas(env: dict, *args: str) -> dict:
 def wait_for(env: dict, run_id: str, poll_s: float = 30) -> None:
     """Until run ``run_id`` (a built-in run still training, e.g. started by hand) has finished."""
     while True:
-        runs = {run["run_id"]: run for run in aiaas(env, "runs")["runs"]}
+        runs = {run["run_id"]: run for run in aiaas(env, "runs", "--limit", "100")["runs"]}
         status = runs.get(run_id, {}).get("status")
         if status != "RUNNING":
             if status != "FINISHED":
