@@ -39,9 +39,10 @@ def _splits(items: list[Item], labels: np.ndarray, split_cfg) -> dict[str, np.nd
     return split_by_class(labels, float(split_cfg.val), float(split_cfg.test), int(split_cfg.seed))
 
 
-def build(items: list[Item], out_dir: Path, data_cfg) -> dict:
-    """Write ``{split}_x.npy`` (log-mels), ``{split}_y.npy`` and ``{split}_files.txt``; return the manifest."""
-    front, limits = front_end(data_cfg), read_limits(data_cfg)
+def build(items: list[Item], out_dir: Path, data_cfg, front: dict | None = None) -> dict:
+    """Write ``{split}_x.npy`` (log-mels, or a hub model's normalised waveforms when ``front`` says so),
+    ``{split}_y.npy`` and ``{split}_files.txt``; return the manifest."""
+    front, limits = front or front_end(data_cfg), read_limits(data_cfg)
     clips, skipped = decode_each(items, lambda item: clip_of(item.path.read_bytes(), front, limits))
     keep = [i for i, clip in enumerate(clips) if clip is not None]
     classes = sorted({items[i].label for i in keep})
@@ -49,7 +50,7 @@ def build(items: list[Item], out_dir: Path, data_cfg) -> dict:
         raise ConfigError(f"only {len(classes)} class(es) have readable audio", "see the skipped files above")
     kept = [items[i] for i in keep]
     labels = np.asarray([classes.index(item.label) for item in kept], dtype=np.int64)
-    mels = features.log_mel(np.stack([clips[i] for i in keep]), **features.settings(front))
+    mels = features.model_inputs(np.stack([clips[i] for i in keep]), front)
     parts = _splits(kept, labels, data_cfg.split)
     for name, idx in parts.items():
         np.save(out_dir / f"{name}_x.npy", mels[idx])
@@ -63,7 +64,7 @@ def build(items: list[Item], out_dir: Path, data_cfg) -> dict:
         "classes": classes,
         "splits": {name: len(idx) for name, idx in parts.items()},
         "counts": counts,
-        "frames": int(mels.shape[2]),
+        "frames": int(mels.shape[-1]),
         **front,
         **limits,
         "skipped": skipped,

@@ -9,6 +9,11 @@ from aiaas_cli.recipe_api import ExportSpec
 from aiaas_recipes.common.recipe import ClassificationRecipe
 
 FRONT_KEYS = ("rate", "clip", "n_mels", "win", "hop", "n_fft", "frames", "min_seconds", "max_seconds", "trim_db")
+WAVEFORM_KEYS = ("input", "do_normalize", "feature_extractor")  # a hub waveform model's front end (model=hf)
+
+
+def is_hf(model_cfg: Any) -> bool:
+    return model_cfg.get("kind") == "hf"
 
 
 class AudioClassification(ClassificationRecipe):
@@ -16,7 +21,7 @@ class AudioClassification(ClassificationRecipe):
     description = "Keyword spotting from class folders of recordings (built-in: espeak-ng keywords)"
     config_name = "audio-cls"
     serving_module = "aiaas_recipes.audio_cls.serving"
-    models = ("audio_cnn",)
+    models = ("audio_cnn", "hf")
     input_names = ("features",)
     bento_packages = ("soundfile", "scipy")
 
@@ -35,6 +40,10 @@ class AudioClassification(ClassificationRecipe):
         settings = {key: cfg.data.get(key) for key in ("sample_rate", "clip_seconds", "n_mels", "n_fft")}
         settings.update(split=dict(cfg.data.split), limits=[cfg.data.min_seconds, cfg.data.max_seconds])
         settings.update(trim=cfg.data.get("trim_db"), v=2)
+        if is_hf(cfg.model):  # the model's own preprocessing decides the arrays
+            from aiaas_recipes.audio_cls.hf_model import extractor_settings
+
+            settings.update(model=[cfg.model.name, cfg.model.get("revision")], extractor=extractor_settings(cfg))
         return digest({"input": listing_digest(listing), "settings": settings})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
@@ -42,10 +51,21 @@ class AudioClassification(ClassificationRecipe):
         from aiaas_recipes.audio_cls.sources import scan
 
         path = self.data_path(cfg)
-        return {"source": str(path), **dataset.build(scan(path), out_dir, cfg.data)}
+        front = None
+        if is_hf(cfg.model):
+            from aiaas_recipes.audio_cls.hf_model import extractor_settings, front_end
+
+            front = front_end(cfg.data, extractor_settings(cfg))
+        return {"source": str(path), **dataset.build(scan(path), out_dir, cfg.data, front)}
 
     def dataset_summary(self, manifest: dict) -> dict:
         return {"classes": manifest["classes"], "sample_rate": manifest["rate"], "frames": manifest["frames"]}
+
+    def check_config(self, cfg: Any) -> None:
+        from aiaas_cli.errors import ConfigError
+
+        if is_hf(cfg.model) and not cfg.model.get("name"):
+            raise ConfigError("model=hf needs model.name", "a hub id or a folder written by save_pretrained")
 
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.audio_cls.datamodule import AudioDataModule
@@ -58,12 +78,34 @@ class AudioClassification(ClassificationRecipe):
         from aiaas_cli.config import instantiate
         from aiaas_recipes.common.module import Classifier, optimizers_from
 
-        net = instantiate(cfg.model, num_classes=len(manifest["classes"]), n_mels=manifest["n_mels"])
+        model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+        pretrained, source = None, None
+        if is_hf(cfg.model):
+            from aiaas_recipes.audio_cls import hf_model
+
+            net, pretrained = hf_model.load_pretrained(cfg, manifest)
+            model_cfg["config"] = net.model.config.to_dict()  # a checkpoint rebuilds the network from it
+            source = hf_model.source(cfg, net)
+        else:
+            net = instantiate(cfg.model, num_classes=len(manifest["classes"]), n_mels=manifest["n_mels"])
+            model_cfg["n_mels"] = manifest["n_mels"]
         optimizer, scheduler = optimizers_from(cfg)
-        model_cfg = {**OmegaConf.to_container(cfg.model, resolve=True), "n_mels": manifest["n_mels"]}
         meta = {"recipe": self.name, "classes": manifest["classes"], "model": model_cfg}
-        meta.update({key: manifest.get(key) for key in FRONT_KEYS})
-        return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
+        meta.update({key: manifest.get(key) for key in (*FRONT_KEYS, *WAVEFORM_KEYS)})
+        module = Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
+        if pretrained is not None:  # the names the fine-tuning controls treat as backbone; where they came from
+            from aiaas_recipes.common.backbones.hub import SOURCE_ATTR
+
+            module.pretrained_names = pretrained
+            setattr(module, SOURCE_ATTR, source)
+        return module
+
+    def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        if is_hf(model_cfg):
+            from aiaas_recipes.audio_cls.hf_model import from_config
+
+            return from_config(model_cfg["config"])
+        return super().build_network(model_cfg, meta)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.audio_cls.evaluation import evaluate_split
@@ -75,13 +117,21 @@ class AudioClassification(ClassificationRecipe):
 
         from aiaas_recipes.audio_cls.serving import INPUT_NAME
 
+        # the length stays the clip's, as the service fits every upload to it (a hub waveform model would take any
+        # length, but a symbolic one is then timed by packaging at a size below its convolutions' reach)
+        if meta.get("input") == "waveform":
+            example = torch.randn(2, int(meta["clip"]), generator=torch.Generator().manual_seed(0))
+        else:
+            example = torch.zeros(2, int(meta["n_mels"]), int(meta["frames"]))
+        axes = {INPUT_NAME: {0: "batch"}, "logits": {0: "batch"}}
+        front = {k: meta[k] for k in (*FRONT_KEYS, *WAVEFORM_KEYS) if meta.get(k) is not None}
         return ExportSpec(
-            example_inputs=(torch.zeros(2, int(meta["n_mels"]), int(meta["frames"])),),
+            example_inputs=(example,),
             input_names=[INPUT_NAME],
             output_names=["logits"],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, "logits": {0: "batch"}},
+            dynamic_axes=axes,
             # BentoML metadata takes no None: an unset trim_db is left out
-            metadata={"labels": list(meta["classes"]), **{k: meta[k] for k in FRONT_KEYS if meta.get(k) is not None}},
+            metadata={"labels": list(meta["classes"]), **front},
         )
 
     def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:

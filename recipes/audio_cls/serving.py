@@ -22,7 +22,7 @@ class AudioAdapter(LabelAdapter):
 
     def __init__(self, metadata: dict[str, Any], max_seconds: float | None = None):
         self.labels = list(metadata["labels"])
-        self.front = {key: int(metadata[key]) for key in ("rate", "clip", "n_mels", "win", "hop", "n_fft")}
+        self.front = front_of(metadata)
         trim = metadata.get("trim_db")
         self.limits = {
             "min_seconds": float(metadata["min_seconds"]),
@@ -43,8 +43,18 @@ class AudioAdapter(LabelAdapter):
         return decoding.fit_clip(samples, self.front["clip"])
 
     def batch(self, items: list[np.ndarray]) -> dict[str, np.ndarray]:
-        """{"features": (N, n_mels, frames) float32 log-mels}."""
-        return {INPUT_NAME: features.log_mel(np.stack(items), **features.settings(self.front))}
+        """{"features": (N, n_mels, frames) float32 log-mels, or (N, samples) normalised waveforms for a hub
+        model}."""
+        return {INPUT_NAME: features.model_inputs(np.stack(items), self.front)}
+
+
+def front_of(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The front end recorded in the model's metadata: a hub model's waveform settings (its feature extractor's
+    rate and normalisation), or the recipe's log-mel settings."""
+    if metadata.get("input") == "waveform":
+        return {"input": "waveform", "rate": int(metadata["rate"]), "clip": int(metadata["clip"]),
+                "do_normalize": bool(metadata["do_normalize"])}  # fmt: skip
+    return {key: int(metadata[key]) for key in ("rate", "clip", "n_mels", "win", "hop", "n_fft")}
 
 
 def build_adapter(metadata: dict[str, Any], max_seconds: float | None = None) -> AudioAdapter:

@@ -55,3 +55,21 @@ def standardize(mel: np.ndarray, top_db: float = 50.0) -> np.ndarray:
 def settings(meta: dict) -> dict:
     """The front end's keyword arguments from a manifest or model metadata."""
     return {key: int(meta[key]) for key in ("rate", "n_mels", "win", "hop", "n_fft")}
+
+
+def normalize_waveforms(samples: np.ndarray, do_normalize: bool) -> np.ndarray:
+    """(N, length) clips as a Wav2Vec2-style feature extractor gives them: per clip zero mean and unit variance
+    (Transformers' ``zero_mean_unit_var_norm`` without a mask, the same 1e-7), or unchanged."""
+    samples = np.atleast_2d(np.asarray(samples, dtype=np.float32))
+    if not do_normalize:
+        return samples
+    mean, var = samples.mean(axis=1, keepdims=True), samples.var(axis=1, keepdims=True)
+    return ((samples - mean) / np.sqrt(var + 1e-7)).astype(np.float32)
+
+
+def model_inputs(clips: np.ndarray, front: dict) -> np.ndarray:
+    """What the network takes for (N, length) clips: normalised waveforms for a hub waveform model (front
+    ``input: waveform``), else log-mels."""
+    if front.get("input") == "waveform":
+        return normalize_waveforms(clips, bool(front["do_normalize"]))
+    return log_mel(clips, **settings(front))
