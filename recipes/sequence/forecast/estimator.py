@@ -84,6 +84,15 @@ class StatisticalForecaster:
         history = np.asarray(past[..., :targets], np.float64)
         return np.einsum("nlt,thl->nht", history, self.weights) + self.bias.T[None]
 
+    def forecast_scaled(self, context: np.ndarray) -> np.ndarray:
+        """The map on scaled context windows (N, context_length, features), as the exported graph computes it."""
+        targets = self.sizes[0]
+        scale = np.asarray(self.meta["scale"][:targets], np.float64)
+        history = np.asarray(context[..., :targets], np.float64)
+        return (np.einsum("nlt,thl->nht", history, self.weights) + (self.bias / scale[:, None]).T[None]).astype(
+            np.float32
+        )
+
     def reference(self, context: np.ndarray) -> np.ndarray:
         """statsforecast's own forecasts for scaled context windows (N, context_length, features), on their scale.
         Every method shifts with its window, so a scaled window is forecast as the window ``context * scale``."""
