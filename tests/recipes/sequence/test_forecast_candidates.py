@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 
 from aiaas_cli.artifacts import Dataset, Trained
 from aiaas_cli.config import compose
@@ -138,3 +139,52 @@ def test_a_statistical_model_fits_no_more_than_the_training_part(runs):
 def test_unknown_method_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="model.method"):
         compose(RECIPE, [*SMALL, "model=ets", "model.method=prophet"])
+
+
+@pytest.mark.slow
+def test_ets_through_package_and_serve(cli, tmp_path_factory):
+    """`aiaas pipeline forecast model=ets` to a Bento; the served forecast equals the local exported model's and the
+    fitted map's, on a history the model never saw."""
+    from conftest import Server
+
+    folder = tmp_path_factory.mktemp("ets-served")
+    path = seasonal_table(folder / "series.csv", gaps=3)
+    run = cli.json("pipeline", "forecast", f"data.path={path}", *SMALL, "model=ets")
+    assert run["metrics"]["mase"] < run["metrics"]["baseline"]["mase"] and run["parity"]["within_tolerance"] == 1.0
+    server = Server(run["bento_tag"], folder / "server.log").wait_ready()
+    try:
+        history = (10 + 3 * np.sin(2 * np.pi * np.arange(40) / 7) + 0.05 * np.arange(40)).round(3).tolist()
+        answer = requests.post(f"{server.url}/predict", json={"history": history}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        local = Predictor(run["onnx_path"], allowed={RECIPE.serving_module}).predict([{"history": history}])[0]
+        model, _ = RECIPE.load_model(Path(run["checkpoint"]))
+        own = model.weights[0] @ np.asarray(history[-16:]) + model.bias[0]
+        assert np.allclose(answer.json()["forecast"], local["forecast"], atol=1e-4)
+        assert np.allclose(answer.json()["forecast"], own, atol=1e-3)
+        short = requests.post(f"{server.url}/predict", json={"history": history[:10]}, timeout=30)
+        assert short.status_code == 422 and "context_length=16" in short.json()["error"]
+    finally:
+        server.stop()
+
+
+def test_auto_picks_the_best_validation_candidate_and_exports_it(cli, tmp_path):
+    """model=auto (the default) over three cheap candidates: the lowest validation MASE wins, its checkpoint is the
+    run's, the leaderboard is in evaluate --json, and the exported model serves the winner's forecast."""
+    path = seasonal_table(tmp_path / "series.csv")
+    data = [f"data.path={path}", *SMALL, "model.candidates=[seasonal_naive,drift,ets]"]
+    trained = cli.json("train", "forecast", *data)
+    board = {row["name"]: row for row in trained["leaderboard"]}
+    best = min(board, key=lambda name: board[name]["val"])
+    assert trained["chosen_model"] == best == "ets" and board[best]["chosen"]  # trend + weekly season
+    assert Path(trained["checkpoint"]).suffix == ".json"
+    evaluated = cli.json("evaluate", "forecast", f"run={trained['run_id']}")
+    assert [row["name"] for row in evaluated["leaderboard"] if row["chosen"]] == ["ets"]
+    exported = cli.json("export", "forecast", f"run={trained['run_id']}", *data)
+    model, _ = RECIPE.load_model(Path(trained["checkpoint"]))
+    history = np.asarray(np.load(Path(trained["dataset_dir"]) / "series.npy")[-16:, 0], np.float64)
+    [answer] = Predictor(exported["onnx_path"], allowed={RECIPE.serving_module}).predict(
+        [{"history": history.tolist()}]
+    )
+    assert model.method == "ets" and np.allclose(
+        answer["forecast"], model.weights[0] @ history + model.bias[0], atol=1e-4
+    )
