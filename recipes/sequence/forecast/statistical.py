@@ -52,7 +52,8 @@ def fit(method: str, y: np.ndarray, m: int, window: int, options: dict) -> dict:
     if method == "arima":
         from statsforecast.models import AutoARIMA
 
-        season = m if _seasonal(y, m) and m < window else 1
+        # a long season (52 weeks) makes statsforecast's seasonal ARIMA take minutes; as its ETS, fit none then
+        season = m if _seasonal(y, m) and m < window and m <= int(options.get("max_season", 24)) else 1
         kwargs = {key: options[key] for key in ("max_p", "max_q", "max_P", "max_Q", "stepwise") if key in options}
         model = AutoARIMA(season_length=season, allowdrift=bool(options.get("allow_drift", True)), **kwargs)
         fitted = model.fit(y[-int(options.get("max_fit_steps") or len(y)) :]).model_
