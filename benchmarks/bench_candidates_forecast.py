@@ -150,8 +150,7 @@ def main() -> None:
         home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "AIAAS_HOME": str(home), "BENTOML_HOME": str(home / "bentoml")}
         env.pop("MLFLOW_TRACKING_URI", None)
-        rows = [measure(env, name, home) for name in args.series]
-    verdicts = [report(row) for row in rows]
+        verdicts = [report(measure(env, name, home)) for name in args.series]
     print(f"\nall checks: {'PASS' if all(verdicts) else 'FAIL'} ({sum(verdicts)}/{len(verdicts)} series)")
 
 

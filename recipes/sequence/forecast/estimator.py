@@ -55,11 +55,12 @@ class StatisticalForecaster:
         season = int(manifest["season"])
         maps = []
         for k, name in enumerate(manifest["targets"]):
-            params = statistical.fit(self.method, train[:, k], season, context, self.options)
             try:
+                params = statistical.fit(self.method, train[:, k], season, context, self.options)
                 maps.append(statistical.operator(self.method, params, context, horizon, season))
-            except ValueError as exc:
-                raise UserError(f"{name}: {exc}", "try another model= (seasonal_naive, drift, ets, ...)") from None
+            except Exception as exc:  # statsforecast raises many types for a series it cannot fit (too short...)
+                raise UserError(f"{name}: {self.method} cannot be fitted: {str(exc).strip().splitlines()[0][:200]}",
+                                "try another model= (seasonal_naive, drift, ets, ...)") from None  # fmt: skip
             self.params.append(params)
             console.step(f"{name}: {statistical.describe(self.method, params)}")
         self.weights = np.stack([weights for weights, _ in maps])

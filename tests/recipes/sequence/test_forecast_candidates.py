@@ -188,3 +188,22 @@ def test_auto_picks_the_best_validation_candidate_and_exports_it(cli, tmp_path):
     assert model.method == "ets" and np.allclose(
         answer["forecast"], model.weights[0] @ history + model.bias[0], atol=1e-4
     )
+
+
+def test_covariates_are_read_but_not_used(tmp_path):
+    """A statistical model forecasts each target from its own past: the covariate gets zero weight in the graph,
+    and the service still asks for it (the model's inputs are the recipe's windows)."""
+    from seqfiles import gappy_series
+
+    path = gappy_series(tmp_path / "visits.csv")
+    cfg = compose(RECIPE, [f"data.path={path}", "data.target=visits", "data.covariates=[promo]", *SMALL, "model=theta"])
+    out = tmp_path / "ds"
+    out.mkdir()
+    manifest = RECIPE.build_dataset(cfg, out)
+    _, checkpoint = fitted(cfg, out, manifest, tmp_path)
+    exported = export(cfg, RECIPE, Trained("test-covariates", Dataset(out, manifest, False), checkpoint))
+    assert exported.parity.agreement == 1.0
+    predictor = Predictor(exported.onnx_path, allowed={RECIPE.serving_module})
+    history = [50.0 + (i % 7) for i in range(20)]
+    one, other = predictor.predict([{"history": history, "covariates": [c] * 20} for c in ([0.0], [5.0])])
+    assert one["forecast"] == other["forecast"]
