@@ -25,41 +25,53 @@ def _seasonal(y: np.ndarray, m: int) -> bool:
     return m > 1 and len(y) > 2 * m
 
 
+def _recent(y: np.ndarray, options: dict) -> np.ndarray:
+    return y[-int(options.get("max_fit_steps") or len(y)) :]
+
+
+def _fit_ets(y: np.ndarray, m: int, window: int, options: dict) -> dict:
+    from statsforecast.models import AutoETS
+
+    # additive errors: with `restrict` on, statsforecast then only tries additive trend and season (linear)
+    season = m if _seasonal(y, m) and 2 * m <= window else 1
+    model = AutoETS(season_length=season, model=str(options.get("model", "AZZ")), damped=options.get("damped"))
+    fitted = model.fit(_recent(y, options)).model_
+    alpha, beta, gamma, phi = (None if math.isnan(v) else float(v) for v in fitted["par"][:4])  # nan: unused
+    return {"components": fitted["components"], "m": int(fitted["m"]), "alpha": alpha, "beta": beta,
+            "gamma": gamma, "phi": phi, "states": int(fitted["par"][4:].size)}  # fmt: skip
+
+
+def _fit_theta(y: np.ndarray, m: int, window: int, options: dict) -> dict:
+    from statsforecast.theta import auto_theta
+
+    # the seasonal test and the decomposition run once here; additive, so that the window map stays linear
+    season = m if _seasonal(y, m) and 2 * m <= window else 1
+    fitted = auto_theta(y, season, model=options.get("model"), decomposition_type="additive")
+    par = fitted["par"]
+    return {"model": fitted["modeltype"], "alpha": float(par["alpha"]), "theta": float(par["theta"]),
+            "m": int(m), "decompose": bool(fitted.get("decompose", False))}  # fmt: skip
+
+
+def _fit_arima(y: np.ndarray, m: int, window: int, options: dict) -> dict:
+    from statsforecast.models import AutoARIMA
+
+    # a long season (52 weeks) makes statsforecast's seasonal ARIMA take minutes; as its ETS, fit none then
+    season = m if _seasonal(y, m) and m < window and m <= int(options.get("max_season", 24)) else 1
+    kwargs = {key: options[key] for key in ("max_p", "max_q", "max_P", "max_Q", "stepwise") if key in options}
+    model = AutoARIMA(season_length=season, allowdrift=bool(options.get("allow_drift", True)), **kwargs)
+    fitted = model.fit(_recent(y, options)).model_
+    return {"arma": [int(v) for v in fitted["arma"]], "coef": {k: float(v) for k, v in fitted["coef"].items()},
+            "sigma2": float(fitted["sigma2"]), "method": str(model.method)}  # fmt: skip
+
+
 def fit(method: str, y: np.ndarray, m: int, window: int, options: dict) -> dict:
     """The method's parameters fitted on ``y`` (the training part of one target); JSON-able."""
-    y = np.asarray(y, np.float64)
     if method in ("seasonal_naive", "drift"):
         return {}
-    if method == "ets":
-        from statsforecast.models import AutoETS
-
-        # additive errors: with `restrict` on, statsforecast then only tries additive trend and season (linear)
-        season = m if _seasonal(y, m) and 2 * m <= window else 1
-        model = AutoETS(season_length=season, model=str(options.get("model", "AZZ")), damped=options.get("damped"))
-        fitted = model.fit(y[-int(options.get("max_fit_steps") or len(y)) :]).model_
-        alpha, beta, gamma, phi = (None if math.isnan(v) else float(v) for v in fitted["par"][:4])  # nan: unused
-        return {"components": fitted["components"], "m": int(fitted["m"]), "alpha": alpha, "beta": beta,
-                "gamma": gamma, "phi": phi, "states": int(fitted["par"][4:].size)}  # fmt: skip
-    if method == "theta":
-        from statsforecast.theta import auto_theta
-
-        # the seasonal test and the decomposition run once here; additive, so that the window map stays linear
-        fitted = auto_theta(y, m if _seasonal(y, m) and 2 * m <= window else 1, model=options.get("model"),
-                            decomposition_type="additive")  # fmt: skip
-        par = fitted["par"]
-        return {"model": fitted["modeltype"], "alpha": float(par["alpha"]), "theta": float(par["theta"]),
-                "m": int(m), "decompose": bool(fitted.get("decompose", False))}  # fmt: skip
-    if method == "arima":
-        from statsforecast.models import AutoARIMA
-
-        # a long season (52 weeks) makes statsforecast's seasonal ARIMA take minutes; as its ETS, fit none then
-        season = m if _seasonal(y, m) and m < window and m <= int(options.get("max_season", 24)) else 1
-        kwargs = {key: options[key] for key in ("max_p", "max_q", "max_P", "max_Q", "stepwise") if key in options}
-        model = AutoARIMA(season_length=season, allowdrift=bool(options.get("allow_drift", True)), **kwargs)
-        fitted = model.fit(y[-int(options.get("max_fit_steps") or len(y)) :]).model_
-        return {"arma": [int(v) for v in fitted["arma"]], "coef": {k: float(v) for k, v in fitted["coef"].items()},
-                "sigma2": float(fitted["sigma2"]), "method": str(model.method)}  # fmt: skip
-    raise ValueError(f"unknown statistical method {method!r}")
+    fitters = {"ets": _fit_ets, "theta": _fit_theta, "arima": _fit_arima}
+    if method not in fitters:
+        raise ValueError(f"unknown statistical method {method!r}")
+    return fitters[method](np.asarray(y, np.float64), m, window, options)
 
 
 def _least_squares_start(residuals: Callable[[np.ndarray], np.ndarray], size: int) -> np.ndarray:
