@@ -3,10 +3,10 @@ scored on exactly the same windows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from aiaas_recipes.common.report import baseline_entry, compare_table
 from aiaas_recipes.sequence.forecast import scores, windows
@@ -33,10 +33,13 @@ def linear_ar(series: np.ndarray, meta: dict, origins: np.ndarray, train_origins
     return denormalise(model.predict(x.reshape(len(x), -1)).reshape(-1, *y.shape[1:]), level, np.asarray(meta["scale"]))
 
 
-@torch.inference_mode()
-def network_forecast(network: torch.nn.Module, series: np.ndarray, origins: np.ndarray, meta: dict) -> np.ndarray:
+def network_forecast(network, series: np.ndarray, origins: np.ndarray, meta: dict) -> np.ndarray:
+    import torch
+
     x, _, level = windows.scaled(series, origins, meta)
-    outputs = [network(torch.from_numpy(x[i : i + 256])).numpy() for i in range(0, len(x), 256)]
+    with torch.inference_mode():
+        network.eval()
+        outputs = [network(torch.from_numpy(x[i : i + 256])).numpy() for i in range(0, len(x), 256)]
     return denormalise(np.concatenate(outputs), level, np.asarray(meta["scale"]))
 
 
@@ -55,13 +58,14 @@ def _plot_data(series: np.ndarray, times: np.ndarray, origins: np.ndarray, forec
     }
 
 
-def evaluate_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, split: str) -> dict:
+def evaluate_split(forecast: Callable, dataset_dir: Path, manifest: dict, split: str) -> dict:
+    """Scores of ``forecast(series, origins)`` (forecasts in the series' units) beside the baselines, on ``split``."""
     series, origins = windows.load(dataset_dir, split)
     train_origins = np.load(Path(dataset_dir) / "train_origins.npy")
     horizon, targets, season = int(manifest["horizon"]), manifest["targets"], int(manifest["season"])
     actual = windows.cut(series, origins, int(manifest["context_length"]), horizon)[1][..., : len(targets)]
     forecasts = {
-        "model": network_forecast(network.eval(), series, origins, manifest),
+        "model": forecast(series, origins),
         "seasonal_naive": seasonal_naive(series, origins, horizon, season, len(targets)),
         "linear_ar": linear_ar(series, manifest, origins, train_origins),
     }

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from aiaas_cli.errors import ConfigError
 from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
 from aiaas_recipes.common.torch_recipe import TorchRecipe
 
@@ -19,12 +20,19 @@ _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content change
 META_KEYS = ("targets", "covariates", "context_length", "horizon", "scale", "season", "frequency", "mase_scale")
 
 
+def _statistical(model_cfg: Any) -> bool:
+    from aiaas_recipes.sequence.forecast.estimator import is_statistical
+
+    return is_statistical(model_cfg)
+
+
 class Forecast(TorchRecipe):
     name = "forecast"
     description = "Forecast the next values of a series from CSV/TSV/Parquet (built-in: Mauna Loa CO2, statsmodels)"
     config_name = "forecast"
     serving_module = "aiaas_recipes.sequence.forecast.serving"
-    models = ("forecast_lstm",)
+    models = ("forecast_lstm", "ets", "theta", "arima", "seasonal_naive", "drift")
+    auto_candidates = ("seasonal_naive", "drift", "ets", "theta", "arima", "forecast_lstm")  # cheapest first
     metrics = Metrics(
         names=("mae", "rmse", "smape", "mase"),
         headline="mase",
@@ -40,6 +48,10 @@ class Forecast(TorchRecipe):
 
         check_choice("loss.kind", cfg.loss.kind, LOSS_NAMES)
         check_cell(cfg.model)
+        if _statistical(cfg.model):
+            from aiaas_recipes.sequence.forecast.statistical import METHODS
+
+            check_choice("model.method", cfg.model.method, METHODS)
 
     def fingerprint(self, cfg: Any) -> str:
         from importlib import metadata
@@ -76,8 +88,19 @@ class Forecast(TorchRecipe):
         sizes.update(horizon=int(meta["horizon"]), context_length=int(meta["context_length"]))
         return instantiate(model_cfg, _partial_=True)(**sizes)
 
+    def checkpoint_suffix(self, cfg: Any) -> str:
+        return ".json" if _statistical(cfg.model) else ".ckpt"
+
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
+
+        if _statistical(cfg.model):  # fitted per series by statsforecast: trains itself (an Estimator)
+            from aiaas_recipes.sequence.forecast.estimator import StatisticalForecaster
+
+            options = OmegaConf.to_container(cfg.model, resolve=True)
+            meta = {"recipe": self.name, "model": dict(options), **{key: manifest[key] for key in META_KEYS}}
+            options = {k: v for k, v in options.items() if k not in ("_target_", "init_from")}
+            return StatisticalForecaster(meta=meta, **options)
 
         from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.sequence.forecast.training import Forecaster
@@ -88,10 +111,23 @@ class Forecast(TorchRecipe):
         net = self.build_network(cfg.model, meta)
         return Forecaster(net, optimizer, scheduler, str(cfg.loss.kind), meta)
 
-    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
-        from aiaas_recipes.sequence.forecast.evaluation import evaluate_split
+    def load_model(self, path: Path) -> tuple[Any, dict]:
+        if Path(path).suffix == ".json":  # a statistical forecaster: its parameters, as plain JSON
+            from aiaas_recipes.sequence.forecast.estimator import StatisticalForecaster
 
-        return evaluate_split(network, dataset_dir, manifest, split)
+            model = StatisticalForecaster.load(path)
+            if model.meta.get("recipe") != self.name:
+                raise ConfigError(f"model {path} is from recipe '{model.meta.get('recipe')}', not '{self.name}'")
+            return model, model.meta
+        return super().load_model(path)
+
+    def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        """Rolling-origin scores on ``split`` (every origin of the val part; every data.eval_stride-th of test)."""
+        from aiaas_recipes.sequence.forecast.evaluation import evaluate_split, network_forecast
+
+        if hasattr(network, "forecast"):  # a statistical forecaster
+            return evaluate_split(network.forecast, dataset_dir, manifest, split)
+        return evaluate_split(lambda s, o: network_forecast(network, s, o, manifest), dataset_dir, manifest, split)
 
     def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
         from aiaas_recipes.sequence.forecast import plots
@@ -102,6 +138,10 @@ class Forecast(TorchRecipe):
         return paths
 
     def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        if hasattr(network, "write_onnx"):  # a statistical forecaster: its window map as a linear graph
+            metadata = {**{key: meta[key] for key in META_KEYS}, "model": f"{network.method}: {network.title()}"}
+            return ExportSpec((), ["context"], ["forecast"], {"context": {0: "batch"}, "forecast": {0: "batch"}},
+                              metadata, convert=network.write_onnx)  # fmt: skip
         import torch
 
         features = len(meta["targets"]) + len(meta["covariates"])
@@ -122,6 +162,13 @@ class Forecast(TorchRecipe):
         x, y, _ = windows.scaled(series, origins[:limit], manifest)
         scale = np.asarray(manifest["mase_scale"]) / np.asarray(manifest["scale"][: len(manifest["targets"])])
         return {"context": x}, {"future": y, "mase_scale": scale}
+
+    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
+        """The trained model's forecasts of the scaled windows; for a statistical one, statsforecast's recursions
+        run again on each window (not the fitted map), so parity checks the map too."""
+        if hasattr(network, "reference"):
+            return {"forecast": network.reference(inputs["context"]).astype(np.float32)}
+        return super().reference_outputs(network, inputs)
 
     def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
         """The share of windows whose scaled forecasts are all within export.tolerance (relative to max(1, |v|))."""

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 SMALL = [
     "data.target=visits", "data.covariates=[promo]", "horizon=7", "context_length=21", "data.batch_size=16",
-    "model.hidden=8", "trainer.max_epochs=3", "trainer.early_stopping.enabled=false", "export.register=false",
+    "model=forecast_lstm", "model.hidden=8", "trainer.max_epochs=3", "trainer.early_stopping.enabled=false",
+    "export.register=false",
 ]  # fmt: skip
 
 

@@ -1,0 +1,209 @@
+"""The statistical forecasters (ETS, Theta, ARIMA, seasonal naive, drift) on the recipe's smoke series: each fits
+itself, scores the validation windows, saves as JSON and loads back, is evaluated, exported by the real export
+stage (ONNX Runtime against statsforecast's own recursions on the test windows) and predicts torch-free."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from aiaas_cli.artifacts import Dataset, Trained
+from aiaas_cli.config import compose
+from aiaas_cli.errors import ConfigError
+from aiaas_cli.recipe_api import Estimator
+from aiaas_cli.serving.runtime import Predictor
+from aiaas_cli.stages.export import export
+from aiaas_recipes.sequence.forecast import statistical, windows
+from aiaas_recipes.sequence.forecast.recipe import Forecast
+from aiaas_recipes.sequence.forecast.smoke import seasonal_table
+
+RECIPE = Forecast()
+SMALL = ["horizon=4", "context_length=16", "export.register=false"]
+METHODS = ("seasonal_naive", "drift", "ets", "theta", "arima")
+
+
+def prepared(folder: Path, *overrides: str, gaps: int = 0):
+    path = seasonal_table(folder / "series.csv", gaps=gaps)
+    cfg = compose(RECIPE, [f"data.path={path}", *SMALL, *overrides])
+    out = folder / "ds"
+    out.mkdir()
+    return cfg, out, RECIPE.build_dataset(cfg, out)
+
+
+def fitted(cfg, out: Path, manifest: dict, folder: Path):
+    """The train stage's path for an Estimator: build, fit, save under the recipe's suffix, load back."""
+    estimator = RECIPE.model(cfg, manifest, out)
+    assert isinstance(estimator, Estimator)
+    val = estimator.fit(out, manifest)
+    path = folder / f"best{RECIPE.checkpoint_suffix(cfg)}"
+    estimator.save(path)
+    return val, path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    """Each method fitted and exported once on the same smoke series, shared by the tests below."""
+    found = {}
+    for method in METHODS:
+        folder = tmp_path_factory.mktemp(method)
+        cfg, out, manifest = prepared(folder, f"model={method}")
+        val, path = fitted(cfg, out, manifest, folder)
+        trained = Trained(f"test-{method}", Dataset(out, manifest, False), path)
+        found[method] = {"cfg": cfg, "dir": out, "manifest": manifest, "val": val, "path": path,
+                         "exported": export(cfg, RECIPE, trained)}  # fmt: skip
+    return found
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_fits_itself_evaluates_and_exports_with_parity(runs, method):
+    run = runs[method]
+    assert run["path"].suffix == ".json" and json.loads(run["path"].read_text())["method"] == method
+    model, meta = RECIPE.load_model(run["path"])
+    assert meta["recipe"] == "forecast" and meta["model"]["method"] == method
+    val = RECIPE.evaluate(model, run["dir"], run["manifest"], "val")  # rolling origin: every step of the val part
+    assert val["windows"] == run["manifest"]["splits"]["val"] > 5
+    assert val["mase"] == pytest.approx(run["val"]["val_mase"]) and np.isfinite(run["val"]["val_loss"])
+    test = RECIPE.evaluate(model, run["dir"], run["manifest"], "test")
+    assert set(RECIPE.metrics.names) <= set(test) and test["baseline"]["name"].startswith("seasonal naive")
+    if method == "seasonal_naive":  # the candidate is the printed baseline, to the last digit
+        assert test["mase"] == pytest.approx(test["baseline"]["mase"], rel=1e-9)
+    exported = run["exported"]
+    assert exported.parity.agreement == 1.0 and exported.parity.samples == run["manifest"]["splits"]["test"]
+    assert exported.parity.max_abs_diff < 1e-4 and exported.metadata["model"].startswith(method)
+
+
+@pytest.mark.parametrize("method", ["ets", "theta", "arima"])
+def test_parity_is_against_statsforecast_not_the_map(runs, method):
+    """The reference re-runs statsforecast on each window: a wrong map would be caught by export."""
+    run = runs[method]
+    model, _ = RECIPE.load_model(run["path"])
+    feeds, _ = RECIPE.export_samples(run["dir"], run["manifest"], "test", 8)
+    expected = RECIPE.reference_outputs(model, feeds)
+    model.weights = model.weights * 1.01
+    broken = model.forecast_scaled(feeds["context"])
+    parity = RECIPE.compare_outputs(expected, {"forecast": broken}, run["cfg"].export)
+    assert RECIPE.parity_problem(parity, run["cfg"].export) is not None
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_predict_serves_the_fitted_forecast(runs, method):
+    run = runs[method]
+    model, _ = RECIPE.load_model(run["path"])
+    series, origins = windows.load(run["dir"], "test")
+    origin = int(origins[-1])
+    history = np.asarray(series[origin - 30 : origin, 0], np.float64)  # longer than the context: its tail is read
+    predictor = Predictor(run["exported"].onnx_path, allowed={RECIPE.serving_module})
+    [answer] = predictor.predict([{"history": history.tolist()}])
+    own = statistical.window_forecast(method, model.params[0], history[-16:], 4, run["manifest"]["season"])
+    assert answer["horizon"] == 4 and answer["history_steps"] == 30
+    assert np.allclose(answer["forecast"], own, rtol=1e-4, atol=1e-4)
+    assert np.allclose(answer["forecast"], model.forecast(series, origins[-1:])[0, :, 0], rtol=1e-4, atol=1e-4)
+
+
+def test_the_serving_path_imports_neither_torch_nor_statsforecast(runs):
+    code = (
+        "import sys; from aiaas_cli.serving.runtime import Predictor; "
+        f"p = Predictor({str(runs['ets']['exported'].onnx_path)!r}, allowed={{{RECIPE.serving_module!r}}}); "
+        "p.predict([{'history': [float(i % 7) for i in range(20)]}]); "
+        "print(sorted(m for m in ('torch', 'statsforecast', 'numba', 'lightning') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_a_series_with_gaps_is_filled_then_fitted(tmp_path):
+    cfg, out, manifest = prepared(tmp_path, "model=ets", gaps=6)
+    assert manifest["gaps"]["missing_steps"] == 6 and manifest["gaps"]["filled_values"] == 6
+    val, path = fitted(cfg, out, manifest, tmp_path)
+    model, _ = RECIPE.load_model(path)
+    report = RECIPE.evaluate(model, out, manifest, "test")
+    assert np.isfinite(val["val_mase"]) and report["mase"] < report["baseline"]["mase"]  # trend + season: ETS wins
+
+
+def test_a_statistical_model_fits_no_more_than_the_training_part(runs):
+    """Later steps must not reach the fit: changing them leaves the map as it was."""
+    run = runs["ets"]
+    model, _ = RECIPE.load_model(run["path"])
+    series = np.load(run["dir"] / "series.npy")
+    start = run["manifest"]["boundaries"]["val_start"]
+    params = statistical.fit("ets", series[:start, 0], run["manifest"]["season"], 16, {"model": "AZZ"})
+    assert params == model.params[0]
+
+
+def test_unknown_method_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="model.method"):
+        compose(RECIPE, [*SMALL, "model=ets", "model.method=prophet"])
+
+
+@pytest.mark.slow
+def test_ets_through_package_and_serve(cli, tmp_path_factory):
+    """`aiaas pipeline forecast model=ets` to a Bento; the served forecast equals the local exported model's and the
+    fitted map's, on a history the model never saw."""
+    from conftest import Server
+
+    folder = tmp_path_factory.mktemp("ets-served")
+    path = seasonal_table(folder / "series.csv", gaps=3)
+    run = cli.json("pipeline", "forecast", f"data.path={path}", *SMALL, "model=ets")
+    assert run["metrics"]["mase"] < run["metrics"]["baseline"]["mase"] and run["parity"]["within_tolerance"] == 1.0
+    server = Server(run["bento_tag"], folder / "server.log").wait_ready()
+    try:
+        history = (10 + 3 * np.sin(2 * np.pi * np.arange(40) / 7) + 0.05 * np.arange(40)).round(3).tolist()
+        answer = requests.post(f"{server.url}/predict", json={"history": history}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        local = Predictor(run["onnx_path"], allowed={RECIPE.serving_module}).predict([{"history": history}])[0]
+        model, _ = RECIPE.load_model(Path(run["checkpoint"]))
+        own = model.weights[0] @ np.asarray(history[-16:]) + model.bias[0]
+        assert np.allclose(answer.json()["forecast"], local["forecast"], atol=1e-4)
+        assert np.allclose(answer.json()["forecast"], own, atol=1e-3)
+        short = requests.post(f"{server.url}/predict", json={"history": history[:10]}, timeout=30)
+        assert short.status_code == 422 and "context_length=16" in short.json()["error"]
+    finally:
+        server.stop()
+
+
+def test_auto_picks_the_best_validation_candidate_and_exports_it(cli, tmp_path):
+    """model=auto (the default) over three cheap candidates: the lowest validation MASE wins, its checkpoint is the
+    run's, the leaderboard is in evaluate --json, and the exported model serves the winner's forecast."""
+    path = seasonal_table(tmp_path / "series.csv")
+    data = [f"data.path={path}", *SMALL, "model.candidates=[seasonal_naive,drift,ets]"]
+    trained = cli.json("train", "forecast", *data)
+    board = {row["name"]: row for row in trained["leaderboard"]}
+    best = min(board, key=lambda name: board[name]["val"])
+    assert trained["chosen_model"] == best == "ets" and board[best]["chosen"]  # trend + weekly season
+    assert Path(trained["checkpoint"]).suffix == ".json"
+    evaluated = cli.json("evaluate", "forecast", f"run={trained['run_id']}")
+    assert [row["name"] for row in evaluated["leaderboard"] if row["chosen"]] == ["ets"]
+    exported = cli.json("export", "forecast", f"run={trained['run_id']}", *data)
+    model, _ = RECIPE.load_model(Path(trained["checkpoint"]))
+    history = np.asarray(np.load(Path(trained["dataset_dir"]) / "series.npy")[-16:, 0], np.float64)
+    [answer] = Predictor(exported["onnx_path"], allowed={RECIPE.serving_module}).predict(
+        [{"history": history.tolist()}]
+    )
+    assert model.method == "ets" and np.allclose(
+        answer["forecast"], model.weights[0] @ history + model.bias[0], atol=1e-4
+    )
+
+
+def test_covariates_are_read_but_not_used(tmp_path):
+    """A statistical model forecasts each target from its own past: the covariate gets zero weight in the graph,
+    and the service still asks for it (the model's inputs are the recipe's windows)."""
+    from seqfiles import gappy_series
+
+    path = gappy_series(tmp_path / "visits.csv")
+    cfg = compose(RECIPE, [f"data.path={path}", "data.target=visits", "data.covariates=[promo]", *SMALL, "model=theta"])
+    out = tmp_path / "ds"
+    out.mkdir()
+    manifest = RECIPE.build_dataset(cfg, out)
+    _, checkpoint = fitted(cfg, out, manifest, tmp_path)
+    exported = export(cfg, RECIPE, Trained("test-covariates", Dataset(out, manifest, False), checkpoint))
+    assert exported.parity.agreement == 1.0
+    predictor = Predictor(exported.onnx_path, allowed={RECIPE.serving_module})
+    history = [50.0 + (i % 7) for i in range(20)]
+    one, other = predictor.predict([{"history": history, "covariates": [c] * 20} for c in ([0.0], [5.0])])
+    assert one["forecast"] == other["forecast"]
