@@ -31,7 +31,7 @@ def _check_name(name: Any) -> str:
 
     if not name or not timm.is_model(str(name)):
         raise ConfigError(
-            f"model.name={name} is not a timm model",
+            f"model.name={name} is not a timm model" if name else "a timm model needs model.name",
             "a name from timm.list_models(), e.g. model.name=resnet18.a1_in1k or model.name=mobilenetv3_small_100",
         )
     return str(name)
