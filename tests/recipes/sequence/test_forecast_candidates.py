@@ -167,6 +167,7 @@ def test_ets_through_package_and_serve(cli, tmp_path_factory):
         server.stop()
 
 
+@pytest.mark.slow
 def test_auto_picks_the_best_validation_candidate_and_exports_it(cli, tmp_path):
     """model=auto (the default) over three cheap candidates: the lowest validation MASE wins, its checkpoint is the
     run's, the leaderboard is in evaluate --json, and the exported model serves the winner's forecast."""
