@@ -22,7 +22,9 @@ QUICK = [
     "trainer.early_stopping.enabled=false",
     "export.register=false",
 ]
-NAMES = sorted({*recipes.available(), "points"})
+# a hub model per modality: "<recipe>+<model kind>", its smoke run with a tiny model made in the test
+HUB_MODELS = {"text-cls+hf": "text-cls"}
+NAMES = sorted({*recipes.available(), "points", *HUB_MODELS})
 
 SCHEMA_CHECK = """
 import json, sys
@@ -48,8 +50,11 @@ def workdir(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_recipe_keeps_the_contract(name, cli, workdir, points_plugin):
-    recipe = recipes.load(name)  # the registry's check: every hook is there
+    recipe = recipes.load(HUB_MODELS.get(name, name))  # the registry's check: every hook is there
     overrides = recipe.smoke_overrides(workdir / name)
+    if name in HUB_MODELS:
+        overrides = hub_overrides(overrides, workdir / name)
+    name = recipe.name
     trained = cli.json("train", name, *overrides, *QUICK)
     exported = cli.json("export", name, f"run={trained['run_id']}", *overrides, *QUICK)
     assert exported["parity"]["samples"] > 0  # export refuses a model that fails the recipe's own comparison
@@ -68,6 +73,20 @@ def test_recipe_keeps_the_contract(name, cli, workdir, points_plugin):
     body = module.http_response(predictions[:1])
     assert module.http_predictions(json.loads(json.dumps(body))) == json.loads(json.dumps(predictions[:1]))
     _check_service_schema(predictor, body, module.http_request(*samples[0], 2), points_plugin)
+
+
+def hub_overrides(overrides: list[str], workdir: Path) -> list[str]:
+    """The smoke run with model=hf: a tiny BERT saved in ``workdir`` (tokenizer trained on the smoke texts) in place
+    of the recipe's own smallest model; loaded from its folder (no internet here for a hub download)."""
+    import csv
+
+    from tests.recipes.common.hub_models import tiny_bert
+
+    table = next(o.split("=", 1)[1] for o in overrides if o.startswith("data.path="))
+    with open(table, newline="") as handle:
+        texts = [row[0] for row in csv.reader(handle)][1:]
+    folder = tiny_bert(workdir / "bert", texts, layers=1, hidden=16)
+    return [*(o for o in overrides if not o.startswith("model.")), "model=hf", f"model.name={folder}"]
 
 
 def _check_service_schema(predictor: Predictor, body: dict, request: dict, plugin_site: Path) -> None:

@@ -73,8 +73,11 @@ class _Batches:
         return next(self.chunks, None)
 
 
-def quantize_static(float_path: Path, out_path: Path, calibration: Feeds, settings: Any) -> None:
-    """Static QDQ quantization with ``settings`` (a Settings, or any object with per_channel and reduce_range)."""
+def quantize_static(
+    float_path: Path, out_path: Path, calibration: Feeds, settings: Any, ops: list | None = None
+) -> None:
+    """Static QDQ quantization with ``settings`` (a Settings, or any object with per_channel and reduce_range);
+    ``ops``: the op types to quantize (the model's metadata "int8_op_types"; None: every one ONNX Runtime can)."""
     from onnxruntime.quantization import QuantFormat, QuantType, quant_pre_process, quantize_static
 
     types = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}
@@ -93,6 +96,7 @@ def quantize_static(float_path: Path, out_path: Path, calibration: Feeds, settin
             reduce_range=bool(settings.reduce_range),
             activation_type=types[getattr(settings, "activation_type", "uint8")],
             weight_type=types[getattr(settings, "weight_type", "int8")],
+            **({"op_types_to_quantize": list(ops)} if ops else {}),
         )
 
 
@@ -222,7 +226,7 @@ def int8(
     report: dict[str, Any] = {}
     try:
         with workspace.atomic_file(target) as temp:
-            quantize_static(float_path, temp, calibration, settings)
+            quantize_static(float_path, temp, calibration, settings, meta.get("int8_op_types"))
             embed_metadata(temp, {**meta, "quantized": "int8", "quantization": quantization})
             report = _compare(float_path, temp, inputs, targets, score, cfg, metrics)
             if not report["accepted"]:

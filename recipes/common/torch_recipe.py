@@ -67,12 +67,13 @@ class TorchRecipe(Recipe):
     def reference_outputs(self, network: Any, inputs: dict) -> dict[str, np.ndarray]:
         import torch
 
-        rows = len(inputs[self.input_names[0]])
+        names = getattr(network, "names", None) or self.input_names  # a hub model names its own inputs
+        rows = len(inputs[names[0]])
         parts: list[tuple] = []
         with torch.inference_mode():
             for start in range(0, rows, _CHUNK):
                 # a copy: the inputs may be read-only memory-mapped splits, which torch refuses to wrap quietly
-                args = [torch.from_numpy(np.array(inputs[n][start : start + _CHUNK])) for n in self.input_names]
+                args = [torch.from_numpy(np.array(inputs[n][start : start + _CHUNK])) for n in names]
                 out = network(*args)
                 parts.append(tuple(t.numpy() for t in (out if isinstance(out, tuple) else (out,))))
         return {name: np.concatenate([part[i] for part in parts]) for i, name in enumerate(self.output_names)}

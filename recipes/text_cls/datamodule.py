@@ -10,6 +10,7 @@ from torch.utils.data import Dataset, WeightedRandomSampler
 
 from aiaas_cli.errors import ConfigError
 from aiaas_recipes.common.data.rows import RowDataModule, RowDataset, open_split
+from aiaas_recipes.common.text import hub_tokens
 
 BALANCE = ("none", "class_weights", "sampler")
 
@@ -25,6 +26,35 @@ def id_batch(rows: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     ids = torch.from_numpy(np.asarray(rows["ids"], dtype=np.int64))
     longest = max(int((ids != 0).sum(1).max()), 1) if len(ids) else 1
     return ids[:, :longest], torch.from_numpy(np.asarray(rows["y"], dtype=np.int64))
+
+
+def hub_batch(rows: dict[str, np.ndarray]) -> tuple[torch.Tensor, ...]:
+    """A hub model's batch: ids, attention mask (and token types), cut past the batch's longest text, and labels."""
+    lengths = np.asarray(rows["len"], dtype=np.int64)
+    longest = max(int(lengths.max()), 1) if len(lengths) else 1
+    inputs = [np.asarray(rows["ids"][:, :longest], dtype=np.int64), hub_tokens.mask(lengths, longest)]
+    if "types" in rows:
+        inputs.append(np.asarray(rows["types"][:, :longest], dtype=np.int64))
+    return (*(torch.from_numpy(x) for x in inputs), torch.from_numpy(np.asarray(rows["y"], dtype=np.int64)))
+
+
+def split_arrays(dataset_dir: Path, manifest: dict) -> tuple[str, ...]:
+    """The arrays a batch is made of: ids and labels, and for a hub model the lengths (its attention mask) and the
+    token types when the dataset has them."""
+    if not manifest.get("hub"):
+        return ("ids", "y")
+    types = ("types",) if (Path(dataset_dir) / "train_types.npy").exists() else ()
+    return ("ids", "len", *types, "y")
+
+
+def split_dataset(dataset_dir: Path, manifest: dict, split: str) -> RowDataset:
+    """``split`` as batches of the model's inputs and the labels (last)."""
+    names = split_arrays(dataset_dir, manifest)
+    if names == ("ids", "y"):
+        return IdsDataset(*load_split(dataset_dir, split))
+    data = RowDataset(open_split(dataset_dir, split, names), hub_batch)
+    data.labels = torch.from_numpy(np.array(data.arrays["y"], dtype=np.int64))
+    return data
 
 
 class IdsDataset(RowDataset):
@@ -52,12 +82,13 @@ class TextDataModule(RowDataModule):
     def __init__(self, dataset_dir: Path, manifest: dict, data_cfg, seed: int):
         check_balance(data_cfg.balance)
         super().__init__(dataset_dir, manifest, data_cfg, seed)
+        self.arrays = split_arrays(dataset_dir, manifest)
         if self.storage == "litdata" and data_cfg.balance == "sampler":
             raise ConfigError("data.balance=sampler draws rows by class, which streamed shards cannot",
                               "use data.balance=class_weights with data.storage=litdata")  # fmt: skip
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool):
-        return id_batch(rows)
+        return hub_batch(rows) if "len" in rows else id_batch(rows)
 
     def sampler(self, data: Dataset):
         if self.cfg.balance != "sampler":

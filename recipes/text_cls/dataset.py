@@ -2,7 +2,8 @@
 
 Files per split: ``{split}_ids.npy`` (N, max_length) token ids padded with 0, ``{split}_len.npy`` tokens kept,
 ``{split}_y.npy`` class indices, ``{split}_texts.jsonl`` the raw texts (for the baseline and the report);
-plus ``tokenizer.json`` and what the manifest says.
+plus ``tokenizer.json`` and what the manifest says. With a hub model (model=hf) the ids are its own tokenizer's,
+special tokens included and padded with its pad id; ``{split}_types.npy`` holds token type ids when it takes them.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ def remove_leakage(texts: list[str], parts: dict[str, np.ndarray]) -> tuple[dict
 def _write_split(out_dir: Path, name: str, idx: np.ndarray, texts: list[str], labels: np.ndarray, encoded) -> None:
     np.save(out_dir / f"{name}_ids.npy", encoded.ids.astype(np.int32))  # half the disk of int64; widened on load
     np.save(out_dir / f"{name}_len.npy", encoded.lengths.astype(np.int32))
+    if getattr(encoded, "types", None) is not None:
+        np.save(out_dir / f"{name}_types.npy", encoded.types.astype(np.int8))
     np.save(out_dir / f"{name}_y.npy", labels[idx])
     with (out_dir / f"{name}_texts.jsonl").open("w", encoding="utf-8") as handle:
         # ASCII escapes: no raw U+2028/U+0085 that a line splitter would break a text on
@@ -122,8 +125,27 @@ def length_percentiles(lengths: np.ndarray) -> dict[str, int]:
     return {name: int(np.percentile(lengths, q)) for name, q in points.items()}
 
 
-def build(data_cfg, out_dir: Path) -> dict:
-    """Read, split, de-leak, tokenize and write the dataset dir; return the manifest."""
+def _own_tokenizer(data_cfg, texts: list[str], out_dir: Path):
+    """A subword tokenizer trained on the train split's ``texts``; (encode function, manifest entry)."""
+    tok_cfg = data_cfg.tokenizer
+    tok = tokenizer.train(texts, tok_cfg.kind, tok_cfg.vocab_size, tok_cfg.min_frequency, tok_cfg.lowercase)
+    (out_dir / TOKENIZER_FILE).write_text(tok.to_str())
+    entry = {"file": TOKENIZER_FILE, "kind": tok_cfg.kind, "vocab_size": tok.get_vocab_size()}
+    return (lambda batch: tokenizer.encode(tok, batch, data_cfg.max_length)), entry
+
+
+def _hub_tokenizer(hub, out_dir: Path):
+    """A hub model's own tokenizer (``hub_tokens.HubTokenizer``); (encode function, manifest entry)."""
+    from aiaas_recipes.common.text import hub_tokens
+
+    (out_dir / TOKENIZER_FILE).write_text(hub.tokenizer.to_str())
+    entry = {"file": TOKENIZER_FILE, "kind": "hub", "vocab_size": hub.tokenizer.get_vocab_size()}
+    return (lambda batch: hub_tokens.encode(hub, batch)), entry
+
+
+def build(data_cfg, out_dir: Path, hub=None, hub_info: dict | None = None) -> dict:
+    """Read, split, de-leak, tokenize and write the dataset dir; return the manifest. ``hub``: a hub model's own
+    tokenizer (``hub_tokens.HubTokenizer``) instead of one trained here; ``hub_info`` goes into the manifest."""
     check_settings(data_cfg)
     table, origin = load_table(data_cfg)
     classes = sorted(set(table.labels))
@@ -140,13 +162,13 @@ def build(data_cfg, out_dir: Path) -> dict:
     if leakage["removed_from_test"] or leakage["removed_from_val"]:
         console.info(f"removed {leakage['removed_from_test']} test and {leakage['removed_from_val']} val text(s) "
                      "that already appear in train or val (leakage)")  # fmt: skip
-    tok_cfg = data_cfg.tokenizer
-    tok = tokenizer.train((table.texts[i] for i in parts["train"]), tok_cfg.kind, tok_cfg.vocab_size,
-                          tok_cfg.min_frequency, tok_cfg.lowercase)  # fmt: skip
-    (out_dir / TOKENIZER_FILE).write_text(tok.to_str())
+    if hub is None:
+        encode, entry = _own_tokenizer(data_cfg, [table.texts[i] for i in parts["train"]], out_dir)
+    else:
+        encode, entry = _hub_tokenizer(hub, out_dir)
     stats = {}
     for name in SPLITS:
-        encoded = tokenizer.encode(tok, [table.texts[i] for i in parts[name]], data_cfg.max_length)
+        encoded = encode([table.texts[i] for i in parts[name]])
         _write_split(out_dir, name, parts[name], table.texts, labels, encoded)
         stats[name] = encoded
     train = stats["train"]
@@ -161,7 +183,8 @@ def build(data_cfg, out_dir: Path) -> dict:
         "skipped": table.skipped,
         "skipped_what": "row(s)",
         "duplicates": {**dups, **leakage, "cross_split_groups": 0},  # 0: the crossing copies were removed
-        "tokenizer": {"file": TOKENIZER_FILE, "kind": tok_cfg.kind, "vocab_size": tok.get_vocab_size()},
+        "tokenizer": entry,
+        **({"hub": hub_info} if hub_info else {}),
         "max_length": int(data_cfg.max_length),
         "length_percentiles": length_percentiles(train.full_lengths),
         "truncated_share": float(train.truncated.mean()) if len(train.lengths) else 0.0,

@@ -9,7 +9,7 @@ import torch
 
 from aiaas_recipes.common.classification import classification_report
 from aiaas_recipes.common.report import add_baseline
-from aiaas_recipes.text_cls.datamodule import IdsDataset, load_split
+from aiaas_recipes.text_cls.datamodule import split_dataset
 from aiaas_recipes.text_cls.dataset import read_texts
 
 EXAMPLES = 8  # misclassified texts shown in the report
@@ -18,11 +18,11 @@ BASELINE = "TF-IDF + logistic regression"
 
 
 @torch.inference_mode()
-def predict_split(network: torch.nn.Module, dataset_dir: Path, split: str, batch_size: int = 256):
+def predict_split(network: torch.nn.Module, dataset_dir: Path, split: str, batch_size: int = 256, manifest=None):
     """Predicted class indices and true labels for ``split``."""
-    data = IdsDataset(*load_split(dataset_dir, split))
+    data = split_dataset(dataset_dir, manifest or {}, split)
     preds = [
-        network(data.__getitems__(list(range(start, min(start + batch_size, len(data)))))[0]).argmax(-1).numpy()
+        network(*data.__getitems__(list(range(start, min(start + batch_size, len(data)))))[:-1]).argmax(-1).numpy()
         for start in range(0, len(data), batch_size)
     ]
     return (np.concatenate(preds) if preds else np.zeros(0, np.int64)), data.labels.numpy()
@@ -50,7 +50,7 @@ def misclassified(texts: list[str], labels: np.ndarray, preds: np.ndarray, class
 
 def evaluate_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, split: str) -> dict:
     classes = manifest["classes"]
-    preds, labels = predict_split(network.eval(), dataset_dir, split)
+    preds, labels = predict_split(network.eval(), dataset_dir, split, manifest=manifest)
     report = classification_report(labels, preds, classes)
     baseline = classification_report(labels, baseline_predictions(dataset_dir, split), classes)
     title = f"Model vs {BASELINE} (same split)"

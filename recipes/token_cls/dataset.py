@@ -72,9 +72,10 @@ def user_splits(path: Path, data_cfg) -> tuple[dict[str, list[Record]], dict]:
     return parts, {"source": str(path), "skipped": skipped, "schemes": schemes, "repaired_tags": repaired}
 
 
-def aligned(parts: dict[str, list[Record]], skipped: list[dict]) -> dict[str, list[Record]]:
-    """Drop sentences without words or with an entity that starts or ends inside a word (reported)."""
-    segmenter, kept = encoding.segmenter(), {}
+def aligned(parts: dict[str, list[Record]], skipped: list[dict], segmenter=None) -> dict[str, list[Record]]:
+    """Drop sentences without words or with an entity that starts or ends inside a word (reported); words as
+    ``segmenter`` (a hub model's tokenizer) splits them, else as the recipe's own tokenizer does."""
+    segmenter, kept = segmenter or encoding.segmenter(), {}
     for name, records in parts.items():
         kept[name] = []
         for record in records:
@@ -113,10 +114,11 @@ def remove_leakage(parts: dict[str, list[Record]]) -> tuple[dict[str, list[Recor
     return parts, removed
 
 
-def encode_split(tok, records: list[Record], names: list[str], max_length: int) -> dict[str, np.ndarray]:
-    """Rows of sub-token ids, the tag of each word on its first sub-token, and the sentence of each row."""
+def encode_split(encode, records: list[Record], names: list[str], max_length: int) -> dict[str, np.ndarray]:
+    """Rows of sub-token ids, the tag of each word on its first sub-token, and the sentence of each row (and the
+    tokens in each row, for a hub model's attention mask). ``encode``: texts -> their ``Encoded`` rows."""
     index = {name: i for i, name in enumerate(names)}
-    encoded = encoding.encode_many(tok, [r.text for r in records], max_length)
+    encoded = encode([r.text for r in records])
     total = sum(len(e.rows) for e in encoded)
     ids = np.zeros((total, max_length), dtype=np.int32)
     labels = np.full((total, max_length), IGNORE, dtype=np.int16)
@@ -128,7 +130,10 @@ def encode_split(tok, records: list[Record], names: list[str], max_length: int) 
         labels[row + enc.positions[:, 0], enc.positions[:, 1]] = [index[t] for t in word_tags]
         sentence[row : row + len(enc.rows)] = number
         row += len(enc.rows)
-    return {"ids": ids, "tags": labels, "sentence": sentence}
+    arrays = {"ids": ids, "tags": labels, "sentence": sentence}
+    if encoded and getattr(encoded[0], "lengths", None) is not None:
+        arrays["len"] = np.concatenate([e.lengths for e in encoded]).astype(np.int32)
+    return arrays
 
 
 def _write_split(out_dir: Path, name: str, arrays: dict[str, np.ndarray], records: list[Record]) -> None:
@@ -149,7 +154,8 @@ def load_split(dataset_dir: Path, split: str) -> dict[str, np.ndarray]:
     """The split's sub-token ids, tags and sentence numbers, memory-mapped."""
     from aiaas_recipes.common.data.rows import open_split
 
-    return open_split(dataset_dir, split, ("ids", "tags", "sentence"))
+    hub = ("len",) if (Path(dataset_dir) / f"{split}_len.npy").exists() else ()  # a hub model's row lengths
+    return open_split(dataset_dir, split, ("ids", "tags", "sentence", *hub))
 
 
 def _splits_and_origin(data_cfg) -> tuple[dict[str, list[Record]], dict]:
@@ -162,11 +168,12 @@ def _splits_and_origin(data_cfg) -> tuple[dict[str, list[Record]], dict]:
     return user_splits(path, data_cfg)
 
 
-def build(data_cfg, out_dir: Path) -> dict:
-    """Read, split, check, de-leak, tokenize and write the dataset dir; return the manifest."""
+def build(data_cfg, out_dir: Path, hub=None, hub_info: dict | None = None) -> dict:
+    """Read, split, check, de-leak, tokenize and write the dataset dir; return the manifest. ``hub``: a hub model's
+    own tokenizer (``hub_tokens.HubTokenizer``) instead of one trained here; ``hub_info`` goes into the manifest."""
     check_settings(data_cfg)
     parts, origin = _splits_and_origin(data_cfg)
-    parts = aligned(parts, origin["skipped"])
+    parts = aligned(parts, origin["skipped"], hub.tokenizer if hub else None)
     parts, leakage = remove_leakage(parts)
     if not parts["train"]:
         raise ConfigError("no usable training sentences", "see the skipped sentences and their reasons above")
@@ -175,12 +182,11 @@ def build(data_cfg, out_dir: Path) -> dict:
     if not types:
         raise ConfigError("the data holds no entities", "tag some words B-TYPE/I-TYPE, or give entities spans")
     warnings = _warnings(origin, counts, types)
-    tok = encoding.train((r.text for r in parts["train"]), data_cfg.tokenizer.vocab_size,
-                         data_cfg.tokenizer.min_frequency)  # fmt: skip
+    tok, encode, kind = _encoder(data_cfg, parts["train"], hub)
     (out_dir / TOKENIZER_FILE).write_text(tok.to_str(), encoding="utf-8")
     names, rows = tagging.tag_names(types), {}
     for name in SPLITS:
-        arrays = encode_split(tok, parts[name], names, int(data_cfg.max_length))
+        arrays = encode_split(encode, parts[name], names, int(data_cfg.max_length))
         _write_split(out_dir, name, arrays, parts[name])
         rows[name] = len(arrays["ids"])
     return {
@@ -192,10 +198,23 @@ def build(data_cfg, out_dir: Path) -> dict:
         "entities": {name: {t: counts[name].get(t, 0) for t in types} for name in SPLITS},
         "skipped_what": "sentence(s)",
         "duplicates": {**leakage, "cross_split_groups": 0},  # 0: the crossing copies were removed
-        "tokenizer": {"file": TOKENIZER_FILE, "kind": "wordpiece", "vocab_size": tok.get_vocab_size()},
+        "tokenizer": {"file": TOKENIZER_FILE, "kind": kind, "vocab_size": tok.get_vocab_size()},
+        **({"hub": hub_info} if hub_info else {}),
         "max_length": int(data_cfg.max_length),
         "warnings": warnings,
     }
+
+
+def _encoder(data_cfg, train: list[Record], hub):
+    """(tokenizer, texts -> their rows, kind): a WordPiece tokenizer trained on ``train``, or a hub model's own."""
+    from functools import partial
+
+    if hub is not None:
+        from aiaas_recipes.token_cls import hub_encoding
+
+        return hub.tokenizer, partial(hub_encoding.encode_many, hub), "hub"
+    tok = encoding.train((r.text for r in train), data_cfg.tokenizer.vocab_size, data_cfg.tokenizer.min_frequency)
+    return tok, partial(encoding.encode_many, tok, max_length=int(data_cfg.max_length)), "wordpiece"
 
 
 def _warnings(origin: dict, counts: dict[str, Counter], types: list[str]) -> list[str]:

@@ -24,21 +24,26 @@ HEADLINE = ("f1", "precision", "recall")
 
 
 @torch.inference_mode()
-def row_logits(network: torch.nn.Module, ids: np.ndarray, batch_size: int = 256) -> list[np.ndarray]:
-    """Each row's logits over its real length (one (T, L) array per row), batches cut to their longest row."""
-    lengths = (ids != 0).sum(1)
+def row_logits(network: torch.nn.Module, arrays: dict[str, np.ndarray], batch_size: int = 256) -> list[np.ndarray]:
+    """Each row's logits over its real length (one (T, L) array per row), batches cut to their longest row. A hub
+    model's rows ("len" among ``arrays``) also get their attention mask."""
+    ids = arrays["ids"]
+    lengths = np.asarray(arrays["len"]) if "len" in arrays else (ids != 0).sum(1)
     out: list[np.ndarray] = []
     for start in range(0, len(ids), batch_size):
-        longest = max(int(lengths[start : start + batch_size].max()), 1)
-        batch = torch.from_numpy(ids[start : start + batch_size, :longest].astype(np.int64))
-        out.extend(network(batch).float().numpy())
+        stop = start + batch_size
+        longest = max(int(lengths[start:stop].max()), 1)
+        inputs = [ids[start:stop, :longest].astype(np.int64)]
+        if "len" in arrays:
+            inputs.append((np.arange(longest)[None, :] < lengths[start:stop, None]).astype(np.int64))
+        out.extend(network(*(torch.from_numpy(x) for x in inputs)).float().numpy())
     return out
 
 
 def sentence_tags(network, dataset_dir: Path, split: str, names: list[str]) -> tuple[list, list]:
     """Gold and predicted BIO word tags per sentence, the rows of a long sentence decoded as one sequence."""
     arrays, decoder = load_split(dataset_dir, split), Decoder(names)
-    logits = row_logits(network.eval(), arrays["ids"])
+    logits = row_logits(network.eval(), arrays)
     scores: dict[int, list[np.ndarray]] = defaultdict(list)
     gold: dict[int, list[str]] = defaultdict(list)
     for row, sentence in enumerate(arrays["sentence"].tolist()):

@@ -34,6 +34,11 @@ def samples(dataset_dir: Path, split: str, limit: int, names: list[str], seed: i
     sequence length than the export's example (the sequence axis must really be symbolic)."""
     arrays = load_split(dataset_dir, split)
     pick = np.sort(np.random.default_rng(seed).permutation(len(arrays["ids"]))[:limit])
+    if "len" in arrays:  # a hub model's rows: ids and attention mask
+        from aiaas_recipes.token_cls.hub import samples as hub_samples
+
+        feeds, tags, _ = hub_samples(arrays, pick)
+        return feeds, Targets(tags, list(names))
     ids = arrays["ids"][pick].astype(np.int64)
     longest = max(int((ids != 0).sum(1).max()), 1) if len(ids) else 1
     return {INPUT_NAME: ids[:, :longest]}, Targets(arrays["tags"][pick][:, :longest].astype(np.int64), list(names))

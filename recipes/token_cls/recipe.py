@@ -12,12 +12,17 @@ from aiaas_recipes.common.torch_recipe import TorchRecipe
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
 
 
+def _hub(model_cfg: Any) -> bool:
+    """model=hf: a Transformers model from the hub or a save_pretrained folder, with its own tokenizer."""
+    return model_cfg.get("kind") == "hf"
+
+
 class TokenClassification(TorchRecipe):
     name = "token-cls"
     description = "Named-entity recognition from CoNLL/JSONL (built-in: template sentences, unseen names in test)"
     config_name = "token-cls"
     serving_module = "aiaas_recipes.token_cls.serving"
-    models = ("ner_bilstm", "ner_transformer")
+    models = ("ner_bilstm", "ner_transformer", "hf")
     metrics = Metrics(
         names=("f1", "precision", "recall"), headline="f1", monitor="val_f1", mode="max", details=("per_type",)
     )
@@ -31,12 +36,21 @@ class TokenClassification(TorchRecipe):
         check_settings(cfg.data)
         settings = data_settings(cfg.data, ("batch_size", "augment"))
         versions = {"tokenizers": metadata.version("tokenizers"), "v": _FINGERPRINT_VERSION}
+        if _hub(cfg.model):  # the model's own tokenizer encodes the texts: its name and tokenizer.json are part of it
+            from aiaas_recipes.token_cls.hub import fingerprint_part
+
+            settings = {key: value for key, value in settings.items() if key != "tokenizer"}
+            versions["hub"] = fingerprint_part(cfg)
         return digest({"settings": settings, "input": files_digest(source(cfg.data)), **versions})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
         from aiaas_recipes.token_cls import dataset
 
-        return dataset.build(cfg.data, out_dir)
+        if not _hub(cfg.model):
+            return dataset.build(cfg.data, out_dir)
+        from aiaas_recipes.token_cls.hub import tokenizer
+
+        return dataset.build(cfg.data, out_dir, *tokenizer(cfg))
 
     def dataset_summary(self, manifest: dict) -> dict:
         keys = ("types", "entities", "schemes", "repaired_tags", "max_length", "duplicates")
@@ -45,9 +59,13 @@ class TokenClassification(TorchRecipe):
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.token_cls.datamodule import TokenDataModule
 
-        return TokenDataModule(dataset_dir, cfg.data, cfg.seed)
+        return TokenDataModule(dataset_dir, cfg.data, cfg.seed, hub=bool(manifest.get("hub")))
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        if meta.get("hub"):  # rebuilt from the config dict the checkpoint carries: no hub needed
+            from aiaas_recipes.token_cls.hub import network
+
+            return network(meta)
         from aiaas_cli.config import instantiate
         from aiaas_recipes.common.text.tokenizer import load
         from aiaas_recipes.token_cls.encoding import piece_shapes
@@ -61,6 +79,14 @@ class TokenClassification(TorchRecipe):
         from aiaas_recipes.common.text.export import network_meta
         from aiaas_recipes.token_cls.module import Tagger
 
+        if _hub(cfg.model):
+            from aiaas_recipes.token_cls import hub
+
+            if not manifest.get("hub"):
+                from aiaas_cli.errors import ConfigError
+
+                raise ConfigError("the dataset was tokenized for another model", "preprocess it again with model=hf")
+            return hub.model(cfg, manifest, dataset_dir, self.name)
         meta = {"recipe": self.name, "tags": manifest["tags"], "types": manifest["types"]}
         meta.update(network_meta(manifest, dataset_dir, cfg.model))
         net = self.build_network(cfg.model, meta)
@@ -78,6 +104,10 @@ class TokenClassification(TorchRecipe):
         return [per_type_table(report)]
 
     def export_spec(self, network: Any, meta: dict) -> ExportSpec:
+        if meta.get("hub"):
+            from aiaas_recipes.token_cls.hub import export_spec as hub_spec
+
+            return hub_spec(meta)
         from aiaas_recipes.token_cls.export import export_spec
 
         return export_spec(network, meta)

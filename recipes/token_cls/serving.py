@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
-from aiaas_recipes.common.text import tokenizer
+from aiaas_recipes.common.text import hub_tokens, tokenizer
 from aiaas_recipes.common.text.lines import lines
 from aiaas_recipes.common.text.requests import decoded_files, request_text
-from aiaas_recipes.token_cls import encoding
+from aiaas_recipes.token_cls import encoding, hub_encoding
 from aiaas_recipes.token_cls.decode import Decoder
 from aiaas_recipes.token_cls.encoding import Encoded
 
@@ -43,18 +43,27 @@ class TokenAdapter:
     def __init__(self, metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS):
         self.decoder = Decoder(list(metadata["labels"]))
         self.max_length = int(metadata["max_length"])
-        self.tokenizer = tokenizer.load(metadata["tokenizer"])
+        hub = metadata.get("hub")  # a hub model: its own tokenizer, ids and attention mask
+        serialized = metadata["tokenizer"]
+        self.hub = hub_tokens.load(serialized, self.max_length, hub["pad_id"], hub["inputs"]) if hub else None
+        self.tokenizer = None if hub else tokenizer.load(serialized)
         self.max_chars = int(max_chars)
 
     def decode(self, payload: Any) -> Text:
         """One text's rows; raises BadInput for a non-string, empty or oversized text."""
         payload = request_text(payload, self.max_chars)
+        if self.hub is not None:
+            return Text(payload, hub_encoding.encode(self.hub, payload))
         return Text(payload, encoding.encode(self.tokenizer, payload, self.max_length))
 
     def batch(self, items: list[Text]) -> dict[str, np.ndarray]:
-        """{"input_ids": (rows, max_length) int64}: every row of every text, always max_length wide so batches
+        """{"input_ids": (rows, max_length) int64, ...}: every row of every text, always max_length wide so batches
         from several requests can be concatenated (the models ignore padding)."""
-        return {"input_ids": np.concatenate([item.encoded.rows for item in items])}
+        ids = np.concatenate([item.encoded.rows for item in items])
+        if self.hub is None:
+            return {"input_ids": ids}
+        lengths = np.concatenate([item.encoded.lengths for item in items])
+        return hub_tokens.feeds(self.hub.inputs, ids, lengths, None)
 
     def postprocess(self, outputs: dict[str, np.ndarray], items: list[Text], k: int) -> list[dict]:
         """{"entities": [...]} per text; ``k`` is not used (each word gets its one best tag)."""
