@@ -10,9 +10,11 @@ weights are safe and more precise.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +75,18 @@ class _Batches:
         return next(self.chunks, None)
 
 
+@contextmanager
+def _working_dir(path: str):
+    """ONNX Runtime's quantizer saves a copy of a model with its weights as external data named <uuid>.data, relative
+    to the working directory for some graphs (a Transformers encoder's): keep such files in our scratch folder."""
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
 def quantize_static(
     float_path: Path, out_path: Path, calibration: Feeds, settings: Any, ops: list | None = None
 ) -> None:
@@ -81,7 +95,9 @@ def quantize_static(
     from onnxruntime.quantization import QuantFormat, QuantType, quant_pre_process, quantize_static
 
     types = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}
-    with tempfile.TemporaryDirectory(prefix="aiaas-quant-", dir=workspace.scratch_dir()) as tmp:
+    float_path, out_path = Path(float_path).resolve(), Path(out_path).resolve()
+    scratch = Path(workspace.scratch_dir()).resolve()
+    with tempfile.TemporaryDirectory(prefix="aiaas-quant-", dir=scratch) as tmp, _working_dir(tmp):
         prepared = Path(tmp) / "prepared.onnx"
         try:
             quant_pre_process(str(float_path), str(prepared))  # shape inference + folding, as ORT recommends
