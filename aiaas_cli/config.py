@@ -9,6 +9,7 @@ from typing import Any
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_cli.recipe_api import Recipe
 
+AUTO = "auto"  # model=auto: the recipe's candidates compete on the validation split
 _TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
 
 
@@ -90,14 +91,74 @@ def _group_names(recipe: Recipe) -> set[str]:
 
 
 def _check_model_choice(recipe: Recipe, parsed: list) -> None:
-    """`model=X` must be one of this task's models: a text model cannot train on images."""
+    """`model=X` must be one of this task's models (a text model cannot train on images), or `auto` where the
+    recipe has candidates to choose from."""
     for override in parsed:
         if override.key_or_group == "model" and recipe.models and not override.is_delete():
             choice = override.value()
-            if isinstance(choice, str) and choice not in recipe.models:
+            if choice == AUTO and not recipe.auto_candidates:
+                raise ConfigError(f"model=auto: {recipe.name} has no candidate models to choose among",
+                                  f"choose one of: {', '.join(recipe.models)}")  # fmt: skip
+            if isinstance(choice, str) and choice != AUTO and choice not in recipe.models:
                 raise ConfigError(
                     f"model={choice} is not a {recipe.name} model", f"choose one of: {', '.join(recipe.models)}"
                 )
+
+
+def is_auto(cfg: Any) -> bool:
+    """Whether ``cfg`` asks for model=auto (train the recipe's candidates, keep the best)."""
+    return cfg.model.get("kind") == AUTO
+
+
+def model_keys(recipe: Recipe, name: str) -> dict[str, Any]:
+    """The keys of the model config ``name`` (its file in conf/model/), read without composing."""
+    from omegaconf import OmegaConf
+
+    return leaf_keys(OmegaConf.load(recipe.config_dir / "model" / f"{name}.yaml"))
+
+
+def candidate_names(recipe: Recipe, parsed: list, reference: Any) -> list[str]:
+    """The candidates `model=auto` may train: `model.candidates` from the command line, else the recipe's."""
+    names = next((o.value() for o in parsed if o.key_or_group == "model.candidates"), reference.model.candidates)
+    names = list(recipe.auto_candidates if names is None else names)
+    wrong = [name for name in names if not isinstance(name, str) or name == AUTO or name not in recipe.models]
+    if wrong or not names:
+        raise ConfigError(f"model.candidates: {wrong[0] if wrong else 'an empty list'} is not a {recipe.name} model",
+                          f"choose among: {', '.join(m for m in recipe.models if m != AUTO)}")  # fmt: skip
+    return names
+
+
+def _split_candidate_overrides(recipe: Recipe, parsed: list, reference: Any) -> tuple[list, list[str]]:
+    """With model=auto, `model.<key>` overrides that are not the auto node's own belong to the candidates that have
+    that key (model.widths=[8]: the MLP's); a key no candidate has is unknown. Returns (the rest, theirs)."""
+    own = set(reference.model)
+    keys = {name: model_keys(recipe, name) for name in candidate_names(recipe, parsed, reference)}
+    rest, theirs = [], []
+    for override in parsed:
+        key = override.key_or_group
+        if not key.startswith("model.") or key.split(".")[1] in own:
+            rest.append(override)
+            continue
+        key = key.removeprefix("model.")
+        having = [found[key] for found in keys.values() if key in found]
+        if not having and not override.is_add():
+            known = {f"model.{k}" for found in keys.values() for k in found} | {f"model.{k}" for k in own}
+            close = difflib.get_close_matches(f"model.{key}", known, n=3, cutoff=0.6)
+            hint = f"did you mean {', '.join(close)}?" if close else "see `--cfg` and conf/model/ for valid keys"
+            raise ConfigError(f"unknown config key 'model.{key}' (no candidate of model=auto has it)", hint)
+        if having and not override.is_delete():
+            _check_type(f"model.{key}", override.value(), having[0])
+        theirs.append(override.input_line)
+    return rest, theirs
+
+
+def _check_auto(recipe: Recipe, cfg: Any, theirs: list[str]) -> None:
+    """The auto node's own values, and the command line's keys for candidates kept in it for the train stage."""
+    candidate_names(recipe, [], cfg)
+    limit = cfg.model.get("time_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
+        raise ConfigError(f"model.time_limit={limit} must be a number of seconds above 0, or null", "e.g. 600")
+    cfg.model.overrides = theirs
 
 
 def _check_storage_spelling(key: str, override: Any) -> None:
@@ -122,6 +183,9 @@ def compose(recipe: Recipe, overrides: list[str]) -> Any:
         reference = _hydra_compose(recipe, choices)
     except (HydraException, OmegaConfBaseException) as exc:
         raise _explain(exc, recipe, _hydra_compose(recipe, [])) from None
+    theirs = []
+    if is_auto(reference):
+        parsed, theirs = _split_candidate_overrides(recipe, parsed, reference)
     known = leaf_keys(reference)
     for override in parsed:
         key = override.key_or_group
@@ -134,9 +198,11 @@ def compose(recipe: Recipe, overrides: list[str]) -> Any:
             raise ConfigError(f"unknown config key '{key}'", hint)
         _check_type(key, override.value(), known[key])
     try:
-        cfg = _hydra_compose(recipe, overrides)
+        cfg = _hydra_compose(recipe, [o.input_line for o in parsed])
     except (HydraException, OmegaConfBaseException) as exc:
         raise _explain(exc, recipe, reference) from None
+    if is_auto(cfg):
+        _check_auto(recipe, cfg, theirs)
     validate(recipe, cfg)
     return cfg
 

@@ -59,6 +59,8 @@ def _evaluate_in_run(recipe: Recipe, trained: Trained) -> tuple[Evaluated, dict]
         "metrics": evaluate_stage.metrics_summary(recipe, evaluated.report),
         "metrics_file": str(evaluated.files[0]),
     }
+    if "leaderboard" in evaluated.report:  # model=auto: every candidate's val and test score
+        payload["leaderboard"] = evaluated.report["leaderboard"]
     return evaluated, payload
 
 

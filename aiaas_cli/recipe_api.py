@@ -15,6 +15,12 @@ Torch-free serving half: ``serving_module`` names a module that needs only numpy
   - ``to_row(name, payload, prediction)`` -> the flat record `aiaas predict` writes for one input;
   - ``render_output(payload, prediction)`` -> (suffix, bytes) of the file a person looks at for one prediction
     (optional: an annotated image, a mask PNG, a WAV), written by `aiaas predict --save DIR`.
+
+Candidates (`model=auto`): ``auto_candidates`` names the `model=` options that `model=auto` trains, cheapest first;
+each is composed as `model=<name>` would be, trained into its own checkpoint and scored on the validation split with
+``evaluate(...)[metrics.headline]``; the best becomes the run's model. ``candidates(cfg, manifest)`` may drop the ones
+that do not fit the data (a network on 50 rows); ``load_model`` must read the checkpoint of every candidate (recipes
+dispatch on the file's suffix). A recipe without candidates refuses `model=auto`.
 """
 
 from __future__ import annotations
@@ -132,6 +138,7 @@ class Recipe:
     models: tuple[str, ...] = ()  # the `model=` options of this task (files in conf/model/)
     bento_packages: tuple[str, ...] = ()  # pip packages the service needs beyond what its modules import
     system_packages: tuple[str, ...] = ()  # apt packages for the Bento's container image
+    auto_candidates: tuple[str, ...] = ()  # the `model=` options `model=auto` tries, cheapest first (see above)
 
     REQUIRED = (
         "fingerprint", "build_dataset", "dataset_summary", "model", "load_model", "evaluate",
@@ -147,6 +154,11 @@ class Recipe:
         """Raise a ConfigError for settings of the recipe's own groups that cannot work (a size of 0, split
         fractions summing past 1, a data path that does not exist). Called when the config is composed, before any
         run is opened, so a usage mistake leaves nothing behind; the shared keys' ranges are checked already."""
+
+    def candidates(self, cfg: Any, manifest: dict) -> list[str]:
+        """The models `model=auto` trains on this dataset, in order: the user's `model.candidates`, else
+        ``auto_candidates``. A recipe may drop the ones that do not fit the data's size (call this, then filter)."""
+        return list(cfg.model.get("candidates") or self.auto_candidates)
 
     # preprocess: raw input -> dataset dir (arrays + manifest.json)
     def fingerprint(self, cfg: Any) -> str:

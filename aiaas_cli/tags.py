@@ -5,6 +5,7 @@ STAGE_PREFIX = "aiaas.stage."  # + stage name: "done" or "failed"
 DATASET_DIR = "aiaas.dataset_dir"
 DATASET_FINGERPRINT = "aiaas.dataset_fingerprint"
 CHECKPOINT = "aiaas.checkpoint"
+CHOSEN_MODEL = "aiaas.chosen_model"  # model=auto: the candidate whose checkpoint is the run's
 ONNX = "aiaas.onnx"  # the run's served model (int8 when accepted), read by `aiaas predict run=<id>`
 REGISTERED_MODEL = "aiaas.registered_model"
 BENTO = "aiaas.bento"

@@ -10,6 +10,7 @@ from aiaas_cli import console, tracking, workspace
 from aiaas_cli.artifacts import Evaluated, Trained
 from aiaas_cli.errors import UserError
 from aiaas_cli.recipe_api import Recipe
+from aiaas_cli.stages import leaderboard
 
 
 def evaluate(recipe: Recipe, trained: Trained, split: str = "test") -> Evaluated:
@@ -22,10 +23,17 @@ def evaluate(recipe: Recipe, trained: Trained, split: str = "test") -> Evaluated
     missing = [name for name in recipe.metrics.names if name not in report]
     if missing:
         raise TypeError(f"recipe {recipe.name}: its evaluation report lacks {', '.join(missing)}")
+    rows = leaderboard.of_run(trained)
+    if rows:  # model=auto: every candidate on this split too
+        report["leaderboard"] = leaderboard.score(recipe, trained, rows, report, split)
     out_dir = workspace.run_dir(trained.run_id) / "evaluation"
     with workspace.atomic_dir(out_dir) as temp:
         workspace.write_json(temp / "metrics.json", report)
         names = [path.name for path in recipe.write_plots(report, temp)]
+        if rows:
+            workspace.write_json(temp / leaderboard.JSON_NAME, report["leaderboard"])
+            plotted = leaderboard.plot(recipe, report["leaderboard"], temp / leaderboard.PLOT_NAME)
+            names += [leaderboard.JSON_NAME] + ([plotted.name] if plotted else [])
     return Evaluated(trained.run_id, report, [out_dir / "metrics.json", *(out_dir / name for name in names)])
 
 
@@ -43,11 +51,13 @@ def log(recipe: Recipe, evaluated: Evaluated) -> None:
 
 
 def render(recipe: Recipe, report: dict) -> None:
-    """The recipe's tables, the side-by-side comparison, then the headline figure."""
+    """The recipe's tables, the side-by-side comparison, the leaderboard, then the headline figure."""
     for table in recipe.report_tables(report):
         console.show(table)
     if "compare" in report:
         console.show(_compare_table(report["compare"]))
+    if "leaderboard" in report:
+        console.show(leaderboard.table(recipe, report["leaderboard"]))
     headline = recipe.metrics.headline
     console.step(f"test {headline}: {report[headline]:.4f}")
 

@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from aiaas_cli import console, tags, tracking, workspace
+from aiaas_cli import config, console, tags, tracking, workspace
 from aiaas_cli.artifacts import Dataset, Trained
 from aiaas_cli.errors import ConfigError
 from aiaas_cli.recipe_api import Estimator, Recipe
+from aiaas_cli.training import candidates
 
 
 def _quiet_lightning() -> None:
@@ -105,20 +106,22 @@ def model_title(cfg: Any) -> str:
     return target or f"{cfg.model.get('kind', 'model')}: {cfg.model.get('name')}"
 
 
-def _fresh_checkpoint_dir(run_id: str):
-    ckpt_dir = workspace.run_dir(run_id) / "checkpoints"
+def _fresh_checkpoint_dir(run_id: str, folder: Path | None = None) -> Path:
+    ckpt_dir = folder or workspace.run_dir(run_id) / "checkpoints"
     if tracking.is_rank_zero():
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     return ckpt_dir
 
 
-def _fit_estimator(cfg: Any, recipe: Recipe, estimator: Estimator, dataset: Dataset, run_id: str) -> Trained:
+def _fit_estimator(
+    cfg: Any, recipe: Recipe, estimator: Estimator, dataset: Dataset, run_id: str, folder: Path | None
+) -> Trained:
     """A model that trains itself (scikit-learn): fit, log its validation metrics, save it as the checkpoint."""
     console.step(f"Building model <{model_title(cfg)}> (trains itself, no Lightning)")
     started = time.perf_counter()
     metrics = estimator.fit(dataset.dir, dataset.manifest)
     tracking.log_metrics({k: float(v) for k, v in metrics.items()})
-    ckpt_dir = _fresh_checkpoint_dir(run_id)
+    ckpt_dir = _fresh_checkpoint_dir(run_id, folder)
     ckpt_dir.mkdir(parents=True)
     path = ckpt_dir / f"best{recipe.checkpoint_suffix(cfg)}"
     with workspace.atomic_file(path) as temp:
@@ -142,8 +145,13 @@ def _check_data_storage(cfg: Any, datamodule: Any) -> None:
                           "drop data.storage (or set data.storage=npy)")  # fmt: skip
 
 
-def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Path | None = None) -> Trained:
-    """Train ``recipe``'s model on ``dataset`` in run ``run_id`` (from checkpoint ``resume_from`` when given)."""
+def fit(
+    cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Path | None = None, folder: Path | None = None
+) -> Trained:
+    """Train ``recipe``'s model on ``dataset`` in run ``run_id`` (from checkpoint ``resume_from`` when given), its
+    checkpoints in ``folder`` (default: the run's checkpoints/). model=auto trains each candidate through here."""
+    if config.is_auto(cfg):
+        return candidates.train(cfg, recipe, dataset, run_id, fit, resume_from)
     import pytorch_lightning as pl
     import torch
     from lightning_fabric.utilities.exceptions import MisconfigurationException
@@ -158,7 +166,7 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     module = recipe.model(cfg, dataset.manifest, dataset.dir)
     if isinstance(module, Estimator):
         _check_data_storage(cfg, module)  # it reads its own arrays
-        return _fit_estimator(cfg, recipe, module, dataset, run_id)
+        return _fit_estimator(cfg, recipe, module, dataset, run_id, folder)
     datamodule = recipe.datamodule(cfg, dataset.dir, dataset.manifest)
     _check_data_storage(cfg, datamodule)
     make_resumable(datamodule)
@@ -166,7 +174,7 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
     console.step(f"Building model <{model_title(cfg)}> ({params:,} parameters)")
     if resume_from is not None:
         console.step(f"Resuming run {run_id} from {resume_from}")
-    ckpt_dir = resume_from.parent if resume_from is not None else _fresh_checkpoint_dir(run_id)
+    ckpt_dir = resume_from.parent if resume_from is not None else _fresh_checkpoint_dir(run_id, folder)
     has_val = dataset.manifest["splits"].get("val", 0) > 0
     callbacks, checkpoint, throughput = _callbacks(cfg, ckpt_dir, _monitor(recipe, has_val), has_val)
     trainer = _trainer(cfg, run_id, callbacks)
@@ -194,6 +202,8 @@ def fit(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, resume_from: Pa
 def log(trained: Trained) -> None:
     tracking.set_tags({tags.CHECKPOINT: trained.checkpoint})
     tracking.log_artifact(trained.checkpoint, "checkpoints")
+    if "leaderboard" in trained.summary:
+        candidates.log(trained)
 
 
 def summary(trained: Trained) -> dict:

@@ -65,6 +65,8 @@ def _check_run(cfg: Any, run_id: str) -> None:
     # other ranks find the run already held by rank zero: only rank zero decides
     if run.info.status == "RUNNING" and owner.is_dead(held_by) is False and tracking.is_rank_zero():
         raise ConfigError(f"run '{run_id}' is still running ({held_by})", "stop it first (Ctrl-C), then resume it")
+    if tags.CHOSEN_MODEL in run.data.tags or (workspace.run_dir(run_id) / "checkpoints" / "candidates").is_dir():
+        raise ConfigError(f"run '{run_id}' trained model=auto's candidates: it is not resumed", "train a new run")
     if not last_checkpoint(run_id).exists():
         raise ConfigError(f"run '{run_id}' has no checkpoint to resume from", "train it: aiaas train ... run=<id>")
 

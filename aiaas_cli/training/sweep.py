@@ -268,6 +268,8 @@ def run(flow: Callable, recipe_name: str, overrides: list[str], strict: bool) ->
     shared += ["strict=true"] if strict else []
     recipe = recipes.load(recipe_name)
     cfg = config.compose(recipe, shared)
+    if config.is_auto(cfg):  # its objective is one model's monitored metric, each epoch
+        raise ConfigError("an Optuna sweep tunes one model; model=auto trains several", "name one: model=<name>")
     _check_space(recipe, shared, space)
     direction, metric = _direction(settings, recipe), recipe.metrics.monitor
     tracking.configure(cfg)

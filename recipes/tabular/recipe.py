@@ -23,6 +23,7 @@ class TabularRecipe(Recipe):
     task = ""
     serving_module = "aiaas_recipes.tabular.serving"
     models = ("mlp", "hist_gb")
+    auto_candidates = ("hist_gb", "mlp")  # model=auto: cheapest first
 
     def check_config(self, cfg: Any) -> None:
         from aiaas_recipes.common.data.fingerprint import input_table
