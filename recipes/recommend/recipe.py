@@ -35,6 +35,8 @@ class Recommend(Recipe):
         details=("baselines", "k"),
     )
     models = ("mf", "two_tower", "als", "item_knn", "popular")
+    # model=auto (the default): cheapest first; two_tower is left out (slower than mf, not better on the built-in data)
+    auto_candidates = ("popular", "item_knn", "als", "mf")
 
     def check_config(self, cfg: Any) -> None:
         from aiaas_recipes.common.choices import check_choice
