@@ -78,17 +78,23 @@ class ItemKNN(Fitted):
         return csr_matrix((weight.ravel(), (rows, index.ravel())), shape=(n, n + 1))[:, :n].tocsr()
 
     def reference(self, inputs: dict) -> dict[str, np.ndarray]:
-        a = self.arrays
+        """The graph's answers from the neighbours as a sparse matrix: a query's items (its user's history, or the
+        queried item) times the similarities; the popularity row for an unknown user."""
+        from scipy.sparse import csr_matrix
+
+        a, n = self.arrays, self.shape[1]
         q = reference.queries(inputs, self.meta["user_ids"], self.meta["item_ids"])
         history = (a["history_indptr"], a["history_items"])
-        weights = self.weights()
-        scores = np.tile(a["popularity"], (len(q.users), 1)).astype(np.float64)
-        for row in range(len(q.users)):
-            if q.item_query[row]:
-                scores[row] = weights[q.items[row]].toarray().ravel()
-            elif q.user_known[row]:
-                u = q.users[row]
-                scores[row] = weights[history[1][history[0][u] : history[0][u + 1]]].sum(axis=0).A1
+        spans = [history[1][history[0][u] : history[0][u + 1]] if u >= 0 and i < 0 else np.zeros(0, np.int64)
+                 for u, i in zip(q.users, q.items)]  # fmt: skip
+        sources = [np.asarray([i]) if i >= 0 else span for span, i in zip(spans, q.items)]
+        rows = np.repeat(np.arange(len(sources)), [len(s) for s in sources])
+        chosen = csr_matrix(
+            (np.ones(len(rows)), (rows, np.concatenate([*sources, np.zeros(0, np.int64)]))), shape=(len(sources), n)
+        )
+        scores = (chosen @ self.weights()).toarray()
+        unknown = ~q.user_known & ~q.item_query
+        scores[unknown] = a["popularity"]
         return reference.ranked(scores, q, history, self.meta["item_ids"], int(self.meta["max_k"]))
 
     def write_onnx(self, path: Path, opset: int) -> None:
