@@ -13,6 +13,11 @@ character n-grams use analyzer="char" (skl2onnx has no "char_wb"); raw term coun
 sublinear_tf as log(1 + tf), scikit-learn as 1 + log(tf): features differed on any repeated n-gram).
 ``stop_words_`` (the terms min_df and max_features pruned) is dropped: skl2onnx would turn each into a stop word
 of the whole text, and it is only for introspection.
+
+Known gap: on the built-in tweets, 97.7% of 256 test texts got probabilities within export.score_tolerance (0.01)
+of scikit-learn's, all with the same top class (worst: 0.036 apart): some characters still tokenise differently
+(not yet found; suspects: non-ASCII punctuation and symbols under RE2 vs Python's re). Until then model=auto is not
+text-cls's default, and `aiaas export ... export.score_tolerance=0.05` exports such a model.
 """
 
 from __future__ import annotations
