@@ -23,7 +23,7 @@ QUICK = [
     "export.register=false",
 ]
 # a hub model per modality: "<recipe>+<model kind>", its smoke run with a tiny model made in the test
-HUB_MODELS = {"text-cls+hf": "text-cls"}
+HUB_MODELS = {"text-cls+hf": "text-cls", "image-cls+timm": "image-cls", "audio-cls+hf": "audio-cls"}
 NAMES = sorted({*recipes.available(), "points", *HUB_MODELS})
 
 SCHEMA_CHECK = """
@@ -53,7 +53,7 @@ def test_recipe_keeps_the_contract(name, cli, workdir, points_plugin):
     recipe = recipes.load(HUB_MODELS.get(name, name))  # the registry's check: every hook is there
     overrides = recipe.smoke_overrides(workdir / name)
     if name in HUB_MODELS:
-        overrides = hub_overrides(overrides, workdir / name)
+        overrides = HUB_OVERRIDES[name](overrides, workdir / name)
     name = recipe.name
     trained = cli.json("train", name, *overrides, *QUICK)
     exported = cli.json("export", name, f"run={trained['run_id']}", *overrides, *QUICK)
@@ -87,6 +87,27 @@ def hub_overrides(overrides: list[str], workdir: Path) -> list[str]:
         texts = [row[0] for row in csv.reader(handle)][1:]
     folder = tiny_bert(workdir / "bert", texts, layers=1, hidden=16)
     return [*(o for o in overrides if not o.startswith("model.")), "model=hf", f"model.name={folder}"]
+
+
+def timm_overrides(overrides: list[str], workdir: Path) -> list[str]:
+    """The smoke run with model=timm: a tiny timm architecture's weights written to a file (as a user would have
+    downloaded them; no internet here), loaded through timm's file overlay, at a small input size."""
+    from tests.recipes.image_cls.timmfiles import ARCH, write_weights
+
+    weights = write_weights(workdir / "weights.safetensors")
+    return [*(o for o in overrides if not o.startswith("model.")), "model=timm", f"model.name={ARCH}",
+            f"model.file={weights}", "model.input_size=32"]  # fmt: skip
+
+
+def wav2vec2_overrides(overrides: list[str], workdir: Path) -> list[str]:
+    """The smoke run with model=hf for audio: a tiny Wav2Vec2 classifier saved in ``workdir`` (no internet here)."""
+    from tests.recipes.common.hub_models import save_tiny_wav2vec2
+
+    folder = save_tiny_wav2vec2(workdir / "wav2vec2")
+    return [*(o for o in overrides if not o.startswith("model.")), "model=hf", f"model.name={folder}"]
+
+
+HUB_OVERRIDES = {"text-cls+hf": hub_overrides, "image-cls+timm": timm_overrides, "audio-cls+hf": wav2vec2_overrides}
 
 
 def _check_service_schema(predictor: Predictor, body: dict, request: dict, plugin_site: Path) -> None:

@@ -109,7 +109,8 @@ def _run_exported(path: Path, inputs: Feeds) -> Feeds:
     from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, NotImplemented, RuntimeException
 
     try:
-        return onnx_outputs(OnnxModel(path), inputs)
+        model = OnnxModel(path)  # fed its own inputs: a recipe's samples may hold feeds for each kind of its graphs
+        return onnx_outputs(model, {name: inputs[name] for name in model.input_names})
     except (Fail, InvalidArgument, NotImplemented, RuntimeException) as exc:
         raise UserError(
             f"ONNX Runtime cannot run the exported model: {str(exc).strip().splitlines()[0][:300]}",
@@ -154,7 +155,7 @@ def export(cfg: Any, recipe: Recipe, trained: Trained) -> Exported:
         result = _check_parity(recipe, expected, actual, cfg.export, trained.run_id)
     shown = ", ".join(f"{k.replace('_', ' ')} {v:.3g}" for k, v in result.as_dict().items() if k != "samples")
     console.step(f"Parity on {result.samples} test samples: {shown}")
-    example = ({k: v[:2] for k, v in inputs.items()}, {k: v[:2] for k, v in actual.items()})
+    example = ({k: v[:2] for k, v in inputs.items() if k in spec.input_names}, {k: v[:2] for k, v in actual.items()})
     exported = Exported(trained.run_id, target, target, result, example, info)
     if cfg.export.quantize:
         _quantize(cfg, recipe, trained, exported, inputs, targets)

@@ -209,3 +209,15 @@ def matrix(dataset_dir: Path, splits: tuple[str, ...], shape: tuple[int, int]) -
     user = np.concatenate([p[0] for p in parts])
     item = np.concatenate([p[1] for p in parts])
     return csr_matrix((np.ones(len(user), dtype=np.float32), (user, item)), shape=shape)
+
+
+def served_state(dataset_dir: Path, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """What every served model knows beside its weights: each user's whole history (CSR over all splits, excluded
+    when asked) and each item's popularity (share of all interactions: unknown users get these)."""
+    everything = matrix(dataset_dir, SPLITS, shape)
+    counts = np.asarray(everything.sum(axis=0)).ravel()
+    return {
+        "history_indptr": everything.indptr.astype(np.int64),
+        "history_items": everything.indices.astype(np.int64),
+        "popularity": (counts / max(counts.sum(), 1)).astype(np.float32),
+    }

@@ -19,16 +19,6 @@ def known_splits(split: str) -> tuple[str, ...]:
     return dataset.SPLITS[: dataset.SPLITS.index(split)]
 
 
-def _model_scorer(network: Any):
-    import torch
-
-    def score(users: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return network.net(torch.from_numpy(users)).numpy()
-
-    return score
-
-
 def evaluate_split(network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict[str, Any]:
     """recall/ndcg/map/coverage at k for the model, most-popular and item-kNN, and the table comparing them."""
     k = int(network.meta["k"])
@@ -37,7 +27,7 @@ def evaluate_split(network: Any, dataset_dir: Path, manifest: dict, split: str) 
     relevant = dataset.matrix(dataset_dir, (split,), shape)
     users = np.flatnonzero(np.diff(relevant.indptr) > 0)
     scorers = {
-        "model": _model_scorer(network),
+        "model": network.scorer(known),
         "most-popular": baselines.most_popular(known),
         "item-knn": baselines.item_knn(known, KNN_NEIGHBOURS),
     }

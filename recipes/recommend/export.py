@@ -1,15 +1,21 @@
-"""Export: a trained recommender to its served ONNX graph, the torch reference it is checked against, parity."""
+"""Export: a trained recommender to its served ONNX graph, the reference it is checked against, parity.
+
+Every model (the networks' `Recommender`, and fitted.py's and knn.py's models) offers the same three methods:
+``write_onnx(path, opset)``, ``reference(inputs)`` (what the graph should answer, in numpy) and ``scorer(known)``
+(evaluation's (users, items) scores, given the interactions known before the evaluated split).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from aiaas_cli.recipe_api import ExportSpec, Parity
-from aiaas_recipes.recommend import dataset, graph
+from aiaas_recipes.recommend import dataset, graph, reference
 
 UNKNOWN_USER = "\x00unknown user"  # an id no table holds: the parity check covers the popular fallback
 
@@ -36,8 +42,23 @@ class Recommender:
             history_indptr=self.history_indptr, history_items=self.history_items, max_k=int(self.meta["max_k"]),
         )  # fmt: skip
 
+    def write_onnx(self, path: Path, opset: int) -> None:
+        graph.write(self.tables(), path, opset)
 
-def export_spec(network: Recommender, meta: dict) -> ExportSpec:
+    def reference(self, inputs: dict) -> dict[str, np.ndarray]:
+        return reference.tables_outputs(self.tables(), inputs)
+
+    def scorer(self, known) -> Any:
+        """Scores from the trained vectors (a network's users are what training made them, whatever is known)."""
+
+        def score(users: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return self.net(torch.from_numpy(users)).numpy()
+
+        return score
+
+
+def export_spec(network: Any, meta: dict) -> ExportSpec:
     return ExportSpec(
         example_inputs=(),
         input_names=list(graph.INPUTS),
@@ -48,8 +69,9 @@ def export_spec(network: Recommender, meta: dict) -> ExportSpec:
             "users": meta["n_users"],
             "items": meta["n_items"],
             "k": meta["k"],
+            "model": meta.get("fitted") or str(meta["model"].get("_target_", "")).rsplit(".", 1)[-1],
         },  # fmt: skip
-        convert=lambda path, opset: graph.write(network.tables(), path, opset),
+        convert=network.write_onnx,
     )
 
 
@@ -74,32 +96,9 @@ def samples(dataset_dir: Path, split: str, limit: int) -> tuple[dict, list[list[
     return feeds, targets
 
 
-def reference_outputs(network: Recommender, inputs: dict) -> dict[str, np.ndarray]:
-    """What the graph computes, with torch on the trained network."""
-    t = network.tables()
-    user_index = {u: i for i, u in enumerate(t.user_ids)}
-    item_index = {v: i for i, v in enumerate(t.item_ids)}
-    users = torch.tensor([user_index.get(u, -1) for u in inputs["user"]])
-    items = torch.tensor([item_index.get(v, -1) for v in inputs["item"]])
-    item_query, user_known = items >= 0, users >= 0
-    matrix = torch.from_numpy(t.items)
-    query = torch.where(item_query[:, None], matrix[items.clamp(min=0)], torch.from_numpy(t.users)[users.clamp(min=0)])
-    raw = query @ matrix.T
-    cosine = raw / (query.norm(dim=1, keepdim=True) * matrix.norm(dim=1) + graph.EPS)
-    scores = torch.where(user_known[:, None], raw + torch.from_numpy(t.bias), torch.from_numpy(t.popularity))
-    scores = torch.where(item_query[:, None], cosine, scores)
-    exclude = torch.from_numpy(np.asarray(inputs["exclude_seen"], dtype=bool)) & user_known & ~item_query
-    for row in torch.nonzero(exclude).ravel().tolist():
-        u = int(users[row])
-        scores[row, t.history_items[t.history_indptr[u] : t.history_indptr[u + 1]]] = float("-inf")
-    for row in torch.nonzero(item_query).ravel().tolist():
-        scores[row, items[row]] = float("-inf")
-    values, top = torch.topk(scores, min(t.max_k, len(t.item_ids)), dim=1)
-    return {
-        "items": np.asarray(t.item_ids, dtype=object)[top.numpy()],
-        "scores": values.numpy().astype(np.float32),
-        "known": (user_known | item_query).numpy(),
-    }
+def reference_outputs(network: Any, inputs: dict) -> dict[str, np.ndarray]:
+    """What the graph should answer, computed plainly from the trained model."""
+    return network.reference(inputs)
 
 
 def _row_agrees(want_items, want_scores, got_items, got_scores, tolerance: float) -> bool:

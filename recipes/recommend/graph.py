@@ -61,28 +61,39 @@ def _initializers(t: Tables) -> list:
     n, dim = t.items.shape
     norms = np.ones(n + 1, dtype=np.float32)
     norms[:n] = np.linalg.norm(t.items.astype(np.float64), axis=1)
-    history = t.history_items if len(t.history_items) else np.zeros(1, dtype=np.int64)
     return [
         numpy_helper.from_array(np.ascontiguousarray(t.users, dtype=np.float32), "user_matrix"),
         numpy_helper.from_array(_item_table(t), "item_table"),
-        _const("item_norms", norms, np.float32),
-        _const("history_indptr", t.history_indptr), _const("history_items", history),
-        numpy_helper.from_array(np.asarray([*t.item_ids, ""], dtype=object), "item_ids"),
+        _const("item_norms", norms, np.float32), _const("dim_start", [0]), _const("dim_end", [dim]),
+        _const("eps", EPS, np.float32),
+        *shared_initializers(t.item_ids, t.history_indptr, t.history_items, t.max_k),
+    ]  # fmt: skip
+
+
+def shared_initializers(item_ids: list[str], history_indptr: np.ndarray, history_items: np.ndarray, max_k: int):
+    """The constants that the id lookup and the exclusion nodes read (every recommend graph has them)."""
+    from onnx import numpy_helper
+
+    n = len(item_ids)
+    history = history_items if len(history_items) else np.zeros(1, dtype=np.int64)
+    return [
+        _const("history_indptr", history_indptr), _const("history_items", history),
+        numpy_helper.from_array(np.asarray([*item_ids, ""], dtype=object), "item_ids"),
         _const("zero", 0), _const("one", 1), _const("axis1", [1]), _const("axis0", [0]),
-        _const("spare", n), _const("last_history", len(history) - 1), _const("dim_start", [0]),
-        _const("dim_end", [dim]), _const("k", [min(t.max_k, n)]), _const("eps", EPS, np.float32),
+        _const("spare", n), _const("last_history", len(history) - 1), _const("k", [min(max_k, n)]),
         _const("minus_inf", -np.inf, np.float32),
     ]  # fmt: skip
 
 
-def _lookup_nodes(t: Tables) -> list:
+def lookup_nodes(user_ids: list[str], item_ids: list[str]) -> list:
+    """Ids to rows: ``user_row``/``item_row`` (0 when unknown), ``user_known``, ``item_query``, ``user_query``."""
     from onnx import helper as h
 
     return [
-        h.make_node("LabelEncoder", ["user"], ["user_index"], domain="ai.onnx.ml", keys_strings=list(t.user_ids),
-                    values_int64s=list(range(len(t.user_ids))), default_int64=-1),
-        h.make_node("LabelEncoder", ["item"], ["item_index"], domain="ai.onnx.ml", keys_strings=list(t.item_ids),
-                    values_int64s=list(range(len(t.item_ids))), default_int64=-1),
+        h.make_node("LabelEncoder", ["user"], ["user_index"], domain="ai.onnx.ml", keys_strings=list(user_ids),
+                    values_int64s=list(range(len(user_ids))), default_int64=-1),
+        h.make_node("LabelEncoder", ["item"], ["item_index"], domain="ai.onnx.ml", keys_strings=list(item_ids),
+                    values_int64s=list(range(len(item_ids))), default_int64=-1),
         h.make_node("GreaterOrEqual", ["user_index", "zero"], ["user_known"]),
         h.make_node("GreaterOrEqual", ["item_index", "zero"], ["item_query"]),
         h.make_node("Or", ["user_known", "item_query"], ["known"]),
@@ -131,7 +142,7 @@ def _score_nodes() -> list:
     ]
 
 
-def _exclusion_nodes() -> list:
+def exclusion_nodes() -> list:
     """-inf on each row's excluded columns: the user's history (a CSR slice of data-dependent length, padded
     with the spare column), the item itself for an item query, and always the spare column."""
     from onnx import helper as h
@@ -168,8 +179,8 @@ def _exclusion_nodes() -> list:
     ]
 
 
-def build(t: Tables, opset: int):
-    """The ONNX model (an onnx.ModelProto) serving ``t``."""
+def make_model(name: str, nodes: list, initializers: list, opset: int):
+    """An onnx.ModelProto with the served inputs and outputs around ``nodes`` (which end in ``items``/``scores``)."""
     from onnx import TensorProto
     from onnx import helper as h
 
@@ -183,10 +194,15 @@ def build(t: Tables, opset: int):
         h.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", "k"]),
         h.make_tensor_value_info("known", TensorProto.BOOL, ["batch"]),
     ]
-    nodes = _lookup_nodes(t) + _score_nodes() + _exclusion_nodes()
-    graph = h.make_graph(nodes, "recommender", inputs, outputs, _initializers(t))
+    graph = h.make_graph(nodes, name, inputs, outputs, initializers)
     opsets = [h.make_opsetid("", int(opset)), h.make_opsetid("ai.onnx.ml", ML_OPSET)]
     return h.make_model(graph, opset_imports=opsets, producer_name="aiaas-recommend")
+
+
+def build(t: Tables, opset: int):
+    """The ONNX model (an onnx.ModelProto) serving ``t``."""
+    nodes = lookup_nodes(t.user_ids, t.item_ids) + _score_nodes() + exclusion_nodes()
+    return make_model("recommender", nodes, _initializers(t), opset)
 
 
 def write(t: Tables, path, opset: int) -> None:

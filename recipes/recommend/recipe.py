@@ -13,6 +13,13 @@ from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity, Recipe
 
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
 TRAINING_ONLY = ("batch_size",)  # data settings that do not change the dataset dir
+FITTED = ("aiaas_recipes.recommend.fitted.", "aiaas_recipes.recommend.knn.")  # models that train themselves
+FITTED_SUFFIX = ".npz"
+
+
+def is_fitted(model_cfg: Any) -> bool:
+    """A model that fits itself (popular, ALS, item-kNN) rather than a network trained by Lightning."""
+    return str(model_cfg.get("_target_") or "").startswith(FITTED)
 
 
 class Recommend(Recipe):
@@ -27,7 +34,9 @@ class Recommend(Recipe):
         mode="max",
         details=("baselines", "k"),
     )
-    models = ("mf", "two_tower")
+    models = ("mf", "two_tower", "als", "item_knn", "popular")
+    # model=auto (the default): cheapest first; two_tower is left out (slower than mf, not better on the built-in data)
+    auto_candidates = ("popular", "item_knn", "als", "mf")
 
     def check_config(self, cfg: Any) -> None:
         from aiaas_recipes.common.choices import check_choice
@@ -76,13 +85,23 @@ class Recommend(Recipe):
             "user_ids": ids["users"],
             "item_ids": ids["items"],
         }
+        if is_fitted(cfg.model):  # _partial_: the metadata is passed as plain Python values, not config nodes
+            return instantiate(cfg.model, _partial_=True)(meta=meta, seed=int(cfg.seed))
         net = instantiate(cfg.model, n_users=meta["n_users"], n_items=meta["n_items"])
         return build_module(net, cfg, meta, dataset_dir)
 
     def checkpoint_suffix(self, cfg: Any) -> str:
-        return ".ckpt"
+        return FITTED_SUFFIX if is_fitted(cfg.model) else ".ckpt"
 
     def load_model(self, path: Path) -> tuple[Any, dict]:
+        if Path(path).suffix == FITTED_SUFFIX:
+            from aiaas_cli.errors import ConfigError
+            from aiaas_recipes.recommend import fitted
+
+            model, meta = fitted.load(Path(path))
+            if meta.get("recipe") != self.name:
+                raise ConfigError(f"model {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")
+            return model, meta
         from aiaas_recipes.recommend import export
 
         return export.load(Path(path), self.name)

@@ -36,11 +36,8 @@ class RecommenderModule(ConfiguredModule):
         super().__init__(net, optimizer, scheduler, meta)
         self.loss_name, self.k = loss, int(k)
         shape = (meta["n_users"], meta["n_items"])
-        everything = dataset.matrix(dataset_dir, dataset.SPLITS, shape)
-        self.register_buffer("history_indptr", torch.from_numpy(everything.indptr.astype(np.int64)))
-        self.register_buffer("history_items", torch.from_numpy(everything.indices.astype(np.int64)))
-        counts = np.asarray(everything.sum(axis=0)).ravel()
-        self.register_buffer("popularity", torch.from_numpy((counts / max(counts.sum(), 1)).astype(np.float32)))
+        for name, values in dataset.served_state(dataset_dir, shape).items():
+            self.register_buffer(name, torch.from_numpy(values))
         train = dataset.matrix(dataset_dir, ("train",), shape)
         train_counts = np.asarray(train.sum(axis=0)).ravel() + 1.0  # +1: items never in train stay finite
         log_q = np.log(train_counts / train_counts.sum()).astype(np.float32) if logq else np.zeros(shape[1], "f4")

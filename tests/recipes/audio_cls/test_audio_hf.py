@@ -17,20 +17,7 @@ from conftest import Server
 
 from aiaas_cli import config, recipes
 from aiaas_recipes.audio_cls.smoke import tone_folders
-
-RATE = 8000  # the model's rate, not the recordings' 16 kHz: preprocessing and the service must resample
-
-
-def save_tiny_wav2vec2(folder: Path) -> Path:
-    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
-
-    small = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=8,
-                 conv_dim=(16, 16, 16), conv_stride=(5, 4, 4), conv_kernel=(10, 8, 8), num_conv_pos_embeddings=16,
-                 num_conv_pos_embedding_groups=2, classifier_proj_size=16, num_labels=5)  # fmt: skip
-    torch.manual_seed(0)
-    Wav2Vec2ForSequenceClassification(Wav2Vec2Config(**small)).save_pretrained(folder)
-    Wav2Vec2FeatureExtractor(sampling_rate=RATE, do_normalize=True).save_pretrained(folder)
-    return folder
+from tests.recipes.common.hub_models import RATE, save_tiny_wav2vec2
 
 
 @pytest.fixture(scope="module")

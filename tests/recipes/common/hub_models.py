@@ -42,3 +42,20 @@ def tiny_bert(folder: Path, texts: Iterable[str], layers: int = 2, hidden: int =
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return Path(folder)
+
+
+RATE = 8000  # the tiny audio model's rate, not the recordings' 16 kHz: preprocessing and the service must resample
+
+
+def save_tiny_wav2vec2(folder: Path) -> Path:
+    """A tiny Wav2Vec2 audio classifier and its feature extractor (8 kHz), saved with save_pretrained in ``folder``."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
+
+    small = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, vocab_size=8,
+                 conv_dim=(16, 16, 16), conv_stride=(5, 4, 4), conv_kernel=(10, 8, 8), num_conv_pos_embeddings=16,
+                 num_conv_pos_embedding_groups=2, classifier_proj_size=16, num_labels=5)  # fmt: skip
+    torch.manual_seed(0)
+    Wav2Vec2ForSequenceClassification(Wav2Vec2Config(**small)).save_pretrained(folder)
+    Wav2Vec2FeatureExtractor(sampling_rate=RATE, do_normalize=True).save_pretrained(folder)
+    return folder
