@@ -26,13 +26,15 @@ ML_OPSET = 3
 class SummaryLR:
     """Trains itself (the train stage calls ``fit`` and ``save`` instead of Lightning)."""
 
-    def __init__(self, meta: dict, seed: int = 0, C: float = 1.0, max_iter: int = 1000, **_: Any):
+    def __init__(self, meta: dict, seed: int = 0, C: float = 1.0, max_iter: int = 1000):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
         self.meta = meta
-        self.model = make_pipeline(StandardScaler(), LogisticRegression(C=float(C), max_iter=int(max_iter)))
+        self.model = make_pipeline(
+            StandardScaler(), LogisticRegression(C=float(C), max_iter=int(max_iter), random_state=seed)
+        )
 
     def fit(self, dataset_dir: Path, manifest: dict) -> dict[str, float]:
         """Train on the train split; validation loss and accuracy named as the networks log them."""
