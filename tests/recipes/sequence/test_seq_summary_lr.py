@@ -93,3 +93,12 @@ def test_auto_keeps_the_better_validation_candidate(cli, tmp_path):
         home = home.parent
     kinds = {name: type(recipe.load_model(home / row["checkpoint"])[0]).__name__ for name, row in rows.items()}
     assert kinds["summary_lr"] == "SummaryLR" and kinds["seq_lstm"] == "SequenceRNN"  # a .skops and a .ckpt
+
+
+def test_auto_is_the_default_with_summary_lr_first():
+    from aiaas_cli.config import compose
+
+    recipe = recipes.load("seq-cls")
+    cfg = compose(recipe, ["model.hidden=8"])
+    assert cfg.model.kind == "auto" and recipe.candidates(cfg, {}) == ["summary_lr", "seq_lstm"]
+    assert list(cfg.model.overrides) == ["model.hidden=8"]  # the network's key reaches seq_lstm only
