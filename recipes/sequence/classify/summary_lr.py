@@ -2,8 +2,8 @@
 
 Saved with skops. Exported as one ONNX graph with the served model's inputs ("sequence", "lengths"): the summary step
 (the torch module of `summary`, exported by torch's tracer) feeds scikit-learn's scaler and logistic regression
-(converted by skl2onnx); its output "logits" is the log of the class probabilities, so the serving adapter's softmax
-gives back exactly those probabilities and the request format is the network's.
+(converted by skl2onnx); its output "logits" is the decision function, whose softmax (the serving adapter's) is
+scikit-learn's predict_proba, so the request and the answer are the networks'.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from aiaas_recipes.sequence.classify.training import load_split
 
 TARGET = "aiaas_recipes.sequence.classify.summary_lr.SummaryLR"
 FEATURES = "features"  # the summary step's output, the classifier's input, inside the graph
+SCORES = "probabilities"  # skl2onnx's name for its output, which holds the raw scores here (raw_scores)
 ML_OPSET = 3
+INDICES = ((1, "summary_lr_one"), (2, "summary_lr_two"))  # initializers of the two-class head (Slice bounds)
 
 
 class SummaryLR:
@@ -63,9 +65,14 @@ class SummaryLR:
         return self.probabilities(values, lengths).argmax(1)
 
     def outputs(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The model's answers under the ONNX output name: log-probabilities as "logits"."""
-        with np.errstate(divide="ignore"):
-            return {"logits": np.log(self.probabilities(feeds["sequence"], feeds["lengths"])).astype(np.float32)}
+        """The model's answers under the ONNX output name: "logits" whose softmax is the class probabilities (the
+        decision function; [0, s] for two classes), -inf for a class that had no training sequence."""
+        scores = self.model.decision_function(summary_statistics(feeds["sequence"], feeds["lengths"]))
+        if scores.ndim == 1:
+            scores = np.stack([np.zeros_like(scores), scores], axis=1)
+        logits = np.full((len(scores), len(self.meta["classes"])), -np.inf)
+        logits[:, self.model.classes_] = scores
+        return {"logits": logits.astype(np.float32)}
 
     def save(self, path: Path) -> None:
         import skops.io
@@ -75,7 +82,7 @@ class SummaryLR:
     def convert(self, path: Path, opset: int) -> None:
         """Write model.onnx: the summary step, then the scaler and logistic regression, then log."""
         import onnx
-        from onnx import compose, helper
+        from onnx import compose, helper, numpy_helper
 
         if len(self.model.classes_) != len(self.meta["classes"]):
             raise UserError("model=summary_lr saw only some classes in training: it cannot be exported",
@@ -83,10 +90,18 @@ class SummaryLR:
         summary, classifier = _summary_graph(len(self.meta["features"]), opset), self._classifier_graph(opset)
         ir = min(summary.ir_version, classifier.ir_version)
         summary.ir_version = classifier.ir_version = ir
-        merged = compose.merge_models(summary, classifier, io_map=[(FEATURES, FEATURES)], outputs=["probabilities"])
-        graph = merged.graph
-        graph.node.append(helper.make_node("Log", ["probabilities"], ["logits"]))
-        classes = len(self.meta["classes"])
+        merged = compose.merge_models(summary, classifier, io_map=[(FEATURES, FEATURES)], outputs=[SCORES])
+        graph, classes = merged.graph, len(self.meta["classes"])
+        if classes == 2:  # skl2onnx's raw scores are [-s, s]; the softmax of [0, s] is scikit-learn's [1 - p, p]
+            graph.initializer.extend([numpy_helper.from_array(np.array([i], np.int64), n) for i, n in INDICES])
+            graph.initializer.append(numpy_helper.from_array(np.array(0.5, np.float32), "summary_lr_half"))
+            graph.node.extend([
+                helper.make_node("Slice", [SCORES, "summary_lr_one", "summary_lr_two", "summary_lr_one"], ["positive"]),
+                helper.make_node("Add", [SCORES, "positive"], ["doubled"]),
+                helper.make_node("Mul", ["doubled", "summary_lr_half"], ["logits"]),
+            ])  # fmt: skip
+        else:  # the multinomial decision function: its softmax is predict_proba
+            graph.node.append(helper.make_node("Identity", [SCORES], ["logits"]))
         del graph.output[:]
         graph.output.append(helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, ["batch", classes]))
         onnx.checker.check_model(merged)
@@ -97,7 +112,7 @@ class SummaryLR:
         from skl2onnx.common.data_types import FloatTensorType
 
         width = 8 * len(self.meta["features"]) + 1
-        options = {id(self.model.steps[-1][1]): {"zipmap": False}}
+        options = {id(self.model.steps[-1][1]): {"zipmap": False, "raw_scores": True}}  # decision function
         return convert_sklearn(self.model, initial_types=[(FEATURES, FloatTensorType([None, width]))],
                                options=options, target_opset={"": opset, "ai.onnx.ml": ML_OPSET})  # fmt: skip
 

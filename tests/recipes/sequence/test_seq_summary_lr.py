@@ -8,10 +8,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import pytest
 
 from aiaas_cli import recipes
 from aiaas_cli.serving.runtime import OnnxModel
+from aiaas_recipes.common.scores import softmax
 from aiaas_recipes.sequence.classify.summary import summary_statistics
 from aiaas_recipes.sequence.classify.summary_lr import SummaryLR
 
@@ -64,9 +66,9 @@ def test_summary_lr_through_train_evaluate_export_predict(cli, tmp_path):
         lengths = rng.integers(1, steps + 1, batch)
         for row, length in enumerate(lengths):
             values[row, length:] = 0.0
-        want = np.exp(model.outputs({"sequence": values, "lengths": lengths})["logits"])
-        got = np.exp(onnx.run({"sequence": values, "lengths": lengths})["logits"])
-        np.testing.assert_allclose(got, want, atol=1e-5)
+        want = model.outputs({"sequence": values, "lengths": lengths})["logits"]
+        np.testing.assert_allclose(onnx.run({"sequence": values, "lengths": lengths})["logits"], want, atol=1e-4)
+        np.testing.assert_allclose(softmax(want), model.probabilities(values, lengths), atol=1e-6)
 
     sequence = [[0.1] * len(meta["features"]), [0.4] * len(meta["features"]), [0.2] * len(meta["features"])]
     (tmp_path / "one.json").write_text(json.dumps({"sequence": sequence}))
@@ -74,7 +76,7 @@ def test_summary_lr_through_train_evaluate_export_predict(cli, tmp_path):
     row = json.loads(out.splitlines()[0])
     padded = np.zeros((1, meta["max_length"], len(meta["features"])), np.float32)  # as the serving adapter pads
     padded[0, :3] = sequence
-    own = np.exp(model.outputs({"sequence": padded, "lengths": np.array([3])})["logits"][0])
+    own = model.probabilities(padded, np.array([3]))[0]
     assert row["label"] == meta["classes"][own.argmax()] and row["score"] == pytest.approx(own.max(), abs=1e-5)
 
 
@@ -102,3 +104,22 @@ def test_auto_is_the_default_with_summary_lr_first():
     cfg = compose(recipe, ["model.hidden=8"])
     assert cfg.model.kind == "auto" and recipe.candidates(cfg, {}) == ["summary_lr", "seq_lstm"]
     assert list(cfg.model.overrides) == ["model.hidden=8"]  # the network's key reaches seq_lstm only
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_exported_logits_equal_the_models_own(classes, tmp_path):
+    """Two classes take skl2onnx's [-s, s] raw scores to [0, s]; more take the multinomial decision function."""
+    rng = np.random.default_rng(classes)
+    values = rng.normal(size=(40, 9, 2)).astype(np.float32)
+    lengths = rng.integers(1, 10, 40)
+    labels = np.arange(40) % classes
+    values += labels[:, None, None].astype(np.float32)  # a class is told by its level
+    meta = {"classes": [f"c{i}" for i in range(classes)], "features": ["a", "b"]}
+    model = SummaryLR(meta)
+    model.model.fit(summary_statistics(values, lengths), labels)
+    model.convert(tmp_path / "model.onnx", 18)
+    feeds = {"sequence": values, "lengths": lengths.astype(np.int64)}
+    session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"))  # a bare graph: no aiaas metadata yet
+    got = session.run(["logits"], feeds)[0]
+    np.testing.assert_allclose(got, model.outputs(feeds)["logits"], atol=1e-4)
+    np.testing.assert_allclose(softmax(got), model.probabilities(values, lengths), atol=1e-5)
