@@ -17,7 +17,8 @@ class SequenceClassification(ClassificationRecipe):
     description = "Whole-sequence classification from per-sequence CSV/NPY files or a long table (built-in: signals)"
     config_name = "seq-cls"
     serving_module = "aiaas_recipes.sequence.classify.serving"
-    models = ("seq_lstm", "seq_cnn")
+    models = ("seq_lstm", "seq_cnn", "summary_lr")
+    auto_candidates = ("summary_lr", "seq_lstm")  # model=auto, cheapest first
     input_names = ("sequence", "lengths")
 
     def check_config(self, cfg: Any) -> None:
@@ -62,15 +63,42 @@ class SequenceClassification(ClassificationRecipe):
         from omegaconf import OmegaConf
 
         from aiaas_recipes.common.module import Classifier, optimizers_from
+        from aiaas_recipes.sequence.classify.summary_lr import is_summary_lr
 
         meta = {
             "recipe": self.name,
             "model": OmegaConf.to_container(cfg.model, resolve=True),
             **{key: manifest[key] for key in ("classes", "features", "max_length", "normalisation")},
         }
+        if is_summary_lr(cfg.model):  # trains itself; _partial_: the metadata stays plain Python values
+            from aiaas_cli.config import instantiate
+
+            return instantiate(cfg.model, _partial_=True)(meta=meta, seed=int(cfg.seed))
         net = self.build_network(cfg.model, meta)
         optimizer, scheduler = optimizers_from(cfg)
         return Classifier(net, optimizer, scheduler, float(cfg.loss.label_smoothing), meta)
+
+    def checkpoint_suffix(self, cfg: Any) -> str:
+        from aiaas_recipes.sequence.classify.summary_lr import is_summary_lr
+
+        return ".skops" if is_summary_lr(cfg.model) else ".ckpt"
+
+    def load_model(self, path: Path) -> tuple[Any, dict]:
+        """A network's Lightning checkpoint, or a summary_lr saved with skops (.skops)."""
+        if Path(path).suffix != ".skops":
+            return super().load_model(path)
+        from aiaas_cli.errors import ConfigError
+        from aiaas_recipes.sequence.classify import summary_lr
+
+        estimator, meta = summary_lr.load(path)
+        if meta.get("recipe") != self.name:
+            raise ConfigError(f"model {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")
+        return estimator, meta
+
+    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
+        from aiaas_recipes.sequence.classify.summary_lr import SummaryLR
+
+        return network.outputs(inputs) if isinstance(network, SummaryLR) else super().reference_outputs(network, inputs)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.sequence.classify.evaluation import evaluate_split
@@ -79,6 +107,8 @@ class SequenceClassification(ClassificationRecipe):
 
     def export_spec(self, network: Any, meta: dict) -> ExportSpec:
         import torch
+
+        from aiaas_recipes.sequence.classify.summary_lr import SummaryLR
 
         steps = max(2, int(meta["max_length"]))  # what serving feeds, should an exporter fix the time axis
         example = torch.randn(2, steps, len(meta["features"]), generator=torch.Generator().manual_seed(0))
@@ -94,6 +124,7 @@ class SequenceClassification(ClassificationRecipe):
                 "max_length": int(meta["max_length"]),
                 "model": meta.get("model", {}).get("_target_"),
             },
+            convert=network.convert if isinstance(network, SummaryLR) else None,  # skl2onnx behind the summary step
         )
 
     def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
