@@ -41,7 +41,6 @@ def model(cfg: Any, manifest: dict, dataset_dir: Path, recipe: str) -> Any:
     from omegaconf import OmegaConf
 
     from aiaas_recipes.common.backbones import hf
-    from aiaas_recipes.common.backbones.hub import SOURCE_ATTR
     from aiaas_recipes.common.module import optimizers_from
     from aiaas_recipes.common.text.tokenizer import read_tokenizer
     from aiaas_recipes.text_cls.datamodule import check_balance, class_weights
@@ -62,17 +61,7 @@ def model(cfg: Any, manifest: dict, dataset_dir: Path, recipe: str) -> Any:
     optimizer, scheduler = optimizers_from(cfg)
     weights = class_weights(manifest["counts"]["train"]) if cfg.data.balance == "class_weights" else None
     module = hf.HubClassifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta, weights)
-    module.pretrained_names = hf.pretrained_names(module, pretrained)
-    setattr(module, SOURCE_ATTR, pretrained.source)
-    return module
-
-
-def network(meta: dict) -> Any:
-    """The network rebuilt from a checkpoint's metadata alone (no hub): config, head and inputs."""
-    from aiaas_recipes.common.backbones import hf
-
-    hub = meta["hub"]
-    return hf.TransformersNet(hf.from_config(hub["head"], hub["config"]), hub["inputs"])
+    return hf.mark_pretrained(module, pretrained)
 
 
 def export_example(meta: dict) -> tuple:

@@ -76,9 +76,9 @@ class TextClassification(ClassificationRecipe):
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
         if meta.get("hub"):  # rebuilt from the config dict the checkpoint carries: no hub needed
-            from aiaas_recipes.text_cls.hub import network
+            from aiaas_recipes.common.backbones.hf import rebuild
 
-            return network(meta)
+            return rebuild(meta["hub"])
         from aiaas_cli.config import instantiate
 
         sizes = {"vocab_size": meta["vocab_size"], "max_length": meta["max_length"]}

@@ -63,9 +63,9 @@ class TokenClassification(TorchRecipe):
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
         if meta.get("hub"):  # rebuilt from the config dict the checkpoint carries: no hub needed
-            from aiaas_recipes.token_cls.hub import network
+            from aiaas_recipes.common.backbones.hf import rebuild
 
-            return network(meta)
+            return rebuild(meta["hub"])
         from aiaas_cli.config import instantiate
         from aiaas_recipes.common.text.tokenizer import load
         from aiaas_recipes.token_cls.encoding import piece_shapes

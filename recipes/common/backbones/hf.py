@@ -140,6 +140,21 @@ def pretrained_names(module: Any, pretrained: Pretrained) -> set[str]:
     return {name for name, p in module.named_parameters() if id(p) in ids}
 
 
+def mark_pretrained(module: Any, pretrained: Pretrained) -> Any:
+    """``module`` with its hub weights named (finetune.freeze_epochs/backbone_lr act on them) and where they came
+    from (recorded with the run); returns it."""
+    from aiaas_recipes.common.backbones.hub import SOURCE_ATTR
+
+    module.pretrained_names = pretrained_names(module, pretrained)
+    setattr(module, SOURCE_ATTR, pretrained.source)
+    return module
+
+
+def rebuild(hub: dict) -> Any:
+    """The network rebuilt from a checkpoint's "hub" metadata alone (config, head, inputs): no hub needed."""
+    return TransformersNet(from_config(hub["head"], hub["config"]), hub["inputs"])
+
+
 def with_lora(pretrained: Pretrained, cfg: Any, head: str) -> Any:
     """The model to train: LoRA adapters when finetune.lora.r > 0, else the model itself."""
     if cfg.get("finetune") is None or not lora.wanted(cfg.finetune):
