@@ -159,6 +159,36 @@ def _check_auto(recipe: Recipe, cfg: Any, theirs: list[str]) -> None:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
         raise ConfigError(f"model.time_limit={limit} must be a number of seconds above 0, or null", "e.g. 600")
     cfg.model.overrides = theirs
+    for name in _reached_by(recipe, cfg, theirs):  # a bad value for a candidate is a usage error, before any run
+        candidate_config(recipe, cfg, name)
+
+
+def _reached_by(recipe: Recipe, cfg: Any, theirs: list[str]) -> list[str]:
+    """The candidates that the command line's candidate keys (`model.cell=gru`) reach."""
+    keys = {line.split("=", 1)[0].lstrip("+").removeprefix("model.") for line in theirs}
+    return [name for name in candidate_names(recipe, [], cfg) if keys & set(model_keys(recipe, name))]
+
+
+def candidate_config(recipe: Recipe, cfg: Any, name: str) -> Any:
+    """The config `model=<name>` gives with the same command line: ``cfg`` with its model node composed by Hydra
+    from conf/model/<name>.yaml and the command line's keys for candidates (`model.overrides`)."""
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf, open_dict
+    from omegaconf.errors import OmegaConfBaseException
+
+    keys = model_keys(recipe, name)
+    theirs = [o for o in _parse(list(cfg.model.overrides)) if o.is_add() or o.key_or_group[len("model.") :] in keys]
+    lines = [f"model={name}", *(o.input_line for o in theirs)]
+    try:
+        node = _hydra_compose(recipe, lines).model
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise _explain(exc, recipe, cfg) from None
+    candidate = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    with open_dict(candidate):
+        candidate.model = node
+    OmegaConf.set_struct(candidate, True)
+    validate(recipe, candidate)
+    return candidate
 
 
 def _check_storage_spelling(key: str, override: Any) -> None:

@@ -6,8 +6,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from aiaas_cli import config, recipes
+from aiaas_cli.config import candidate_config
 from aiaas_cli.errors import ConfigError
-from aiaas_cli.training.candidates import candidate_config
 
 
 @pytest.fixture(scope="module")

@@ -45,30 +45,6 @@ class Entry:
     error: str | None = None  # why it failed, or why it was skipped
 
 
-def candidate_config(recipe: Recipe, cfg: Any, name: str) -> Any:
-    """The config `model=<name>` gives with the same command line: ``cfg`` with its model node composed by Hydra
-    from conf/model/<name>.yaml and the command line's keys for candidates (`model.overrides`)."""
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf, open_dict
-    from omegaconf.errors import OmegaConfBaseException
-
-    keys = config.model_keys(recipe, name)
-    theirs = [
-        o for o in config._parse(list(cfg.model.overrides)) if o.is_add() or o.key_or_group[len("model.") :] in keys
-    ]
-    lines = [f"model={name}", *(o.input_line for o in theirs)]
-    try:
-        node = config._hydra_compose(recipe, lines).model
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise config._explain(exc, recipe, cfg) from None
-    candidate = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
-    with open_dict(candidate):
-        candidate.model = node
-    OmegaConf.set_struct(candidate, True)
-    config.validate(recipe, candidate)
-    return candidate
-
-
 def _check_val_split(cfg: Any, dataset: Dataset) -> int:
     from omegaconf import OmegaConf
 
@@ -102,7 +78,7 @@ def _predict_ms(recipe: Recipe, network: Any, dataset: Dataset) -> float:
 
 def _train_one(cfg: Any, recipe: Recipe, dataset: Dataset, run_id: str, name: str, fit: Callable) -> tuple:
     """Train and score one candidate: (its Entry, its Trained)."""
-    candidate_cfg = candidate_config(recipe, cfg, name)
+    candidate_cfg = config.candidate_config(recipe, cfg, name)
     folder = workspace.run_dir(run_id) / "checkpoints" / FOLDER / name
     started = time.perf_counter()
     trained = fit(candidate_cfg, recipe, dataset, run_id, None, folder)

@@ -22,7 +22,7 @@ def smoke(tmp_path_factory) -> list[str]:
 
 @pytest.fixture(scope="module")
 def auto_run(cli, smoke) -> dict:
-    return cli.json("pipeline", "tabular-cls", "model=auto", *smoke, *QUICK)
+    return cli.json("pipeline", "tabular-cls", "model=auto", "model.candidates=[hist_gb,mlp]", *smoke, *QUICK)
 
 
 def test_leaderboard_has_every_candidate_and_marks_the_best_on_val(auto_run):

@@ -183,7 +183,14 @@ def test_postgres_going_away_behind_the_server_is_the_server_going_away(tmp_path
 def test_a_study_database_that_does_not_answer_is_one_line(cli, fresh_home):
     storage = f"sweep.storage=postgresql://bob:secret@127.0.0.1:{free_port()}/optuna"
     failed = cli(
-        "train", "tabular-cls", "-m", "hydra/sweeper=optuna", "optim.lr=interval(0.003,0.1)", storage, expect=1
+        "train",
+        "tabular-cls",
+        "model=mlp",
+        "-m",
+        "hydra/sweeper=optuna",
+        "optim.lr=interval(0.003,0.1)",
+        storage,
+        expect=1,
     )
     assert "sweep.storage=postgresql://bob:****@127.0.0.1" in failed.stderr and "Connection refused" in failed.stderr
     assert "Traceback" not in failed.output and "secret" not in failed.output

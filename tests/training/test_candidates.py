@@ -47,13 +47,15 @@ def test_the_default_candidates_are_the_users_list_or_the_recipes():
     from aiaas_cli import config
 
     recipe = recipes.load("tabular-cls")
-    assert recipe.candidates(config.compose(recipe, ["model=auto"]), {}) == ["hist_gb", "mlp"]
+    rows = {"splits": {"train": 1000}}
+    assert recipe.candidates(config.compose(recipe, ["model=auto"]), rows) == ["linear", "lightgbm", "hist_gb", "mlp"]
     chosen = config.compose(recipe, ["model=auto", "model.candidates=[mlp]"])
-    assert recipe.candidates(chosen, {}) == ["mlp"]
+    assert recipe.candidates(chosen, rows) == ["mlp"]
 
 
 def test_a_spent_time_limit_starts_no_further_candidate(cli, smoke):
-    out = cli.json("train", "tabular-cls", "model=auto", "model.time_limit=0.001", *smoke, *QUICK)
+    out = cli.json("train", "tabular-cls", "model=auto", "model.candidates=[hist_gb,mlp]", "model.time_limit=0.001",
+                   *smoke, *QUICK)  # fmt: skip
     first, second = out["leaderboard"]
     assert (first["name"], first["status"], first["chosen"]) == ("hist_gb", TRAINED, True)
     assert (second["name"], second["status"], second["val"]) == ("mlp", SKIPPED, None)
@@ -72,7 +74,8 @@ def test_the_only_candidate_failing_is_its_own_error(cli, smoke):
 @pytest.mark.slow
 def test_a_failing_candidate_is_listed_and_the_others_go_on(cli, smoke):
     """hist_gb reads only npy arrays, the MLP streams LitData shards: one fails, the other wins."""
-    out = cli.json("train", "tabular-cls", "model=auto", "data.storage=litdata", *smoke, *QUICK)
+    out = cli.json("train", "tabular-cls", "model=auto", "model.candidates=[hist_gb,mlp]", "data.storage=litdata",
+                   *smoke, *QUICK)  # fmt: skip
     by_name = {row["name"]: row for row in out["leaderboard"]}
     assert by_name["hist_gb"]["status"] == FAILED and "data.storage=litdata" in by_name["hist_gb"]["error"]
     assert by_name["mlp"]["chosen"] and out["chosen_model"] == "mlp"
@@ -101,4 +104,7 @@ def test_a_recipe_without_candidates_refuses_auto_in_one_line(cli):
 def test_an_unknown_candidate_is_one_line(cli):
     result = cli("train", "tabular-cls", "model=auto", "model.candidates=[hist_gb,nope]", expect=2)
     assert result.stderr.strip().count("\n") == 0
-    assert "model.candidates: nope is not a tabular-cls model (choose among: mlp, hist_gb)" in result.stderr
+    assert (
+        "model.candidates: nope is not a tabular-cls model (choose among: mlp, hist_gb, lightgbm, linear)"
+        in result.stderr
+    )
