@@ -40,7 +40,7 @@ def score(recipe: Recipe, trained: Trained, rows: list[dict], report: dict, spli
 
 
 def metrics(recipe: Recipe, rows: list[dict]) -> dict[str, float]:
-    """Each candidate's scores as MLflow metrics (`candidate.hist_gb.test_accuracy`), comparable across runs."""
+    """Each candidate's scores as MLflow metrics (`candidate.<name>.test_<headline>`), comparable across runs."""
     headline = recipe.metrics.headline
     return {f"candidate.{row['name']}.{split}_{headline}": float(row[split])
             for row in rows for split in ("val", "test") if row[split] is not None}  # fmt: skip

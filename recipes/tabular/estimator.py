@@ -145,21 +145,15 @@ def estimator_classes() -> dict[str, type[TableEstimator]]:
 
 def load(path: Path) -> tuple[TableEstimator, dict]:
     """A saved estimator, read with skops trusting only the types our estimators are made of (no pickled code)."""
-    import skops.io
+    from aiaas_recipes.common.skops_file import read
 
     kinds = estimator_classes()
-    trusted = sorted({name for kind in kinds.values() for name in kind.TRUSTED})
+    saved = read(path, {name for kind in kinds.values() for name in kind.TRUSTED})
     try:
-        unexpected = sorted(set(skops.io.get_untrusted_types(file=Path(path))) - set(trusted))
-        if unexpected:
-            raise UserError(f"{path} holds types aiaas does not load: {', '.join(unexpected)}")
-        saved = skops.io.load(Path(path), trusted=trusted)
         meta = saved["aiaas"]
         kind = kinds[meta["model"]["_target_"]]
-    except UserError:
-        raise
-    except Exception as exc:  # skops raises many types for a file that is not one of ours
-        raise UserError(f"cannot load model {path}: {str(exc).splitlines()[0]}") from None
+    except (KeyError, TypeError) as exc:  # a skops file that is not one of ours
+        raise UserError(f"cannot load model {path}: {exc}") from None
     estimator = kind.__new__(kind)
     estimator.task, estimator.meta, estimator.model = meta["task"], meta, saved["model"]
     return estimator, meta

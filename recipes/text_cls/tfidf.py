@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.errors import UserError
 from aiaas_recipes.text_cls.dataset import read_texts
 from aiaas_recipes.text_cls.tfidf_serving import INPUT_NAME, normalise
 
@@ -159,18 +158,9 @@ def to_onnx(model: Any, opset: int) -> Any:
 
 
 def load(path: Path) -> tuple[TfidfLinear, dict]:
-    import skops.io
+    from aiaas_recipes.common.skops_file import read
 
-    try:
-        untrusted = set(skops.io.get_untrusted_types(file=Path(path)))
-        unexpected = sorted(untrusted - set(TRUSTED))
-        if unexpected:
-            raise UserError(f"{path} holds types aiaas does not load: {', '.join(unexpected)}")
-        saved = skops.io.load(Path(path), trusted=sorted(untrusted))
-    except UserError:
-        raise
-    except Exception as exc:  # skops raises many types for a file that is not one of ours
-        raise UserError(f"cannot load model {path}: {str(exc).splitlines()[0]}") from None
+    saved = read(path, TRUSTED)
     model = TfidfLinear.__new__(TfidfLinear)
     model.meta, model.model = saved["aiaas"], saved["model"]
     return model, model.meta

@@ -139,17 +139,9 @@ def is_summary_lr(model_cfg: Any) -> bool:
 
 def load(path: Path) -> tuple[SummaryLR, dict]:
     """A saved summary_lr, read with skops trusting scikit-learn's default types only (no pickled code)."""
-    import skops.io
+    from aiaas_recipes.common.skops_file import read
 
-    try:
-        unexpected = skops.io.get_untrusted_types(file=Path(path))
-        if unexpected:
-            raise UserError(f"{path} holds types aiaas does not load: {', '.join(sorted(unexpected))}")
-        saved = skops.io.load(Path(path))
-    except UserError:
-        raise
-    except Exception as exc:  # skops raises many types for a file that is not one of ours
-        raise UserError(f"cannot load model {path}: {str(exc).splitlines()[0]}") from None
+    saved = read(path)
     estimator = SummaryLR.__new__(SummaryLR)
     estimator.meta, estimator.model = saved["aiaas"], saved["model"]
     return estimator, estimator.meta
