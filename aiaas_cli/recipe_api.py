@@ -72,6 +72,10 @@ class ExportSpec:
     metadata: dict[str, Any] = field(default_factory=dict)  # JSON-able: labels, sizes, vocabularies
     # a model that is not torch (scikit-learn) writes its own ONNX file: convert(path, opset)
     convert: Callable[[Path, int], None] | None = None
+    module: Any = None  # the torch module this graph exports (None: the trained network itself)
+    # further graphs of one model ({"decoder": ExportSpec(module=...)}), written as <name>.onnx beside model.onnx,
+    # served as OnnxModel.graphs[name]; the adapter's ``run`` drives them (see Adapter.run)
+    graphs: dict[str, ExportSpec] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +116,13 @@ class Adapter(Protocol):
     def check_request(self, payloads: list[Any]) -> None:
         """Optional: refuse a whole request before any item is decoded (e.g. the summed pixels of its images);
         raises runtime.BadInput. The service calls it when the adapter has it; without it every request goes on."""
+        ...
+
+    def run(self, model: Any, feeds: dict[str, Any]) -> dict[str, Any]:
+        """Optional: the outputs for one batch of feeds when one ONNX Runtime call is not the whole model: a loop of
+        steps over ``model`` (runtime.OnnxModel: ``model.run`` and ``model.graphs[name].run``), such as a decoder with
+        past key/values. Without it, feeds go through ``model.run`` once. Export's parity check, `predict` and the
+        service all call it the same way (runtime.runner)."""
         ...
 
     def decode(self, payload: Any) -> Any:
@@ -255,44 +266,3 @@ class Recipe:
         """Config overrides for a run that takes seconds: a tiny generated dataset written under ``workdir``
         and the smallest model. The contract test runs every recipe this way."""
         raise NotImplementedError
-
-
-def _top_level_names(module: str) -> set[str] | None:
-    """Names a module defines or imports at its top level, read from its source (importing it would load
-    onnxruntime, and `aiaas recipes` must stay light). None when the module cannot be found."""
-    import ast
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-        return None
-    names: set[str] = set()
-    for node in ast.parse(Path(spec.origin).read_text()).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:  # `a = ...` and `a, b = ...`
-                names.update(t.id for t in getattr(target, "elts", [target]) if isinstance(t, ast.Name))
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-    return names
-
-
-def check(recipe: Recipe) -> list[str]:
-    """What ``recipe`` is missing: hooks left unimplemented, metrics, a serving module without its hooks."""
-    missing = [hook for hook in Recipe.REQUIRED if getattr(type(recipe), hook) is getattr(Recipe, hook)]
-    missing += [attr for attr in ("name", "config_name", "serving_module") if not getattr(recipe, attr)]
-    if not isinstance(recipe.metrics, Metrics):
-        missing.append("metrics")
-    elif recipe.metrics.headline not in recipe.metrics.names:
-        missing.append(f"metrics.headline '{recipe.metrics.headline}' among metrics.names")
-    if recipe.serving_module:
-        names = _top_level_names(recipe.serving_module)
-        if names is None:
-            return [*missing, f"serving module {recipe.serving_module} (not found)"]
-        missing += [f"{recipe.serving_module}.{hook}" for hook in SERVING_HOOKS if hook not in names]
-    return missing

@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 import importlib
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from aiaas_cli.console import warn
 from aiaas_cli.errors import ConfigError
-from aiaas_cli.recipe_api import Recipe, check
+from aiaas_cli.recipe_api import SERVING_HOOKS, Metrics, Recipe
 
 GROUP = "aiaas.recipes"
 BUILTIN_PACKAGE = "aiaas_recipes."  # entry points into aiaas' own package are the built-in recipes
@@ -56,3 +57,44 @@ def load_all() -> dict[str, Recipe]:
         except ConfigError as exc:
             warn(exc.one_line())
     return loaded
+
+
+def _top_level_names(module: str) -> set[str] | None:
+    """Names a module defines or imports at its top level, read from its source (importing it would load
+    onnxruntime, and `aiaas recipes` must stay light). None when the module cannot be found."""
+    import ast
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    names: set[str] = set()
+    for node in ast.parse(Path(spec.origin).read_text()).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:  # `a = ...` and `a, b = ...`
+                names.update(t.id for t in getattr(target, "elts", [target]) if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def check(recipe: Recipe) -> list[str]:
+    """What ``recipe`` is missing: hooks left unimplemented, metrics, a serving module without its hooks."""
+    missing = [hook for hook in Recipe.REQUIRED if getattr(type(recipe), hook) is getattr(Recipe, hook)]
+    missing += [attr for attr in ("name", "config_name", "serving_module") if not getattr(recipe, attr)]
+    if not isinstance(recipe.metrics, Metrics):
+        missing.append("metrics")
+    elif recipe.metrics.headline not in recipe.metrics.names:
+        missing.append(f"metrics.headline '{recipe.metrics.headline}' among metrics.names")
+    if recipe.serving_module:
+        names = _top_level_names(recipe.serving_module)
+        if names is None:
+            return [*missing, f"serving module {recipe.serving_module} (not found)"]
+        missing += [f"{recipe.serving_module}.{hook}" for hook in SERVING_HOOKS if hook not in names]
+    return missing

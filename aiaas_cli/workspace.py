@@ -141,7 +141,7 @@ def remove_scratch() -> None:
     shutil.rmtree(home() / "tmp" / f".scratch.tmp-{_process_tag()}-0", ignore_errors=True)
 
 
-def _disk_full(exc: OSError, target: Path) -> UserError | None:
+def disk_full(exc: OSError, target: Path) -> UserError | None:
     """The one-line error for a write that ran out of room, or None when ``exc`` is another OS error."""
     if exc.errno in _FULL:
         why = os.strerror(exc.errno)
@@ -165,7 +165,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
             shutil.rmtree(target)
         temp.rename(target)
     except OSError as exc:
-        full = _disk_full(exc, target)
+        full = disk_full(exc, target)
         if full is None:
             raise
         raise full from None
@@ -182,7 +182,7 @@ def atomic_file(target: Path) -> Iterator[Path]:
         yield temp
         os.replace(temp, target)
     except OSError as exc:
-        full = _disk_full(exc, target)
+        full = disk_full(exc, target)
         if full is None:
             raise
         raise full from None

@@ -7,7 +7,8 @@ from conftest import install_plugin, uninstall_plugin
 
 from aiaas_cli import recipes
 from aiaas_cli.errors import ConfigError
-from aiaas_cli.recipe_api import Recipe, check
+from aiaas_cli.recipe_api import Recipe
+from aiaas_cli.recipes import check
 
 
 def test_builtin_loads():

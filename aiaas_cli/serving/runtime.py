@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,8 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     return options
 
 
-class OnnxModel:
-    """An exported aiaas model in an ONNX Runtime CPU session: feeds in, every output by name out.
+class OnnxGraph:
+    """One ONNX file in an ONNX Runtime CPU session: feeds in, every output by name out.
 
     ``folder``: where the file must really be (a Bento's model folder: a symlink in it must not pick the file).
     ONNX Runtime itself refuses external data outside the model's folder, through symlinks too (tests/serving).
@@ -66,10 +67,9 @@ class OnnxModel:
             )
         except Exception as exc:  # ORT raises its own exception types for a bad file
             raise UserError(f"cannot load ONNX model {self.path}: {str(exc).splitlines()[0]}") from None
-        self.metadata = read_metadata(self.session, self.path)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
-        first = self.session.get_inputs()[0].shape[0]
+        first = self.session.get_inputs()[0].shape[0] if self.session.get_inputs() else None
         self.fixed_batch = first if isinstance(first, int) and first > 0 else None  # None: a symbolic batch axis
 
     def run(self, feeds: Feeds) -> Feeds:
@@ -84,6 +84,34 @@ class OnnxModel:
             outputs = self.session.run(self.output_names, chunk)
             parts.append([out[: min(size, rows - start)] for out in outputs])
         return {name: np.concatenate([part[i] for part in parts]) for i, name in enumerate(self.output_names)}
+
+
+class OnnxModel(OnnxGraph):
+    """An exported aiaas model: model.onnx with its metadata, and the further graphs it names beside it.
+
+    A model of several graphs (an encoder and a decoder step) lists them in ``metadata["graphs"]`` ({name: file
+    name in model.onnx's folder}); they load here as ``graphs[name]``, from that folder only.
+    """
+
+    def __init__(self, path: str | Path, threads: int | None = None, folder: str | Path | None = None):
+        super().__init__(path, threads, folder)
+        self.metadata = read_metadata(self.session, self.path)
+        self.graphs: dict[str, OnnxGraph] = {}
+        for name, file in (self.metadata.get("graphs") or {}).items():
+            if Path(file).name != file or file.startswith("."):
+                raise UserError(f"{self.path} names graph file {file!r} outside its folder; refusing to load it")
+            self.graphs[name] = OnnxGraph(self.path.parent / file, threads, folder or self.path.parent)
+
+    def files(self) -> list[Path]:
+        """model.onnx and every graph file it names, the files that make up this model."""
+        return [self.path, *(graph.path for graph in self.graphs.values())]
+
+
+def runner(model: OnnxModel, adapter: Any) -> Callable[[Feeds], Feeds]:
+    """How one batch of feeds becomes outputs: one ONNX Runtime call, or, when the adapter has ``run(model,
+    feeds)``, the adapter's own loop over the model's graphs (a decoder's steps, a sampler's denoising steps)."""
+    own = getattr(adapter, "run", None)
+    return model.run if own is None else partial(own, model)
 
 
 def _pad(chunk: np.ndarray, size: int) -> np.ndarray:
@@ -171,6 +199,7 @@ class Predictor:
         self.metadata = self.model.metadata
         self.module = serving_module(self.metadata.get("serving_module"), allowed)
         self.adapter = self.module.build_adapter(self.metadata, **(limits or {}))
+        self.run = runner(self.model, self.adapter)
 
     def decode(self, payload: Any) -> Any:
         """One item ready to batch; raises BadInput."""
@@ -180,7 +209,7 @@ class Predictor:
         """One prediction per item already decoded with ``decode``."""
         if not items:
             return []
-        return self.adapter.postprocess(self.model.run(self.adapter.batch(items)), items, k)
+        return self.adapter.postprocess(self.run(self.adapter.batch(items)), items, k)
 
     def predict(self, payloads: list[Any], k: int = 5) -> list[dict]:
         """One prediction per payload, as the service answers it; raises BadInput for a bad item."""

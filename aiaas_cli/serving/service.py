@@ -65,7 +65,10 @@ class Engine:
         self.model = runtime.OnnxModel(model.path_of(MODEL_FILE), threads=SETTINGS.threads, folder=model.path)
         allowed = {SETTINGS.serving_module} if SETTINGS.serving_module else None
         self.adapter = runtime.load_adapter(self.metadata, allowed=allowed, **SETTINGS.limits)
-        self.batcher = MicroBatcher(self.model.run, SETTINGS.max_batch_size, SETTINGS.max_latency_ms)
+        # one ONNX Runtime call per batch, or the adapter's loop over the model's graphs (runtime.runner)
+        self.batcher = MicroBatcher(
+            runtime.runner(self.model, self.adapter), SETTINGS.max_batch_size, SETTINGS.max_latency_ms
+        )
         # decoding (an image's pixels, a text's tokens) runs here, off the event loop, so health checks and
         # other requests are answered while a costly body is decoded
         self.decoder = ThreadPoolExecutor(max_workers=SETTINGS.decode_threads, thread_name_prefix="aiaas-decode")

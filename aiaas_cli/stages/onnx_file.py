@@ -6,6 +6,7 @@ Shared by export and quantize (each writes and runs a model), so neither stage i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,9 @@ def embed_metadata(path: Path, meta: dict[str, Any]) -> None:
     onnx.save(model, str(path))
 
 
-def onnx_outputs(model: OnnxModel, feeds: Feeds) -> Feeds:
-    """Every output of ``model`` for ``feeds``, run in chunks."""
+def onnx_outputs(model: OnnxModel | Callable[[Feeds], Feeds], feeds: Feeds) -> Feeds:
+    """Every output of ``model`` (or of a runner, see runtime.runner) for ``feeds``, run in chunks."""
+    run = model.run if isinstance(model, OnnxModel) else model
     rows = len(next(iter(feeds.values())))
-    chunks = [model.run({k: v[i : i + _CHUNK] for k, v in feeds.items()}) for i in range(0, rows, _CHUNK)]
+    chunks = [run({k: v[i : i + _CHUNK] for k, v in feeds.items()}) for i in range(0, rows, _CHUNK)]
     return concat(chunks)

@@ -45,20 +45,27 @@ def onnx_path(run_id: str) -> Path:
     return path
 
 
-def _file_digest(path: Path) -> str:
+def _files_digest(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for path in paths:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
+def model_files(path: Path, metadata: dict[str, Any]) -> dict[str, Path]:
+    """Name in the Bento's model folder -> file: model.onnx and the further graphs its metadata names."""
+    return {"model.onnx": path, **{file: path.with_name(file) for file in (metadata.get("graphs") or {}).values()}}
+
+
 def save_model(path: Path, metadata: dict[str, Any]) -> str:
-    """Put model.onnx in the BentoML model store (once per file content); return its tag."""
+    """Put model.onnx (and its further graphs) in the BentoML model store (once per content); return its tag."""
     import bentoml
     from bentoml.exceptions import NotFound
 
-    tag = f"aiaas-{metadata['recipe']}:{_file_digest(path)[:16]}"
+    files = model_files(path, metadata)
+    tag = f"aiaas-{metadata['recipe']}:{_files_digest(list(files.values()))[:16]}"
     # packages of one model started together: one stores it, the others find it stored (else "already exists")
     with workspace.lock(f"model-{tag.replace(':', '-')}"):
         try:
@@ -67,7 +74,8 @@ def save_model(path: Path, metadata: dict[str, Any]) -> str:
             pass
         labels = {"recipe": str(metadata["recipe"]), "run_id": str(metadata.get("run_id", ""))}
         with bentoml.models.create(tag, labels=labels, metadata={"aiaas": metadata}) as model:
-            shutil.copyfile(path, model.path_of("model.onnx"))
+            for name, source in files.items():
+                shutil.copyfile(source, model.path_of(name))
         return str(model.tag)
 
 

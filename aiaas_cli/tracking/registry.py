@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiaas_cli import tags, workspace
@@ -14,9 +15,11 @@ def write_model(run_id: str, entry: dict, example: tuple[Any, Any] | None = None
     import onnx
     from mlflow.models import infer_signature
 
+    model = onnx.load(entry["path"])
     with workspace.library_temp_in_scratch():  # MLflow saves a whole copy of the model there first
         info = mlflow.onnx.log_model(
-            onnx.load(entry["path"]),
+            model,
+            extra_files=_graph_files(model, entry["path"]) or None,
             name="onnx",
             registered_model_name=entry["name"],
             signature=infer_signature(*example) if example is not None else None,
@@ -28,6 +31,16 @@ def write_model(run_id: str, entry: dict, example: tuple[Any, Any] | None = None
     if version is not None:
         describe_source(run_id, entry["name"], version)
     return version
+
+
+def _graph_files(model: Any, path: str) -> list[str]:
+    """The further graphs (decoder steps) a model of several graphs names beside its model.onnx, logged with it."""
+    import json
+
+    from aiaas_cli.serving.runtime import METADATA_KEY
+
+    meta = next((json.loads(p.value) for p in model.metadata_props if p.key == METADATA_KEY), {})
+    return [str(Path(path).with_name(file)) for file in (meta.get("graphs") or {}).values()]
 
 
 def describe_source(run_id: str, name: str, version: str) -> None:
