@@ -19,13 +19,13 @@ class ImageClassification(ImageRecipe, ClassificationRecipe):
     models = MODELS
 
     def builtin(self, name: str) -> Path:
-        from aiaas_recipes.image_cls import builtin
+        from aiaas_recipes.common.vision import digits
 
-        return builtin.materialize(name)
+        return digits.materialize(name)
 
     def check_config(self, cfg: Any) -> None:
+        from aiaas_recipes.common.vision.folders import check_root
         from aiaas_recipes.image_cls.dataset import check_settings
-        from aiaas_recipes.image_cls.scan import check_root
 
         check_settings(cfg.data)
         if cfg.data.root:
@@ -34,7 +34,7 @@ class ImageClassification(ImageRecipe, ClassificationRecipe):
 
     def fingerprint(self, cfg: Any) -> str:
         from aiaas_recipes.common.data.fingerprint import digest, files_digest
-        from aiaas_recipes.image_cls.scan import scan, visible_files
+        from aiaas_recipes.common.vision.folders import scan, visible_files
 
         layout = scan(self.data_root(cfg))
         inputs = files_digest(layout.root, listing=lambda root, _: visible_files(root))  # its own hidden/junk rule
@@ -43,8 +43,8 @@ class ImageClassification(ImageRecipe, ClassificationRecipe):
         return digest({"input": inputs, "settings": settings})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
+        from aiaas_recipes.common.vision.folders import scan
         from aiaas_recipes.image_cls import dataset
-        from aiaas_recipes.image_cls.scan import scan
 
         layout = scan(self.data_root(cfg))
         model_data = self.model_data(cfg)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from imagefiles import noise_bytes, write, write_broken, write_class, write_dataset
 
-from aiaas_recipes.image_cls.dataset import channel_stats, decode_all, split_by_class
-from aiaas_recipes.image_cls.scan import scan
+from aiaas_recipes.common.vision.folders import scan
+from aiaas_recipes.common.vision.imagefiles import channel_stats, decode_all
+from aiaas_recipes.image_cls.dataset import split_by_class
 
 CLASSES = ["bird", "cat", "dog"]
 

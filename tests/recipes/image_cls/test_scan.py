@@ -6,7 +6,7 @@ import pytest
 from imagefiles import image_bytes, write, write_dataset
 
 from aiaas_cli.errors import USAGE, ConfigError
-from aiaas_recipes.image_cls.scan import scan
+from aiaas_recipes.common.vision.folders import scan
 
 
 def files_of(layout) -> set[str]:
