@@ -104,15 +104,15 @@ def _write_onnx(network: Any, spec: ExportSpec, path: Path, export_cfg: Any) -> 
         ) from exc
 
 
-def _run_exported(path: Path, inputs: Feeds, recipe: Recipe) -> Feeds:
-    """The exported model's outputs, run as `predict` and the service run it (the adapter's own loop when it has one);
-    an exporter can write a graph ONNX Runtime will not load or run (an axis fixed to the example's size, an op the
-    runtime lacks): that is one line, not a runtime traceback."""
+def _run_exported(path: Path, inputs: Feeds, allowed: set[str] | None = None) -> Feeds:
+    """The exported model's outputs, run as `predict` and the service run it: the adapter of its serving module (one
+    in ``allowed``) runs its own loop when it has one (runtime.runner). An exporter can write a graph ONNX Runtime
+    will not load or run (an axis fixed to the example's size, an op the runtime lacks): one line, not a traceback."""
     from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidArgument, NotImplemented, RuntimeException
 
     try:
         model = OnnxModel(path)
-        run = runner(model, load_adapter(model.metadata, allowed={recipe.serving_module}))
+        run = runner(model, load_adapter(model.metadata, allowed)) if allowed else model.run
         if run == model.run:  # fed its own inputs: a recipe's samples may hold feeds for each kind of its graphs
             inputs = {name: inputs[name] for name in model.input_names}
         return onnx_outputs(run, inputs)
@@ -162,7 +162,7 @@ def export(cfg: Any, recipe: Recipe, trained: Trained) -> Exported:
                 _write_onnx(part.module or network, part, folder / info["graphs"][name], cfg.export)
             _write_onnx(spec.module or network, spec, temp, cfg.export)
             embed_metadata(temp, info)
-            actual = _run_exported(temp, inputs, recipe)
+            actual = _run_exported(temp, inputs, {recipe.serving_module})
             result = _check_parity(recipe, expected, actual, cfg.export, trained.run_id)
             for file in (*info.get("graphs", {}).values(), target.name):  # model.onnx last: it names the others
                 os.replace(folder / file, target.parent / file)
