@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -188,3 +189,26 @@ def test_a_folder_keeps_its_dimension(tmp_path):
         Gallery(tmp_path, 8)
     with Gallery(tmp_path, DIM) as gallery:
         assert gallery.identify(unit(2, 0)) == [[], []]  # an empty gallery knows nobody
+
+
+def test_threads_identify_while_another_enrols(tmp_path):
+    people, errors = unit(200, 7), []
+    with Gallery(tmp_path, DIM) as gallery:
+        gallery.enroll("p0", people[:1])
+
+        def ask() -> None:
+            try:
+                for i in range(100):
+                    assert gallery.identify(people[i % 200], k=3)[0]
+            except Exception as exc:  # a failed search in a thread must fail the test
+                errors.append(exc)
+
+        askers = [threading.Thread(target=ask) for _ in range(4)]
+        for thread in askers:
+            thread.start()
+        for i in range(1, 200):
+            gallery.enroll(f"p{i}", people[i : i + 1])
+        for thread in askers:
+            thread.join()
+        assert not errors
+        assert top1(gallery, near(people)) == [f"p{i}" for i in range(200)]
