@@ -56,7 +56,10 @@ class Gallery:
             if usable and len(index) == header.count == self.records.live_at(header.version):
                 self.index, self.version, self._saved = index, header.version, header.version
                 self._load_names()
-                self._catch_up(force=True)
+                self._seen = self.records.data_version()
+                self._apply(self.records.changes_since(self.version))
+                if self.version - self._saved >= SAVE_EVERY:  # far behind: write it now (we hold the file lock)
+                    self._write()
                 return
         self._rebuild()
 
@@ -78,6 +81,9 @@ class Gallery:
         self.index.add(keys, vectors)
         for key, name, _ in rows:
             self._remember(key, name)
+        self._write()
+
+    def _write(self) -> None:
         self.index.save(self.folder, self.records.generation, self.version)
         self._saved = self.version
 
@@ -196,8 +202,7 @@ class Gallery:
     def save(self) -> None:
         """Write the index file now (open and close do it too), so a restart loads instead of rebuilding."""
         with self._lock, locked(self.folder):
-            self.index.save(self.folder, self.records.generation, self.version)
-            self._saved = self.version
+            self._write()
 
     def __len__(self) -> int:
         with self._lock:

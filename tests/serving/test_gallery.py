@@ -15,6 +15,7 @@ import threading
 import numpy as np
 import pytest
 
+from aiaas_cli.serving import gallery as gallery_module
 from aiaas_cli.serving.gallery import Gallery, GalleryError
 from aiaas_cli.serving.gallery_index import HEADER_FILE, INDEX_FILE
 
@@ -212,3 +213,21 @@ def test_threads_identify_while_another_enrols(tmp_path):
             thread.join()
         assert not errors
         assert top1(gallery, near(people)) == [f"p{i}" for i in range(200)]
+
+
+def test_an_index_far_behind_is_saved_again_when_caught_up(tmp_path, monkeypatch):
+    monkeypatch.setattr(gallery_module, "SAVE_EVERY", 5)
+
+    def count() -> int:
+        return json.loads((tmp_path / HEADER_FILE).read_text())["count"]
+
+    writer = Gallery(tmp_path, DIM)
+    for i in range(12):  # records only, as if a worker died before saving its index
+        writer.records.enroll([(f"p{i}", unit(1, 20 + i))])
+    assert count() == 0
+    with Gallery(tmp_path, DIM) as opened:  # loads the file, applies 12 changes >= SAVE_EVERY, writes it again
+        assert count() == 12 and len(opened) == 12
+        for i in range(12, 18):
+            writer.records.enroll([(f"p{i}", unit(1, 20 + i))])
+        assert len(opened) == 18 and count() == 18  # caught up while open: written again too
+    writer.close()
