@@ -17,7 +17,7 @@ import pytest
 
 from aiaas_cli.serving import gallery as gallery_module
 from aiaas_cli.serving.gallery import Gallery, GalleryError
-from aiaas_cli.serving.gallery_index import HEADER_FILE, INDEX_FILE
+from aiaas_cli.serving.gallery_index import HEADER_FILE, INDEX_FILE, Settings
 
 DIM = 16
 
@@ -231,3 +231,15 @@ def test_an_index_far_behind_is_saved_again_when_caught_up(tmp_path, monkeypatch
             writer.records.enroll([(f"p{i}", unit(1, 20 + i))])
         assert len(opened) == 18 and count() == 18  # caught up while open: written again too
     writer.close()
+
+
+def test_only_a_change_of_graph_settings_rebuilds_the_file(tmp_path):
+    with Gallery(tmp_path, DIM) as gallery:
+        gallery.enroll("ada", unit(3, 9))
+    built = (tmp_path / INDEX_FILE).stat().st_mtime_ns
+    with Gallery(tmp_path, DIM, Settings(expansion_search=64)) as gallery:  # a search setting: loaded as it is
+        assert gallery.index.index.expansion_search == 64 and top1(gallery, unit(3, 9)) == ["ada"] * 3
+    assert (tmp_path / INDEX_FILE).stat().st_mtime_ns == built
+    with Gallery(tmp_path, DIM, Settings(connectivity=8)) as gallery:  # another graph: rebuilt from the records
+        assert top1(gallery, unit(3, 9)) == ["ada"] * 3
+    assert json.loads((tmp_path / HEADER_FILE).read_text())["settings"]["connectivity"] == 8
