@@ -43,7 +43,7 @@ def gallery_enroll(
     from aiaas_cli.stages import gallery as stage
 
     console.settings.json = json_mode
-    request = stage.Enrolment(gallery, inputs, model, name, recipe, batch_size, strict)
+    request = stage.Enrolment(gallery, inputs, model, recipe, name, batch_size, strict)
     finish(stage.enroll(request), json_mode)
 
 

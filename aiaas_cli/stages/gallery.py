@@ -18,16 +18,14 @@ from aiaas_cli import console
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_cli.stages import predict_inputs
 
-RECIPE = "image-embed"  # the recipe whose models `aiaas gallery enroll` accepts unless --recipe says otherwise
-
 
 @dataclass
 class Enrolment:
     folder: str  # the gallery
     inputs: list[str]  # a folder per identity, or files and folders of one identity (``name``)
     model: str  # run=<id> or path/to/model.onnx
+    recipe: str  # the recipe that exported it (its serving module turns files into embeddings)
     name: str | None = None
-    recipe: str = RECIPE
     batch_size: int = 32
     strict: bool = False
 
@@ -107,7 +105,7 @@ def _embed(predictor: Any, files: list[str], batch_size: int, skipped: list, str
 
 def _embedding(prediction: dict) -> list[float]:
     if "embedding" not in prediction:
-        raise UserError("the model's predictions hold no 'embedding'", "enrol with an image-embed model")
+        raise UserError("the model's predictions hold no 'embedding'", "enrol with an embedding recipe's model")
     return prediction["embedding"]
 
 
