@@ -136,6 +136,16 @@ def gallery_figures(folder: Path, vectors: np.ndarray, query_sets: dict, rebuild
         print(f"  Gallery.identify(k=1) answers the exact top identity for cos 0.5 q: {same:.4f}", flush=True)
 
 
+def cpu_per_call(gallery: Gallery, queries: np.ndarray, calls: int) -> np.ndarray:
+    """CPU seconds this thread spends in one identify(vector, k=5): its cost whatever the machine's load."""
+    spent = []
+    for i in range(calls):
+        started = time.thread_time()
+        gallery.identify(queries[i % len(queries)], k=5)
+        spent.append(time.thread_time() - started)
+    return np.array(spent)
+
+
 def latencies(ask, queries: np.ndarray, clients: int, calls: int) -> np.ndarray:
     """Seconds per call of ``ask(client, vector)`` with ``clients`` threads sharing ``calls`` calls."""
     per_client = max(1, calls // clients)
@@ -207,8 +217,10 @@ def run_variant(args: argparse.Namespace, variant: str, work: Path) -> None:
     asked = sets["cos 0.5 q"]
     with Gallery(folder, args.dim) as gallery:
         one = latencies(lambda c, v: gallery.identify(v, k=5), asked, 1, args.calls // 4)
+        cpu = cpu_per_call(gallery, asked, args.calls // 4)
         many = latencies(lambda c, v: gallery.identify(v, k=5), asked, args.clients, args.calls)
     print(f"identify k=5 in-process, 1 client: {percentiles(one)}", flush=True)
+    print(f"  CPU time of one identify (the load-independent cost): p50 {np.median(cpu) * 1000:.2f} ms")
     print(f"identify k=5 in-process, {args.clients} clients: {percentiles(many)} [target p99 < {TARGET_P99_MS} ms]")
     if not args.skip_process:
         remote = through_a_process(folder, args.dim, asked, args.clients, args.calls)
