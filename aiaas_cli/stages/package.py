@@ -183,6 +183,7 @@ def settings(serve: Any, model: Any = None) -> dict[str, Any]:
         "access_log": bool(serve.access_log),
         "metrics": bool(serve.metrics),
         "tracing": bool(serve.tracing),
+        "state_dir": str(serve.state_dir) if serve.get("state_dir") else None,
     }
 
 
