@@ -1,0 +1,220 @@
+"""A persistent gallery of named identities and their embeddings: enrol, remove, identify (torch-free).
+
+The records live in SQLite (``gallery_store``: durable when a call returns, shared by every process that opens
+the folder) and each process keeps its own usearch index (``gallery_index``) in memory. Before it answers, a
+process applies what other processes enrolled or removed since its last look: a change log read from the
+sequence number it last applied, skipped entirely when SQLite's data_version says nobody else wrote.
+The index file is a cache: loaded when it matches the records, rebuilt from them when missing or stale.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from aiaas_cli.serving.gallery_index import Settings, VectorIndex, locked
+from aiaas_cli.serving.gallery_store import Records
+
+MAX_NAME = 200
+SAVE_EVERY = 20_000  # changes applied since the last save before the index is written again (restart cost)
+
+
+class GalleryError(ValueError):
+    """A bad call (empty name, wrong dimension, unknown identity): its message is the answer to a 4xx."""
+
+
+class Gallery:
+    """Identities with their vectors in ``folder`` (gallery.sqlite + index.usearch); safe to share across threads
+    and across processes that open the same folder."""
+
+    def __init__(self, folder: str | Path, dim: int, settings: Settings = Settings()):
+        if int(dim) < 1:
+            raise GalleryError(f"dim must be a positive number of dimensions, got {dim}")
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.records = Records(self.folder / "gallery.sqlite", int(dim))
+        if self.records.dim != int(dim):
+            self.records.close()
+            raise GalleryError(f"gallery {self.folder} holds {self.records.dim}-d vectors, not {dim}-d")
+        self.dim = self.records.dim
+        self.settings = settings
+        self._lock = threading.RLock()  # one SQLite connection and one index per process, shared by its threads
+        self._key_names: dict[int, str] = {}  # vector id -> identity
+        self._counts: dict[str, int] = {}  # identity -> vectors in the index
+        self._seen = -1  # SQLite's data_version when the log was last read
+        with locked(self.folder):  # another process that is rebuilding the file finishes first; then we load it
+            self._open_index()
+
+    def _open_index(self) -> None:
+        loaded = VectorIndex.load(self.folder, self.dim, self.settings)
+        if loaded is not None:
+            index, header = loaded
+            usable = header.generation == self.records.generation and header.version <= self.records.last_change()
+            if usable and len(index) == header.count == self.records.live_at(header.version):
+                self.index, self.version, self._saved = index, header.version, header.version
+                self._load_names()
+                self._catch_up(force=True)
+                return
+        self._rebuild()
+
+    def _load_names(self) -> None:
+        """Key -> identity for the vectors the loaded index holds; later changes are applied after this."""
+        rows = self.records.vector_names()
+        keys = np.array([r[0] for r in rows], dtype=np.uint64)
+        held = np.asarray(self.index.index.contains(keys), dtype=bool).reshape(-1) if len(rows) else []
+        for (key, name), present in zip(rows, held):
+            if present:
+                self._remember(key, name)
+
+    def _rebuild(self) -> None:
+        self._seen = self.records.data_version()
+        self.version, rows = self.records.snapshot()
+        self.index = VectorIndex(self.dim, self.settings)
+        keys = np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
+        vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), self.dim)
+        self.index.add(keys, vectors)
+        for key, name, _ in rows:
+            self._remember(key, name)
+        self.index.save(self.folder, self.records.generation, self.version)
+        self._saved = self.version
+
+    def _remember(self, key: int, name: str) -> None:
+        self._key_names[int(key)] = name
+        self._counts[name] = self._counts.get(name, 0) + 1
+
+    def _forget(self, key: int) -> None:
+        name = self._key_names.pop(int(key), None)
+        if name is not None:
+            self._counts[name] -= 1
+            if not self._counts[name]:
+                del self._counts[name]
+
+    def _apply(self, changes: list) -> None:
+        """Bring the index up to the records: add what was enrolled, drop what was removed, in log order."""
+        for start in range(0, len(changes), 4096):
+            chunk = changes[start : start + 4096]
+            added = [(c[1], c[3], c[4]) for c in chunk if c[2] and c[4] is not None]
+            if added:
+                vectors = np.frombuffer(b"".join(a[2] for a in added), dtype=np.float32).reshape(-1, self.dim)
+                self.index.add(np.array([a[0] for a in added], dtype=np.uint64), vectors)
+                for key, name, _ in added:
+                    if key not in self._key_names:
+                        self._remember(key, name)
+            gone = [c[1] for c in chunk if not c[2]]
+            self.index.remove(np.array(gone, dtype=np.uint64))
+            for key in gone:
+                self._forget(key)
+        if changes:
+            self.version = changes[-1][0]
+
+    def _catch_up(self, force: bool = False) -> None:
+        """Apply other processes' changes; a no-op costing one PRAGMA when nobody else wrote."""
+        seen = self.records.data_version()  # read before the log: a commit in between is caught next time
+        if force or seen != self._seen:
+            self._apply(self.records.changes_since(self.version))
+            self._seen = seen
+            if self.version - self._saved >= SAVE_EVERY:
+                self.save()
+
+    def enroll(self, name: str, vectors: np.ndarray) -> int:
+        """Append ``vectors`` [n, dim] to ``name`` (created if new); committed when it returns; its vector count."""
+        name, vectors = check_name(name), self._check_vectors(vectors)
+        with self._lock:
+            count = self.records.enroll(name, vectors)
+            self._catch_up(force=True)
+        return count
+
+    def remove(self, name: str) -> int:
+        """Delete ``name`` and its vectors; how many vectors went. GalleryError when there is no such identity."""
+        name = check_name(name)
+        with self._lock:
+            removed = self.records.remove(name)
+            self._catch_up(force=True)
+        if removed is None:
+            raise GalleryError(f"no identity named {name!r} in the gallery")
+        return removed
+
+    def names(self) -> list[tuple[str, int]]:
+        """(identity, vectors) for every identity, sorted by name."""
+        with self._lock:
+            self._catch_up()
+            return sorted(self._counts.items())
+
+    def identify(self, vectors: np.ndarray, k: int = 5) -> list[list[tuple[str, float]]]:
+        """Per query, up to ``k`` identities with their best vector's cosine similarity, best first."""
+        if int(k) < 1:
+            raise GalleryError(f"k must be at least 1, got {k}")
+        queries = self._check_vectors(vectors)
+        with self._lock:
+            self._catch_up()
+            return [self._top_identities(query, int(k)) for query in queries]
+
+    def _top_identities(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Several vectors may share an identity: search wider until ``k`` distinct identities are found."""
+        size, wanted = len(self.index), min(k, len(self._counts))
+        count = min(size, 4 * k)
+        while count:
+            keys, sims = self.index.search(query, count)
+            best: dict[str, float] = {}
+            for key, sim in zip(keys, sims):
+                name = self._key_names.get(int(key))
+                if name is not None and name not in best:
+                    best[name] = float(sim)
+            if len(best) >= wanted or count >= size:
+                return list(best.items())[:k]
+            count = min(size, count * 4)
+        return []
+
+    def _check_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        """[n, dim] finite float32 rows scaled to unit length (cosine needs no more; stored this way)."""
+        try:
+            array = np.asarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise GalleryError("vectors must be numbers") from None
+        array = array.reshape(1, -1) if array.ndim == 1 else array
+        if array.ndim != 2 or array.shape[1] != self.dim or not len(array):
+            raise GalleryError(f"vectors must be [n >= 1, {self.dim}], got shape {list(np.shape(vectors))}")
+        if not np.isfinite(array).all():
+            raise GalleryError("vectors hold NaN or infinite values")
+        norms = np.linalg.norm(array, axis=1, keepdims=True)
+        if (norms == 0).any():
+            raise GalleryError("a vector of zeros has no direction")
+        return np.ascontiguousarray(array / norms, dtype=np.float32)
+
+    def save(self) -> None:
+        """Write the index file now (open and close do it too), so a restart loads instead of rebuilding."""
+        with self._lock, locked(self.folder):
+            self.index.save(self.folder, self.records.generation, self.version)
+            self._saved = self.version
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._catch_up()
+            return len(self._counts)
+
+    def close(self) -> None:
+        """Save the index if it moved since it was last written, and close the records."""
+        with self._lock:
+            if self.version != self._saved:
+                self.save()
+            self.records.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def check_name(name: str) -> str:
+    """The identity's name without surrounding spaces; GalleryError when empty, too long or with control chars."""
+    if not isinstance(name, str) or not name.strip():
+        raise GalleryError("an identity needs a name (empty)")
+    name = name.strip()
+    if len(name) > MAX_NAME:
+        raise GalleryError(f"an identity's name is at most {MAX_NAME} characters, got {len(name)}")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise GalleryError("an identity's name cannot hold control characters (newline, tab...)")
+    return name
