@@ -63,19 +63,19 @@ def view(face: Any, rng: np.random.Generator) -> np.ndarray:
     from PIL import Image
 
     c = _CANVAS
-    scale = rng.uniform(0.8, 1.1)
-    turned = face.rotate(rng.uniform(-25, 25), resample=Image.BILINEAR)
+    scale = rng.uniform(0.85, 1.05)
+    turned = face.rotate(rng.uniform(-15, 15), resample=Image.BILINEAR)
     turned = turned.resize((int(c * scale), int(c * scale)), Image.BILINEAR)
     canvas = Image.new("RGBA", (c, c), (*rng.integers(0, 255, 3).tolist(), 255))
-    dx, dy = (rng.integers(-8, 9, 2) + (c - turned.width) // 2).tolist()
+    dx, dy = (rng.integers(-6, 7, 2) + (c - turned.width) // 2).tolist()
     canvas.paste(turned, (dx, dy), turned)  # the alpha as mask; a negative offset is fine here
     pixels = np.asarray(canvas.convert("RGB").resize((SIZE, SIZE), Image.BILINEAR), dtype=np.float32)
-    ramp = np.linspace(-1, 1, SIZE)[None, :, None] * rng.uniform(-40, 40)  # light from one side
-    pixels = pixels * rng.uniform(0.6, 1.3) + ramp
-    if rng.random() < 0.3:  # something in front of the face
+    ramp = np.linspace(-1, 1, SIZE)[None, :, None] * rng.uniform(-25, 25)  # light from one side
+    pixels = pixels * rng.uniform(0.75, 1.25) + ramp
+    if rng.random() < 0.2:  # something in front of the face
         y, x, hh, ww = rng.integers(0, SIZE - 10, 2).tolist() + rng.integers(8, 18, 2).tolist()
         pixels[y : y + hh, x : x + ww] = rng.integers(0, 255, 3)
-    pixels += rng.normal(0, 8, pixels.shape)
+    pixels += rng.normal(0, 6, pixels.shape)
     return np.clip(pixels, 0, 255).astype(np.uint8)
 
 
