@@ -60,8 +60,7 @@ def model_files(path: Path, metadata: dict[str, Any]) -> dict[str, Path]:
 
 
 def save_model(path: Path, metadata: dict[str, Any], extra: Path | None = None) -> str:
-    """Put model.onnx (and its further graphs, and the files under ``extra``: Recipe.package_files) in the BentoML
-    model store (once per content); return its tag."""
+    """model.onnx, its further graphs and ``extra``'s files (Recipe.package_files) into the model store; its tag."""
     import bentoml
     from bentoml.exceptions import NotFound
 

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 LOSSES = ("arcface", "cosface", "triplet")
-DEFAULT_MARGIN = {"arcface": 0.3, "cosface": 0.35, "triplet": 0.2}
+DEFAULT_MARGIN = {"arcface": 0.2, "cosface": 0.35, "triplet": 0.2}
 
 
 class MarginSoftmax(nn.Module):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 BUILTINS = ("faces",)
-IDENTITIES, PER_IDENTITY, SIZE = 240, 16, 48
+IDENTITIES, PER_IDENTITY, SIZE = 160, 12, 48
 _CANVAS = 96  # drawn at twice the saved size, then downsampled: smooth edges
 
 
