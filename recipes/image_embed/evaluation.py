@@ -22,7 +22,7 @@ def embed_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, spl
     """(embeddings, identity labels) of every image of ``split``."""
     arrays = open_split(dataset_dir, split, ("x", "y"))
     standardise = Standardiser(manifest["mean"], manifest["std"])
-    parts = [network(standardise(np.ascontiguousarray(arrays["x"][i : i + batch]))).numpy()
+    parts = [network(standardise(np.array(arrays["x"][i : i + batch]))).numpy()
              for i in range(0, len(arrays["y"]), batch)]  # fmt: skip
     return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32), np.asarray(arrays["y"])
 
@@ -30,7 +30,7 @@ def embed_split(network: torch.nn.Module, dataset_dir: Path, manifest: dict, spl
 def raw_pixels(dataset_dir: Path, manifest: dict, split: str) -> tuple[np.ndarray, np.ndarray]:
     """The baseline's embeddings: the standardised pixels themselves."""
     arrays = open_split(dataset_dir, split, ("x", "y"))
-    x = Standardiser(manifest["mean"], manifest["std"])(np.ascontiguousarray(arrays["x"])).numpy()
+    x = Standardiser(manifest["mean"], manifest["std"])(np.array(arrays["x"])).numpy()
     return x.reshape(len(x), -1), np.asarray(arrays["y"])
 
 

@@ -16,8 +16,8 @@ BATCH = 64
 def build_gallery(root: Path, onnx_path: Path, folder: Path, strict: bool = False) -> int:
     """Enrol every identity folder under ``root``; unreadable images are skipped and reported (an error with
     ``strict``). Returns the number of identities."""
+    from aiaas_cli.serving.runtime import BadInput, Predictor  # noqa: I001  (ONNX Runtime before usearch, see service)
     from aiaas_cli.serving.gallery import Gallery
-    from aiaas_cli.serving.runtime import BadInput, Predictor
     from aiaas_recipes.common.vision.folders import visible_dirs, visible_files
 
     predictor = Predictor(onnx_path, allowed={"aiaas_recipes.image_embed.serving"})

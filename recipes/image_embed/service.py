@@ -14,12 +14,11 @@ import numpy as np
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-from aiaas_cli.serving.gallery import Gallery, GalleryError
 from aiaas_cli.serving.limits import send_error
 from aiaas_cli.serving.service import SERVICE_OPTIONS, SETTINGS, Engine, error, guard, state_dir, upload_bytes
 from aiaas_recipes.image_embed.serving import named, verdict
 
-GALLERIES: list[Gallery] = []  # this worker's gallery, for the DELETE route (answered in GalleryRoutes)
+GALLERIES: list[Any] = []  # this worker's gallery, for the DELETE route (answered in GalleryRoutes)
 PACKAGED = "gallery"  # the folder `aiaas package ... gallery=DIR` put beside model.onnx
 TopK = Annotated[int, Field(ge=1, le=100, description="How many identities to return, best first.")]
 
@@ -51,8 +50,11 @@ class Enrolled(BaseModel):
     identities: int
 
 
-def open_gallery(dim: int) -> Gallery:
+def open_gallery(dim: int) -> Any:
     """The gallery in the state folder; the first start copies in the one packaged with the model (if any)."""
+    # imported here, after ONNX Runtime: loading usearch's library first makes onnxruntime's import crash (SIGSEGV)
+    from aiaas_cli.serving.gallery import Gallery
+
     folder = state_dir() / "gallery"
     packaged = Path(bentoml.models.get(SETTINGS.model_tag).path) / PACKAGED
     if packaged.is_dir() and not folder.exists():
@@ -81,6 +83,8 @@ class EmbedService:
 
     async def _gallery(self, call, *args) -> Any:
         """A gallery call off the event loop (SQLite commits and index updates block)."""
+        from aiaas_cli.serving.gallery import GalleryError
+
         try:
             return await asyncio.get_running_loop().run_in_executor(None, call, *args)
         except GalleryError as exc:
@@ -146,6 +150,8 @@ class GalleryRoutes:
         if path == "/gallery":
             names = await loop.run_in_executor(None, gallery.names)
             return await _json(send, 200, {"identities": [{"name": n, "images": c} for n, c in names]})
+        from aiaas_cli.serving.gallery import GalleryError
+
         name = unquote(path.removeprefix("/enroll/")).strip()
         if not name:
             return await send_error(send, 400, "name must not be empty")

@@ -5,7 +5,6 @@ across a restart, and no torch in the service's processes."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import psutil
