@@ -93,11 +93,14 @@ class EmbedService:
     @bentoml.api(route="/predict")
     async def predict(self, image: Path) -> Embedding:
         """The L2-normalised embedding of one image (multipart field `image`)."""
-        return await self.embed(image)
+        return await self._embedding(image)
 
     @bentoml.api(route="/embed")
     async def embed(self, image: Path) -> Embedding:
         """The L2-normalised embedding of one image (multipart field `image`)."""
+        return await self._embedding(image)
+
+    async def _embedding(self, image: Any) -> Any:
         found = await self._embed([upload_bytes(image)])
         return found if isinstance(found, JSONResponse) else Embedding(embedding=found[0])
 
