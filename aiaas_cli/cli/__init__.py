@@ -4,6 +4,7 @@ commands.py  the Typer app: one short function per command, each handing over to
 predict.py   `aiaas predict` (its many options)
 common.py    what every command shares: one-line errors, option types, the config for a command line, output
 runs.py      `aiaas runs`, `runs sync`, `runs compare`; run_list.py builds their rows and tables
+gallery.py   `aiaas gallery enroll|list|remove` (the work is in stages/gallery.py)
 """
 
 from aiaas_cli.cli.commands import app, main

@@ -19,6 +19,7 @@ from aiaas_cli.cli.common import (
     stage_command,
     stop_on_sigterm,
 )
+from aiaas_cli.cli.gallery import gallery_app
 from aiaas_cli.cli.predict import predict
 from aiaas_cli.cli.runs import runs_app
 
@@ -230,6 +231,7 @@ def pipeline(
 
 
 app.add_typer(runs_app, name="runs")
+app.add_typer(gallery_app, name="gallery")
 
 
 def main() -> None:

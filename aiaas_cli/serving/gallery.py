@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aiaas_cli.serving.gallery_index import Settings, VectorIndex, locked
+from aiaas_cli.serving.gallery_index import ReadWriteLock, Settings, VectorIndex, locked
 from aiaas_cli.serving.gallery_store import Records
 
 MAX_NAME = 200
@@ -40,7 +40,8 @@ class Gallery:
             raise GalleryError(f"gallery {self.folder} holds {self.records.dim}-d vectors, not {dim}-d")
         self.dim = self.records.dim
         self.settings = settings
-        self._lock = threading.RLock()  # one SQLite connection and one index per process, shared by its threads
+        self._lock = threading.RLock()  # one SQLite connection per process, shared by its threads
+        self._index_lock = ReadWriteLock()  # searches run together; catching up changes the index alone
         self._key_names: dict[int, str] = {}  # vector id -> identity
         self._counts: dict[str, int] = {}  # identity -> vectors in the index
         self._seen = -1  # SQLite's data_version when the log was last read
@@ -55,7 +56,10 @@ class Gallery:
             if usable and len(index) == header.count == self.records.live_at(header.version):
                 self.index, self.version, self._saved = index, header.version, header.version
                 self._load_names()
-                self._catch_up(force=True)
+                self._seen = self.records.data_version()
+                self._apply(self.records.changes_since(self.version))
+                if self.version - self._saved >= SAVE_EVERY:  # far behind: write it now (we hold the file lock)
+                    self._write()
                 return
         self._rebuild()
 
@@ -77,6 +81,9 @@ class Gallery:
         self.index.add(keys, vectors)
         for key, name, _ in rows:
             self._remember(key, name)
+        self._write()
+
+    def _write(self) -> None:
         self.index.save(self.folder, self.records.generation, self.version)
         self._saved = self.version
 
@@ -93,6 +100,10 @@ class Gallery:
 
     def _apply(self, changes: list) -> None:
         """Bring the index up to the records: add what was enrolled, drop what was removed, in log order."""
+        with self._index_lock.writing():
+            self._apply_unlocked(changes)
+
+    def _apply_unlocked(self, changes: list) -> None:
         for start in range(0, len(changes), 4096):
             chunk = changes[start : start + 4096]
             added = [(c[1], c[3], c[4]) for c in chunk if c[2] and c[4] is not None]
@@ -120,11 +131,15 @@ class Gallery:
 
     def enroll(self, name: str, vectors: np.ndarray) -> int:
         """Append ``vectors`` [n, dim] to ``name`` (created if new); committed when it returns; its vector count."""
-        name, vectors = check_name(name), self._check_vectors(vectors)
+        return self.enroll_many([(name, vectors)])[0]
+
+    def enroll_many(self, people: list[tuple[str, np.ndarray]]) -> list[int]:
+        """``enroll`` for many identities in one transaction (all or none): a bulk load without a commit each."""
+        checked = [(check_name(name), self._check_vectors(vectors)) for name, vectors in people]
         with self._lock:
-            count = self.records.enroll(name, vectors)
+            counts = self.records.enroll(checked)
             self._catch_up(force=True)
-        return count
+        return counts
 
     def remove(self, name: str) -> int:
         """Delete ``name`` and its vectors; how many vectors went. GalleryError when there is no such identity."""
@@ -149,6 +164,7 @@ class Gallery:
         queries = self._check_vectors(vectors)
         with self._lock:
             self._catch_up()
+        with self._index_lock.reading():
             return [self._top_identities(query, int(k)) for query in queries]
 
     def _top_identities(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
@@ -186,8 +202,7 @@ class Gallery:
     def save(self) -> None:
         """Write the index file now (open and close do it too), so a restart loads instead of rebuilding."""
         with self._lock, locked(self.folder):
-            self.index.save(self.folder, self.records.generation, self.version)
-            self._saved = self.version
+            self._write()
 
     def __len__(self) -> int:
         with self._lock:

@@ -64,15 +64,20 @@ class Records:
             raise
         self.db.execute("COMMIT")
 
-    def enroll(self, name: str, vectors: np.ndarray) -> int:
-        """Append ``vectors`` to ``name`` (created if new), committed; how many vectors ``name`` has now."""
+    def enroll(self, people: list[tuple[str, np.ndarray]]) -> list[int]:
+        """Append each identity's vectors (created if new) in one transaction, committed when it returns; how many
+        vectors each identity has now."""
         with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO identities(name) VALUES (?)", (name,))
-            (identity,) = db.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
-            for vector in vectors:
-                cursor = db.execute("INSERT INTO vectors(identity, vector) VALUES (?, ?)", (identity, vector.tobytes()))
-                db.execute("INSERT INTO changes(vector, added) VALUES (?, 1)", (cursor.lastrowid,))
-            return db.execute("SELECT COUNT(*) FROM vectors WHERE identity = ?", (identity,)).fetchone()[0]
+            return [self._append(db, name, vectors) for name, vectors in people]
+
+    @staticmethod
+    def _append(db: sqlite3.Connection, name: str, vectors: np.ndarray) -> int:
+        db.execute("INSERT OR IGNORE INTO identities(name) VALUES (?)", (name,))
+        (identity,) = db.execute("SELECT id FROM identities WHERE name = ?", (name,)).fetchone()
+        for vector in vectors:
+            cursor = db.execute("INSERT INTO vectors(identity, vector) VALUES (?, ?)", (identity, vector.tobytes()))
+            db.execute("INSERT INTO changes(vector, added) VALUES (?, 1)", (cursor.lastrowid,))
+        return db.execute("SELECT COUNT(*) FROM vectors WHERE identity = ?", (identity,)).fetchone()[0]
 
     def remove(self, name: str) -> int | None:
         """Delete ``name`` and its vectors, committed; how many vectors went, None if there is no such identity."""
