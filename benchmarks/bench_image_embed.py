@@ -5,6 +5,7 @@ process) on held-out images.
 Targets (issue 26): TAR at FAR=1e-2 >= 0.9 and >= 0.3 over the baseline; served vs local cosine >= 0.9999.
 
     .venv/bin/python -m benchmarks.bench_image_embed                  (extra overrides: trainer.max_epochs=30)
+    .venv/bin/python -m benchmarks.bench_image_embed --reuse image-embed-pipeline.json   (serve a finished one)
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ def pipeline(overrides: list[str]) -> tuple[dict, float]:
 
 def served_vs_local(out: dict, limit: int = 20) -> np.ndarray:
     """Cosine of the served /embed answer and the local ONNX Runtime embedding, per held-out test image."""
-    from aiaas_cli.artifacts import dataset_of
     from aiaas_cli.serving.runtime import Predictor
 
-    dataset = dataset_of(out["run_id"])
-    names = (dataset.dir / "test_files.txt").read_text().split()[:limit]
-    payloads = [(Path(dataset.manifest["source"]) / name).read_bytes() for name in names]
+    folder = Path(out["dataset_dir"])
+    names = (folder / "test_files.txt").read_text().split()[:limit]
+    source = Path(json.loads((folder / "manifest.json").read_text())["source"])
+    payloads = [(source / name).read_bytes() for name in names]
     local = np.asarray([p["embedding"] for p in Predictor(out["onnx_path"]).predict(payloads)])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -63,7 +64,12 @@ def served_vs_local(out: dict, limit: int = 20) -> np.ndarray:
 
 
 def main() -> None:
-    out, seconds = pipeline(sys.argv[1:])
+    if sys.argv[1:2] == ["--reuse"]:  # --reuse pipeline.json: a finished pipeline's --json answer
+        out, seconds = json.loads(Path(sys.argv[2]).read_text()), float("nan")
+        sys.argv[1:3] = []
+    else:
+        out, seconds = pipeline(sys.argv[1:])
+        Path("image-embed-pipeline.json").write_text(json.dumps(out))
     model, base = out["metrics"], out["metrics"]["baseline"]
     print(f"pipeline image-embed {' '.join(sys.argv[1:])}: {seconds:.0f} s (every stage)")
     print(f"{'metric':18} {'model':>8} {'raw pixels':>10} {'difference':>10}")
