@@ -257,6 +257,12 @@ class Recipe:
         """The headline metric of raw model outputs; judges int8 quantization."""
         raise NotImplementedError
 
+    # package: what the served model starts with beyond model.onnx
+    def package_files(self, cfg: Any, onnx_path: Path, folder: Path) -> None:
+        """Write files the served model starts with into the empty ``folder`` (e.g. state built from a config
+        setting with the exported model at ``onnx_path``); they go into the Bento's model folder beside model.onnx,
+        where the service finds them. Nothing by default."""
+
     def sample_inputs(self, dataset_dir: Path, manifest: dict, limit: int) -> list[tuple[str, Any]]:
         """A few raw held-out inputs as (name, payload), as `predict` reads them and the service takes them."""
         return []

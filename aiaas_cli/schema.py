@@ -123,6 +123,7 @@ class Serve:
     max_decode_seconds: float = bounded(10.0, low=0, above=True)
     max_connections: int = bounded(256, low=1)
     header_timeout_s: float = bounded(10.0, low=0, above=True)
+    state_dir: Optional[str] = None
     fast_path: bool = True
     access_log: bool = False
     metrics: bool = False

@@ -41,6 +41,9 @@ class Settings(BaseModel):
     max_decode_seconds: float = Field(default=10.0, gt=0)  # decoding one request may take this long
     max_connections: int = Field(default=256, ge=1)  # open connections per worker; more are closed at once
     header_timeout_s: float = Field(default=10.0, gt=0)  # a new connection must send its request headers by then
+    # a writable folder for what a service keeps between requests and restarts (image-embed: its gallery); None: a
+    # folder per model under the Bento home (service.state_dir). Several workers of one Bento share it.
+    state_dir: str | None = None
     serving_module: str | None = None  # the recipe's module, fixed at package time: the only one imported
     fast_path: bool = True  # the guard answers the API routes itself (fast.py)
     access_log: bool = False

@@ -124,6 +124,19 @@ def guard(service: Any) -> Any:
     return service
 
 
+def state_dir() -> Path:
+    """The service's writable state folder (`serve.state_dir`; None: ``$BENTOML_HOME/aiaas-state/<model>``), made on
+    first use. Every worker of the Bento sees the same folder."""
+    given = SETTINGS.state_dir
+    if given:
+        folder = Path(given).expanduser()
+    else:
+        home = Path(os.environ.get("BENTOML_HOME") or Path.home() / "bentoml")
+        folder = home / "aiaas-state" / SETTINGS.model_tag.replace(":", "-")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def upload_bytes(value: Any) -> bytes:
     """An uploaded file's bytes: in memory on the fast path, a temporary file on BentoML's own path."""
     return bytes(value) if isinstance(value, (bytes, bytearray)) else Path(value).read_bytes()

@@ -59,12 +59,14 @@ def model_files(path: Path, metadata: dict[str, Any]) -> dict[str, Path]:
     return {"model.onnx": path, **{file: path.with_name(file) for file in (metadata.get("graphs") or {}).values()}}
 
 
-def save_model(path: Path, metadata: dict[str, Any]) -> str:
-    """Put model.onnx (and its further graphs) in the BentoML model store (once per content); return its tag."""
+def save_model(path: Path, metadata: dict[str, Any], extra: Path | None = None) -> str:
+    """model.onnx, its further graphs and ``extra``'s files (Recipe.package_files) into the model store; its tag."""
     import bentoml
     from bentoml.exceptions import NotFound
 
     files = model_files(path, metadata)
+    if extra is not None:
+        files.update({f.relative_to(extra).as_posix(): f for f in sorted(extra.rglob("*")) if f.is_file()})
     tag = f"aiaas-{metadata['recipe']}:{_files_digest(list(files.values()))[:16]}"
     # packages of one model started together: one stores it, the others find it stored (else "already exists")
     with workspace.lock(f"model-{tag.replace(':', '-')}"):
@@ -75,6 +77,7 @@ def save_model(path: Path, metadata: dict[str, Any]) -> str:
         labels = {"recipe": str(metadata["recipe"]), "run_id": str(metadata.get("run_id", ""))}
         with bentoml.models.create(tag, labels=labels, metadata={"aiaas": metadata}) as model:
             for name, source in files.items():
+                Path(model.path_of(name)).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, model.path_of(name))
         return str(model.tag)
 
@@ -183,6 +186,7 @@ def settings(serve: Any, model: Any = None) -> dict[str, Any]:
         "access_log": bool(serve.access_log),
         "metrics": bool(serve.metrics),
         "tracing": bool(serve.tracing),
+        "state_dir": str(serve.state_dir) if serve.get("state_dir") else None,
     }
 
 
@@ -213,12 +217,18 @@ def _forget_services(serving_module: str) -> None:
 
 
 def build_bento(
-    path: Path, metadata: dict[str, Any], settings: dict[str, Any], labels: dict[str, str], recipe: Recipe
+    path: Path,
+    metadata: dict[str, Any],
+    settings: dict[str, Any],
+    labels: dict[str, str],
+    recipe: Recipe,
+    extra: Path | None = None,
 ) -> dict:
-    """Store ``path`` as a BentoML model and build its Bento; ``settings`` are limits.Settings fields."""
+    """Store ``path`` (and the files under ``extra``) as a BentoML model and build its Bento; ``settings`` are
+    limits.Settings fields."""
     import bentoml
 
-    model_tag = save_model(path, metadata)
+    model_tag = save_model(path, metadata, extra)
     console.step(f"Model {model_tag} in the BentoML model store")
     _forget_services(metadata["serving_module"])
     with tempfile.TemporaryDirectory(prefix="aiaas-bento-", dir=workspace.scratch_dir()) as context:
@@ -258,7 +268,9 @@ def build(cfg: Any, recipe: Recipe, run_id: str, path: Path | str) -> dict[str, 
     if metadata.get("recipe") != recipe.name:
         raise UserError(f"{path} was exported by recipe '{metadata.get('recipe')}', not '{recipe.name}'")
     serve = settings(cfg.serve, model)  # the session just opened is timed: no second load
-    built = build_bento(path, metadata, serve, _labels(recipe, run_id, metadata), recipe)
+    with tempfile.TemporaryDirectory(prefix="aiaas-model-files-", dir=workspace.scratch_dir()) as extra:
+        recipe.package_files(cfg, path, Path(extra))  # what the served model starts with (a gallery...)
+        built = build_bento(path, metadata, serve, _labels(recipe, run_id, metadata), recipe, Path(extra))
     return {**built, "workers": serve["workers"], "threads": serve["threads"]}
 
 

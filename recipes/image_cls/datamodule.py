@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from aiaas_recipes.common.data.rows import RowDataModule, RowDataset, open_split
-from aiaas_recipes.common.vision.batches import Standardiser
+from aiaas_recipes.common.vision.batches import Standardiser, augment_batch
 
 
 class ImageBatches:
@@ -31,19 +31,6 @@ class ArrayDataset(RowDataset):
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, mean, std, augment=None):
         super().__init__({"x": images, "y": labels}, ImageBatches(mean, std, augment))
-
-
-def augment_batch(x: torch.Tensor, hflip: bool, pad: int) -> torch.Tensor:
-    """Random horizontal flips and random shifts of up to ``pad`` pixels."""
-    if hflip:
-        flip = torch.rand(len(x)) < 0.5
-        x[flip] = x[flip].flip(-1)
-    if pad > 0:
-        h, w = x.shape[-2:]
-        padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-        offsets = torch.randint(0, 2 * pad + 1, (len(x), 2)).tolist()
-        x = torch.stack([padded[i, :, dy : dy + h, dx : dx + w] for i, (dy, dx) in enumerate(offsets)])
-    return x
 
 
 def load_split(dataset_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -24,3 +24,16 @@ class Standardiser:
 
     def __call__(self, rows: np.ndarray) -> torch.Tensor:
         return self.standardise(self.scale(rows))
+
+
+def augment_batch(x: torch.Tensor, hflip: bool, pad: int) -> torch.Tensor:
+    """Random horizontal flips and random shifts of up to ``pad`` pixels."""
+    if hflip:
+        flip = torch.rand(len(x)) < 0.5
+        x[flip] = x[flip].flip(-1)
+    if pad > 0:
+        h, w = x.shape[-2:]
+        padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+        offsets = torch.randint(0, 2 * pad + 1, (len(x), 2)).tolist()
+        x = torch.stack([padded[i, :, dy : dy + h, dx : dx + w] for i, (dy, dx) in enumerate(offsets)])
+    return x

@@ -1,0 +1,1 @@
+"""Image embeddings for recognition of identities unseen in training (faces, places): verification and galleries."""

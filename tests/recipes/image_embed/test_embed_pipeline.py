@@ -1,0 +1,81 @@
+"""image-embed through every stage on a small identity folder (with a packaged gallery), then served over HTTP:
+embeddings equal to local predict's, enrol / identify / verify / delete, 4xx for every bad body, the gallery kept
+across a restart, and no torch in the service's processes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import psutil
+import pytest
+import requests
+from conftest import Server
+
+from aiaas_recipes.image_embed.synth import write_faces
+
+QUICK = ["trainer.max_epochs=2", "trainer.early_stopping.enabled=false", "data.image_size=16", "data.batch_size=16",
+         "model.channels=[8,16,16]", "model.embedding_dim=16", "serve.workers=2", "serve.threads=1"]  # fmt: skip
+
+
+def _torch_loaded(pid: int) -> list[int]:
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    found = []
+    for proc in procs:
+        try:
+            if any("libtorch" in m.path for m in proc.memory_maps()):
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _post(url: str, route: str, files, data=None) -> requests.Response:
+    return requests.post(f"{url}{route}", files=files, data=data, timeout=60)
+
+
+@pytest.mark.slow
+def test_pipeline_gallery_and_service(cli, tmp_path):
+    root = write_faces(tmp_path / "people", identities=12, per_identity=5)
+    known = write_faces(tmp_path / "known", identities=3, per_identity=2, seed=7)
+    out = cli.json("pipeline", "image-embed", f"data.root={root}", f"gallery={known}", *QUICK)
+    assert {"tar_at_far_1e-2", "roc_auc", "eer", "top1", "top5", "baseline"} <= set(out["metrics"])
+    assert out["parity"]["cosine_agreement"] == 1.0
+    photo = root / "id_000" / "00.png"
+    local = json.loads(cli("predict", "image-embed", str(photo), "--model", f"run={out['run_id']}").stdout)
+
+    server = Server(out["bento_tag"], tmp_path / "server.log").wait_ready()
+    try:
+        url = server.url
+        served = _post(url, "/embed", {"image": photo.read_bytes()}).json()["embedding"]
+        assert float(np.dot(served, local["embedding"])) >= 0.9999
+        assert _post(url, "/predict", {"image": photo.read_bytes()}).json()["embedding"] == served
+        listed = requests.get(f"{url}/gallery", timeout=30).json()["identities"]
+        assert {row["name"] for row in listed} == {"id_000", "id_001", "id_002"}  # packaged with gallery=DIR
+
+        images = [("images", (root / "id_005" / f"0{i}.png").read_bytes()) for i in range(3)]
+        enrolled = _post(url, "/enroll", images, {"name": "alice"})
+        assert enrolled.status_code == 200 and enrolled.json()["enrolled"] == 3, enrolled.text
+        found = _post(url, "/identify", {"image": (root / "id_005" / "01.png").read_bytes()}, {"k": "2"}).json()
+        assert len(found["matches"]) == 2 and found["identity"] == "alice"  # an enrolled image: its own vector
+        assert found["matches"][0] == {"name": "alice", "score": pytest.approx(1.0, abs=1e-4)}
+        same = _post(url, "/verify", {"image_a": photo.read_bytes(), "image_b": photo.read_bytes()}).json()
+        assert same["same"] is True and same["similarity"] == pytest.approx(1.0, abs=1e-5)
+
+        assert _post(url, "/embed", {"image": b"not an image"}).status_code == 400
+        assert _post(url, "/enroll", images, {"name": "  "}).status_code == 400
+        assert _post(url, "/enroll", [("images", b"nope")], {"name": "bob"}).status_code == 400
+        assert _post(url, "/verify", {"image_a": photo.read_bytes()}).status_code == 400
+        assert requests.delete(f"{url}/enroll/nobody", timeout=30).status_code == 404
+        assert _torch_loaded(server.process.pid) == []
+    finally:
+        server.stop()
+
+    server = Server(out["bento_tag"], tmp_path / "server2.log").wait_ready()  # the gallery outlives the process
+    try:
+        names = {row["name"] for row in requests.get(f"{server.url}/gallery", timeout=30).json()["identities"]}
+        assert "alice" in names
+        assert requests.delete(f"{server.url}/enroll/alice", timeout=30).json()["removed"] >= 1
+        assert requests.delete(f"{server.url}/enroll/alice", timeout=30).status_code == 404
+    finally:
+        server.stop()
