@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import onnxruntime  # noqa: F401  (before usearch: usearch 2.26's library loaded first makes onnxruntime's import crash, SIGSEGV)
 from usearch.index import Index
 
 INDEX_FILE = "index.usearch"

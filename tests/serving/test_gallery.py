@@ -243,3 +243,14 @@ def test_only_a_change_of_graph_settings_rebuilds_the_file(tmp_path):
     with Gallery(tmp_path, DIM, Settings(connectivity=8)) as gallery:  # another graph: rebuilt from the records
         assert top1(gallery, unit(3, 9)) == ["ada"] * 3
     assert json.loads((tmp_path / HEADER_FILE).read_text())["settings"]["connectivity"] == 8
+
+
+def test_importing_the_gallery_first_does_not_crash_onnxruntime():
+    """usearch 2.26's library loaded before onnxruntime's makes onnxruntime's import segfault: the gallery loads
+    onnxruntime first, so any process may import the gallery before the runtime."""
+    import subprocess
+    import sys
+
+    code = "import aiaas_cli.serving.gallery, onnxruntime; print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-500:]
