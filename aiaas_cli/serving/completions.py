@@ -1,6 +1,7 @@
 """OpenAI's completions API for any model that writes text: `POST /completions`, `POST /chat/completions` (with
 ``"stream": true``: server-sent events in OpenAI's chunk format) and `GET /models`, as a Starlette app that a
-recipe's BentoML service mounts under /v1, so the `openai` client and curl work unchanged.
+recipe's BentoML service mounts under /v1, so the `openai` client and curl work unchanged. `GET /streams` (not
+OpenAI's) says how many requests this worker is decoding and how many wait.
 
 Requests decode in a `streams.Scheduler` (batched across clients at the token step). The recipe's adapter turns
 text into tokens and back (``encode``, ``decode_tokens``, ``render_chat``) and a request's options into its
@@ -68,6 +69,7 @@ def app(backend: Any, model_id: str) -> Starlette:
     return Starlette(
         routes=[
             Route("/models", api.models, methods=["GET"]),
+            Route("/streams", api.streams, methods=["GET"]),
             Route("/completions", api.completions, methods=["POST"]),
             Route("/chat/completions", api.chat, methods=["POST"]),
         ]
@@ -81,6 +83,12 @@ class OpenAI:
     async def models(self, request: Request) -> JSONResponse:
         card = {"id": self.model_id, "object": "model", "created": self.created, "owned_by": "aiaas"}
         return JSONResponse({"object": "list", "data": [card]})
+
+    async def streams(self, request: Request) -> JSONResponse:
+        """Not OpenAI's: how many requests this worker decodes and how many wait, for operators and tests."""
+        scheduler = self.backend()[1]
+        return JSONResponse({"active": scheduler.active, "waiting": len(scheduler.waiting), "steps": scheduler.steps,
+                             "widest": scheduler.widest})  # fmt: skip
 
     async def completions(self, request: Request) -> Any:
         return await self._serve(request, CompletionRequest, chat=False)

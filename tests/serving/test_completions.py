@@ -125,7 +125,7 @@ def test_a_client_that_disconnects_stops_its_generation(served):
     deadline = time.monotonic() + 5
     while scheduler.active and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert scheduler.active == 0
+    assert scheduler.active == 0 and httpx.get(f"{url}/streams").json()["active"] == 0
     assert len(model.calls) - calls < MAX_NEW - 5  # it stopped well before its max_tokens
 
 
