@@ -3,9 +3,10 @@
 recipe's BentoML service mounts under /v1, so the `openai` client and curl work unchanged. `GET /streams` (not
 OpenAI's) says how many requests this worker is decoding and how many wait.
 
-Requests decode in a `streams.Scheduler` (batched across clients at the token step). The recipe's adapter turns
-text into tokens and back (``encode``, ``decode_tokens``, ``render_chat``) and a request's options into its
-`Decoding` (``decoding(request)``, raising ``BadInput`` with 413/422 for its limits). A client that disconnects
+Requests decode in a `streams.Scheduler` (batched across clients at the token step). The recipe's adapter reads
+each request as its `/predict` payload (``decode({"prompt" or "messages", "max_tokens", "temperature", ...})`` ->
+an item with ``ids``, ``settings`` (a `Decoding`) and ``stop``, or ``BadInput`` with 413/422 for its limits), so
+both paths check the same things, and writes tokens back as text (``decode_tokens``). A client that disconnects
 stops its generation. Errors are OpenAI's error objects with a 4xx status. Torch-free.
 """
 
@@ -25,8 +26,16 @@ from starlette.routing import Route
 
 
 class Message(BaseModel):
-    role: str = Field(pattern="^(system|user|assistant|developer|tool)$")
-    content: str
+    model_config = ConfigDict(extra="ignore")  # name, tool_calls...: the chat template sees role and content
+    role: str
+    content: str | list[dict[str, Any]]
+
+    def plain(self) -> dict[str, Any]:
+        """{"role", "content"} with a list of content parts (OpenAI's newer form) joined into one text."""
+        content = self.content
+        if isinstance(content, list):
+            content = "".join(part.get("text", "") for part in content if part.get("type") == "text")
+        return {"role": self.role, "content": content}
 
 
 class Common(BaseModel):
@@ -118,44 +127,28 @@ class OpenAI:
         return JSONResponse(reply.whole())
 
     async def _submit(self, body: Common, chat: bool) -> Any:
+        """The request as the adapter's /predict payload, decoded by it (the same checks and limits), then queued."""
         from aiaas_cli.serving.runtime import BadInput
 
         adapter, scheduler = self.backend()  # one model per server: any "model" name is answered by it
-        text = adapter.render_chat([m.model_dump() for m in body.messages]) if chat else body.prompt
-        stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+        payload = {"messages": [m.plain() for m in body.messages]} if chat else {"prompt": body.prompt}
         options = {
-            "prompt": text,
-            "max_new_tokens": body.max_completion_tokens or body.max_tokens,
+            "max_tokens": body.max_completion_tokens or body.max_tokens,
             "temperature": body.temperature,
             "top_k": body.top_k,
             "top_p": body.top_p,
             "repetition_penalty": body.repetition_penalty,
             "seed": body.seed,
-            "stop": stop,
+            "stop": body.stop,
         }
-        try:
-            settings = adapter.decoding({k: v for k, v in options.items() if v is not None})
-            ids = await asyncio.get_running_loop().run_in_executor(None, adapter.encode, text)
-            _check_length(ids, settings, adapter.spec)
-            return scheduler.submit(ids, settings, stop=stop, detok=adapter.decode_tokens)
+        payload.update({k: v for k, v in options.items() if v is not None})
+        try:  # tokenizing a long prompt is work: off the event loop
+            item = await asyncio.get_running_loop().run_in_executor(None, adapter.decode, payload)
+            return scheduler.submit(item.ids, item.settings, stop=item.stop, detok=adapter.decode_tokens)
         except BadInput as exc:
             raise Refused(exc.status, str(exc)) from None
         except ValueError as exc:
             raise Refused(422, str(exc)) from None
-
-
-def _check_length(ids: list[int], settings: Any, spec: dict) -> None:
-    from aiaas_cli.serving.runtime import BadInput
-
-    limit = int(spec.get("max_positions") or 0)
-    if limit and len(ids) >= limit:
-        raise BadInput(f"the prompt has {len(ids)} tokens; this model reads at most {limit - 1}", status=413)
-    if limit and len(ids) + settings.max_new_tokens > limit:
-        raise BadInput(
-            f"prompt ({len(ids)} tokens) + max_tokens ({settings.max_new_tokens}) is above the model's {limit} "
-            "positions: ask for fewer tokens",
-            status=422,
-        )
 
 
 async def _until_done(request: Request, stream: Any) -> None:

@@ -15,9 +15,15 @@ SERVED: list = []  # this worker's service instance, once BentoML has created it
 OPENAI = completions.app(lambda: (SERVED[0].engine.adapter, SERVED[0].scheduler), SETTINGS.model_tag.split(":")[0])
 
 
+class Message(BaseModel):
+    role: str
+    content: str
+
+
 class Completion(BaseModel):
     text: str = Field(description="What the model wrote after the prompt (without the end token or a stop string).")
     tokens: int = Field(description="How many tokens it wrote.")
+    finish_reason: str = Field(description='"stop": the end token or a stop string; "length": max_tokens.')
 
 
 @bentoml.asgi_app(OPENAI, path="/v1")
@@ -34,18 +40,21 @@ class TextGen:
     @bentoml.api(route="/predict")
     async def predict(
         self,
-        prompt: str,
-        max_new_tokens: int | None = Field(default=None, ge=1),
-        temperature: float = Field(default=0.0, ge=0, le=2),
-        top_k: int = Field(default=0, ge=0),
-        top_p: float = Field(default=1.0, gt=0, le=1),
-        repetition_penalty: float = Field(default=1.0, gt=0),
+        prompt: str | None = None,
+        messages: list[Message] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        repetition_penalty: float | None = None,
         seed: int | None = None,
-        stop: list[str] | None = None,
+        stop: str | list[str] | None = None,
     ) -> Completion:
-        """The continuation of one prompt (JSON `{"prompt": "..."}`; greedy unless temperature > 0)."""
-        request = {"prompt": prompt, "max_new_tokens": max_new_tokens, "temperature": temperature, "top_k": top_k,
-                   "top_p": top_p, "repetition_penalty": repetition_penalty, "seed": seed, "stop": stop}  # fmt: skip
+        """The continuation of a prompt, or of chat messages rendered with the model's template (JSON
+        `{"prompt": "..."}`; greedy unless temperature > 0). The adapter checks the values and limits (413/422)."""
+        request = {"prompt": prompt, "max_tokens": max_tokens, "temperature": temperature, "top_p": top_p,
+                   "top_k": top_k, "repetition_penalty": repetition_penalty, "seed": seed, "stop": stop,
+                   "messages": None if messages is None else [m.model_dump() for m in messages]}  # fmt: skip
         answer = await self.engine.infer([{k: v for k, v in request.items() if v is not None}], 1)
         return answer if isinstance(answer, JSONResponse) else Completion(**answer[0])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import httpx
 import openai
@@ -29,7 +30,7 @@ MAX_NEW, MAX_CHARS = 48, 120
 
 
 class LetterAdapter:
-    """A text adapter for the numpy decoder: letters are tokens 2..27 (what detok writes back)."""
+    """A text adapter for the numpy decoder, shaped like text-gen's: letters are tokens 2..27 (what detok writes)."""
 
     def __init__(self, model: NumpyDecoder):
         self.spec = model.spec
@@ -41,16 +42,22 @@ class LetterAdapter:
         return detok(ids)
 
     def render_chat(self, messages: list[dict]) -> str:
+        if any(m["role"] not in ("system", "user", "assistant") for m in messages):
+            raise BadInput("unknown role", status=422)
         return "".join(f"{m['role']} {m['content']} " for m in messages) + "assistant"
 
-    def decoding(self, request: dict) -> Decoding:
-        if len(request["prompt"]) > MAX_CHARS:
+    def decode(self, request: dict) -> SimpleNamespace:
+        text = self.render_chat(request["messages"]) if "messages" in request else request["prompt"]
+        if len(text) > MAX_CHARS:
             raise BadInput(f"the prompt is longer than {MAX_CHARS} characters", status=413)
-        wanted = request.get("max_new_tokens", 16)
+        wanted = request.get("max_tokens", 16)
         if wanted > MAX_NEW:
-            raise BadInput(f"max_tokens is above this server's {MAX_NEW}", status=422)
+            raise BadInput(f"max_tokens is above this server's {MAX_NEW}", status=413)
         options = {k: request[k] for k in ("temperature", "top_k", "top_p", "seed") if k in request}
-        return Decoding(max_new_tokens=wanted, eos_id=1, **options)
+        stop = request.get("stop") or []
+        stop = [stop] if isinstance(stop, str) else stop
+        return SimpleNamespace(ids=self.encode(text), settings=Decoding(max_new_tokens=wanted, eos_id=1, **options),
+                               stop=stop)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +139,7 @@ def test_a_client_that_disconnects_stops_its_generation(served):
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
-        ({"prompt": "abc", "max_tokens": MAX_NEW + 1}, 422, "max_tokens"),
+        ({"prompt": "abc", "max_tokens": MAX_NEW + 1}, 413, "max_tokens"),
         ({"prompt": "a" * (MAX_CHARS + 1)}, 413, "longer"),
         ({"prompt": "abc", "n": 2}, 422, "n:"),
         ({"prompt": "abc", "temperature": -1}, 422, "temperature"),
@@ -153,5 +160,15 @@ def test_bodies_that_are_not_json_objects_are_refused_before_decoding(served):
     text = httpx.post(f"{url}/chat/completions", content=b"x", headers={"content-type": "text/plain"})
     assert text.status_code == 415
     assert httpx.post(f"{url}/completions", content=b"[" * 40 + b"]" * 40, headers=json_type).status_code == 400
-    with pytest.raises(openai.UnprocessableEntityError):
+    with pytest.raises(openai.UnprocessableEntityError, match="role"):
         client(url).chat.completions.create(model="tiny", messages=[{"role": "robot", "content": "hi"}])
+
+
+def test_a_stop_string_ends_the_text_before_it(served):
+    url, model, adapter, _ = served
+    full = lone(model, adapter, "stop here", Decoding(max_new_tokens=24, eos_id=1))
+    stop = full[6:8]
+    answer = client(url).completions.create(model="tiny", prompt="stop here", max_tokens=24, stop=[stop, "zzzz"])
+    assert answer.choices[0].text == full[: full.find(stop)] and answer.choices[0].finish_reason == "stop"
+    chunks = client(url).completions.create(model="tiny", prompt="stop here", max_tokens=24, stop=stop, stream=True)
+    assert "".join(c.choices[0].text for c in chunks) == full[: full.find(stop)]
