@@ -51,7 +51,8 @@ def test_the_openai_client_streams_what_predict_writes(cli, tmp_path):
     prompts = tmp_path / "chats.jsonl"
     lines = [{"messages": m, "max_tokens": NEW} for m in CHATS] + [{"prompt": "The answer is", "max_tokens": NEW}]
     prompts.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    rows = [json.loads(r) for r in cli("predict", "text-gen", str(prompts), "--model", f"run={out['run_id']}").stdout.splitlines()]  # fmt: skip
+    predicted = cli("predict", "text-gen", str(prompts), "--model", f"run={out['run_id']}").stdout
+    rows = [json.loads(row) for row in predicted.splitlines()]
     assert [set(r) >= {"text", "tokens", "finish_reason"} for r in rows] == [True] * len(lines)
 
     server = Server(out["bento_tag"], tmp_path / "server.log").wait_ready()
