@@ -54,6 +54,7 @@ def test_the_openai_client_streams_what_predict_writes(cli, tmp_path):
     predicted = cli("predict", "text-gen", str(prompts), "--model", f"run={out['run_id']}").stdout
     rows = [json.loads(row) for row in predicted.splitlines()]
     assert [set(r) >= {"text", "tokens", "finish_reason"} for r in rows] == [True] * len(lines)
+    assert all(r["tokens"] > 0 for r in rows)  # the comparisons below are not between empty answers
 
     server = Server(out["bento_tag"], tmp_path / "server.log").wait_ready()
     try:
