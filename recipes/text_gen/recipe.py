@@ -21,7 +21,8 @@ class TextGeneration(TorchRecipe):
     description = "Causal language models from text files or JSONL instructions (built-in: checkable instructions)"
     config_name = "text-gen"
     serving_module = "aiaas_recipes.text_gen.serving"
-    metrics = Metrics(names=("exact_match", "perplexity"), headline="exact_match", details=("exact_match_by_task",))
+    metrics = Metrics(names=("exact_match", "perplexity"), headline="exact_match", details=("exact_match_by_task",),
+                      monitor="val_score", mode="max")  # fmt: skip
     models = ("gpt_small", "hf")
     bento_packages = ("tokenizers", "jinja2")
     input_names = ("tokens", "positions", "attention_mask", "past")
@@ -86,6 +87,7 @@ class TextGeneration(TorchRecipe):
             "recipe": self.name,
             "model": OmegaConf.to_container(cfg.model, resolve=True),
             "vocab": int(manifest["vocab"]),
+            "score_rows": int(manifest["examples"]["val"]) > 0,  # the checkpoint is picked by held-out answers
             "tokens": manifest["tokens"],
             "tokenizer": (Path(dataset_dir) / TOKENIZER_FILE).read_text(encoding="utf-8"),
         }
