@@ -31,7 +31,7 @@ def exported(tmp_path_factory):
         warnings.simplefilter("ignore")
         torch.onnx.export(net, spec.example_inputs, str(path), input_names=spec.input_names,
                           output_names=spec.output_names, dynamic_axes=spec.dynamic_axes, dynamo=False)  # fmt: skip
-    return net, spec.metadata, OnnxGraph(path)
+    return net, spec.metadata, OnnxGraph(path, threads=1)
 
 
 def test_onnx_greedy_equals_torch_greedy_and_batching_changes_no_answer(exported):
