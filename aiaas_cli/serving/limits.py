@@ -75,6 +75,9 @@ class Route:
         return None
 
 
+JSON_BODY = Route(multipart=False, fields=frozenset(), files=frozenset(), required=frozenset())  # any JSON object
+
+
 def routes_of(service: Any) -> dict[str, Route]:
     """Route path -> what it takes, for every API of a BentoML service class."""
     found = {}

@@ -19,7 +19,7 @@ import bentoml
 from starlette.responses import JSONResponse
 
 from aiaas_cli.serving import connections, fast
-from aiaas_cli.serving.limits import RequestGuard, Settings, routes_of
+from aiaas_cli.serving.limits import JSON_BODY, RequestGuard, Settings, routes_of
 
 # numpy and ONNX Runtime (runtime.py, batcher.py) are imported when a worker builds its Engine, not here: BentoML's
 # arbiter imports this module only to read the service's settings, before it starts any worker (~0.15 s of start-up)
@@ -105,9 +105,10 @@ class Engine:
         return items
 
 
-def guard(service: Any) -> Any:
+def guard(service: Any, json_routes: list[str] = ()) -> Any:
     """Put the request guard in front of ``service``: each route's content type and fields come from its API, and
-    the guard answers the routes itself (fast.py) unless `serve.fast_path` is off."""
+    the guard answers the routes itself (fast.py) unless `serve.fast_path` is off. ``json_routes``: POST routes of
+    an ASGI app the service mounts, which take a JSON body (checked like an API's, answered by that app)."""
     fast_routes = None
     # BentoML answers /readyz with this: 200 only once every worker serves (connections.Board)
     service.inner.__is_ready__ = connections.all_workers_serving
@@ -116,7 +117,7 @@ def guard(service: Any) -> Any:
         fast_routes = fast.routes_of(service)
     service.add_asgi_middleware(
         RequestGuard,
-        routes=routes_of(service),
+        routes={**routes_of(service), **{path.rstrip("/"): JSON_BODY for path in json_routes}},
         max_body_bytes=SETTINGS.max_body_bytes,
         body_timeout_s=SETTINGS.body_timeout_s,
         fast_routes=fast_routes,

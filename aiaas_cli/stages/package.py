@@ -75,11 +75,21 @@ def save_model(path: Path, metadata: dict[str, Any], extra: Path | None = None) 
         except NotFound:
             pass
         labels = {"recipe": str(metadata["recipe"]), "run_id": str(metadata.get("run_id", ""))}
-        with bentoml.models.create(tag, labels=labels, metadata={"aiaas": metadata}) as model:
+        with bentoml.models.create(tag, labels=labels, metadata={"aiaas": _without_none(metadata)}) as model:
             for name, source in files.items():
                 Path(model.path_of(name)).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, model.path_of(name))
         return str(model.tag)
+
+
+def _without_none(value: Any) -> Any:
+    """``value`` without the dict entries that are None: BentoML refuses None in a model's metadata, and readers
+    take a missing key for None (``metadata.get``)."""
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,86 @@
+"""A smoke-sized text-gen run through every stage, served: the official `openai` client streams chat completions
+from the Bento and gets exactly what `aiaas predict text-gen` writes (greedy), seeded sampling repeats itself,
+concurrent streams get their own texts, limits answer 4xx, and no torch is loaded in the server's processes.
+The scheduler and the OpenAI routes themselves are tested fast in tests/serving (test_streams.py,
+test_completions.py: joining and leaving the batch, disconnects, errors)."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import openai
+import psutil
+import pytest
+from conftest import Server
+
+from aiaas_cli import recipes
+
+QUICK = ["trainer.max_epochs=1", "trainer.early_stopping.enabled=false", "serve.workers=1"]
+CHATS = [
+    [{"role": "user", "content": "What is 12 + 7?"}],
+    [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Convert 3 km to metres."}],
+    [{"role": "user", "content": "What day comes after Monday?"}],
+]
+NEW = 12
+
+
+def _torch_loaded(pid: int) -> list[int]:
+    """Processes of the server (itself and its workers) that mapped libtorch."""
+    found = []
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            if any("libtorch" in m.path for m in proc.memory_maps()):
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _streamed(client: openai.OpenAI, messages: list[dict], **options) -> tuple[str, str]:
+    chunks = list(client.chat.completions.create(model="any", messages=messages, stream=True, **options))
+    finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices), finish[-1]
+
+
+@pytest.mark.slow
+def test_the_openai_client_streams_what_predict_writes(cli, tmp_path):
+    overrides = recipes.load("text-gen").smoke_overrides(tmp_path)
+    out = cli.json("pipeline", "text-gen", *overrides, *QUICK)
+    prompts = tmp_path / "chats.jsonl"
+    lines = [{"messages": m, "max_tokens": NEW} for m in CHATS] + [{"prompt": "The answer is", "max_tokens": NEW}]
+    prompts.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    predicted = cli("predict", "text-gen", str(prompts), "--model", f"run={out['run_id']}").stdout
+    rows = [json.loads(row) for row in predicted.splitlines()]
+    assert [set(r) >= {"text", "tokens", "finish_reason"} for r in rows] == [True] * len(lines)
+    assert all(r["tokens"] > 0 for r in rows)  # the comparisons below are not between empty answers
+
+    server = Server(out["bento_tag"], tmp_path / "server.log").wait_ready()
+    try:
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0, timeout=60)
+        for messages, row in zip(CHATS, rows, strict=False):
+            assert _streamed(client, messages, max_tokens=NEW) == (row["text"], row["finish_reason"]), messages
+        whole = client.completions.create(model="any", prompt="The answer is", max_tokens=NEW)
+        assert whole.choices[0].text == rows[-1]["text"] and whole.usage.completion_tokens == rows[-1]["tokens"]
+        answer = httpx.post(f"{server.url}/predict", json=lines[0], timeout=60)
+        assert answer.status_code == 200 and answer.json()["text"] == rows[0]["text"]
+
+        sampled = {"max_tokens": NEW, "temperature": 1.0, "seed": 5}
+        with ThreadPoolExecutor(6) as pool:  # decoded together: each gets what it gets alone
+            together = list(pool.map(lambda m: _streamed(client, m, **sampled), CHATS * 2))
+        assert together == [_streamed(client, m, **sampled) for m in CHATS] * 2
+        assert httpx.get(f"{server.url}/v1/streams").json()["widest"] > 1
+        assert [m.id for m in client.models.list()] == [out["bento_tag"].split(":")[0]]
+
+        with pytest.raises(openai.APIStatusError) as too_many:
+            client.chat.completions.create(model="any", messages=CHATS[0], max_tokens=100_000)
+        assert too_many.value.status_code == 413
+        with pytest.raises(openai.UnprocessableEntityError):
+            client.chat.completions.create(model="any", messages=[{"role": "robot", "content": "hi"}])
+        with pytest.raises(openai.APIStatusError) as too_long:
+            client.completions.create(model="any", prompt="word " * 5000, max_tokens=4)
+        assert too_long.value.status_code == 413
+        assert _torch_loaded(server.process.pid) == []
+    finally:
+        server.stop()
