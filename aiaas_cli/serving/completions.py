@@ -16,6 +16,7 @@ import asyncio
 import json
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -52,6 +53,7 @@ class Common(BaseModel):
     seed: int | None = None
     stop: str | list[str] | None = None
     n: int = Field(default=1, ge=1, le=1)
+    ignore_eos: bool = False  # vLLM's: write max_tokens tokens even past the end token (benchmarks)
     stream: bool = False
     stream_options: dict[str, Any] | None = None
 
@@ -144,7 +146,8 @@ class OpenAI:
         payload.update({k: v for k, v in options.items() if v is not None})
         try:  # tokenizing a long prompt is work: off the event loop
             item = await asyncio.get_running_loop().run_in_executor(None, adapter.decode, payload)
-            return scheduler.submit(item.ids, item.settings, stop=item.stop, detok=adapter.decode_tokens)
+            settings = replace(item.settings, eos_id=None) if body.ignore_eos else item.settings
+            return scheduler.submit(item.ids, settings, stop=item.stop, detok=adapter.decode_tokens)
         except BadInput as exc:
             raise Refused(exc.status, str(exc)) from None
         except ValueError as exc:
