@@ -18,7 +18,6 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,8 +97,8 @@ def in_process(path: Path, streams: int, max_tokens: int, rounds: int = 3) -> fl
 
     async def run() -> int:
         asks = [{"prompt": PROMPTS[i % len(PROMPTS)], "max_tokens": max_tokens} for i in range(streams)]
-        items = [adapter.decode(ask) for ask in asks]  # each writes max_tokens tokens: the end token is ignored
-        done = [scheduler.submit(i.ids, replace(i.settings, eos_id=None), detok=adapter.decode_tokens) for i in items]
+        items = [adapter.decode(ask) for ask in asks]  # each writes max_tokens tokens: never the end token
+        done = [scheduler.submit(i.ids, i.settings, detok=adapter.decode_tokens, ignore_eos=True) for i in items]
         for stream in done:
             await stream.complete()
         return sum(len(s.tokens) for s in done)
