@@ -14,14 +14,14 @@ CAPITALS = {"France": "Paris", "Italy": "Rome", "Spain": "Madrid", "Japan": "Tok
             "Peru": "Lima", "Kenya": "Nairobi", "Norway": "Oslo", "Chile": "Santiago", "Cuba": "Havana"}  # fmt: skip
 COLOURS = {"grass": "green", "the sky": "blue", "snow": "white", "coal": "black", "a banana": "yellow",
            "a tomato": "red", "an orange": "orange", "a carrot": "orange"}  # fmt: skip
-UNITS = [("meters", "centimeters", 100), ("kilograms", "grams", 1000), ("minutes", "seconds", 60),
-         ("hours", "minutes", 60), ("days", "hours", 24), ("feet", "inches", 12)]  # fmt: skip
+UNITS = [("meters", "centimeters", 100), ("kilograms", "grams", 1000), ("kilometers", "meters", 1000),
+         ("minutes", "seconds", 60), ("hours", "minutes", 60)]  # fmt: skip
 
 ADD = ["What is {a} plus {b}?", "Add {a} and {b}.", "Compute {a} + {b}.", "What is the sum of {a} and {b}?"]
 SUB = ["What is {a} minus {b}?", "Subtract {b} from {a}.", "Compute {a} - {b}."]
 CONVERT = ["How many {small} are in {n} {big}?", "Convert {n} {big} to {small}.", "{n} {big} is how many {small}?"]
-AFTER = ["What day comes {k} days after {day}?", "Which day is {k} days after {day}?", "{day} plus {k} days is?"]
-NEXT_MONTH = ["What month comes after {m}?", "Which month follows {m}?", "Name the month after {m}."]
+DAY = ["What day comes {way} {x}?", "Which day is {way} {x}?", "Name the day {way} {x}."]
+MONTH = ["What month comes {way} {x}?", "Which month is {way} {x}?", "Name the month {way} {x}."]
 CAPITAL = ["What is the capital of {c}?", "Name the capital city of {c}.", "Which city is the capital of {c}?"]
 COLOUR = ["What colour is {t}?", "Name the colour of {t}.", "Which colour is {t}?"]
 
@@ -37,11 +37,10 @@ def _items(rng: random.Random) -> list[tuple[str, str, str]]:
     for big, small, factor in UNITS:
         for n in range(1, 10):
             items += [("convert", t.format(n=n, big=big, small=small), str(n * factor)) for t in CONVERT]
-    for i, day in enumerate(DAYS):
-        for k in range(1, 7):
-            items += [("date", t.format(k=k, day=day), DAYS[(i + k) % 7]) for t in AFTER]
-    for i, month in enumerate(MONTHS):
-        items += [("date", t.format(m=month), MONTHS[(i + 1) % 12]) for t in NEXT_MONTH]
+    for names, wordings in ((DAYS, DAY), (MONTHS, MONTH)):
+        for i, x in enumerate(names):
+            for way, step in (("after", 1), ("before", -1)):
+                items += [("date", t.format(way=way, x=x), names[(i + step) % len(names)]) for t in wordings]
     for country, city in CAPITALS.items():
         items += [("lookup", t.format(c=country), city) for t in CAPITAL]
     for thing, colour in COLOURS.items():

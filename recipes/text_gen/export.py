@@ -47,7 +47,7 @@ def export_spec(net: Any, meta: dict) -> ExportSpec:
     metadata = {
         "decoder": decoder_spec(net, meta),
         "tokenizer": meta["tokenizer"],
-        "chat_template": tokens["chat_template"],
+        "chat_template": tokens["chat_template"] or "",  # "": the simple template (a model store refuses None)
         "eos_token": tokens["eos_token"],
         "bos_token": tokens["bos_token"],
         "model": f"hf: {meta['model'].get('name')}" if meta.get("hub") else "gpt_small",

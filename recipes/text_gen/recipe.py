@@ -9,7 +9,7 @@ from typing import Any
 from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
 from aiaas_recipes.common.torch_recipe import TorchRecipe
 
-_FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
+_FINGERPRINT_VERSION = 2  # bump when the dataset dir's layout or content changes
 
 
 def _hub(model_cfg: Any) -> bool:
@@ -21,7 +21,8 @@ class TextGeneration(TorchRecipe):
     description = "Causal language models from text files or JSONL instructions (built-in: checkable instructions)"
     config_name = "text-gen"
     serving_module = "aiaas_recipes.text_gen.serving"
-    metrics = Metrics(names=("exact_match", "perplexity"), headline="exact_match", details=("exact_match_by_task",))
+    metrics = Metrics(names=("exact_match", "perplexity"), headline="exact_match", details=("exact_match_by_task",),
+                      monitor="val_score", mode="max")  # fmt: skip
     models = ("gpt_small", "hf")
     bento_packages = ("tokenizers", "jinja2")
     input_names = ("tokens", "positions", "attention_mask", "past")
@@ -31,6 +32,11 @@ class TextGeneration(TorchRecipe):
         from aiaas_recipes.text_gen.dataset import check_settings
 
         check_settings(cfg.data)
+        if cfg.export.get("quantize"):
+            from aiaas_cli.errors import ConfigError
+
+            # int8 calibration feeds the graph one batch of its inputs; a decoder step needs a cache built by a loop
+            raise ConfigError("export.quantize=int8 is not available for text-gen yet", "export without it")
 
     def fingerprint(self, cfg: Any) -> str:
         from aiaas_recipes.common.data.fingerprint import data_settings, digest, files_digest
@@ -86,6 +92,7 @@ class TextGeneration(TorchRecipe):
             "recipe": self.name,
             "model": OmegaConf.to_container(cfg.model, resolve=True),
             "vocab": int(manifest["vocab"]),
+            "score_rows": int(manifest["examples"]["val"]) > 0,  # the checkpoint is picked by held-out answers
             "tokens": manifest["tokens"],
             "tokenizer": (Path(dataset_dir) / TOKENIZER_FILE).read_text(encoding="utf-8"),
         }
@@ -148,7 +155,9 @@ class TextGeneration(TorchRecipe):
 
     def smoke_overrides(self, workdir: Path) -> list[str]:
         small = ["model.width=32", "model.layers=1", "model.heads=2", "model.ff=64", "model.max_positions=64"]
-        return ["data.max_rows=64", "data.tokenizer.vocab_size=300", "data.batch_size=16", *small]
+        # a near-untrained model (lr 1e-4): it writes tokens, where a few steps at the full rate learn only that answers
+        # end at once (the end token is a third of the labels), and the served checks compare empty answers
+        return ["data.max_rows=64", "data.tokenizer.vocab_size=300", "data.batch_size=16", "optim.lr=0.0001", *small]
 
 
 recipe = TextGeneration()
