@@ -52,6 +52,7 @@ class Common(BaseModel):
     seed: int | None = None
     stop: str | list[str] | None = None
     n: int = Field(default=1, ge=1, le=1)
+    ignore_eos: bool = False  # as vLLM's: write max_tokens tokens, never the end token (benchmarks)
     stream: bool = False
     stream_options: dict[str, Any] | None = None
 
@@ -144,7 +145,9 @@ class OpenAI:
         payload.update({k: v for k, v in options.items() if v is not None})
         try:  # tokenizing a long prompt is work: off the event loop
             item = await asyncio.get_running_loop().run_in_executor(None, adapter.decode, payload)
-            return scheduler.submit(item.ids, item.settings, stop=item.stop, detok=adapter.decode_tokens)
+            return scheduler.submit(
+                item.ids, item.settings, stop=item.stop, detok=adapter.decode_tokens, ignore_eos=body.ignore_eos
+            )
         except BadInput as exc:
             raise Refused(exc.status, str(exc)) from None
         except ValueError as exc:
@@ -196,8 +199,9 @@ class Reply:
             if self.chat:
                 yield self._chunk([self._choice("", None, first=True)])
             async for piece in self.stream:
-                if piece.text:
-                    yield self._chunk([self._choice(piece.text, None)])
+                text = piece.text + "".join(p.text for p in self.stream.ready())  # caught up in one chunk
+                if text:
+                    yield self._chunk([self._choice(text, None)])
             yield self._chunk([self._choice(None, self.stream.finish_reason)])
             if usage:
                 yield self._chunk([], usage=self.usage())

@@ -46,7 +46,8 @@ class Stream:
 
     def __init__(self, prompt: list[int], settings: Decoding, stop: list[str] | None, detok: Callable, history):
         self.loop = asyncio.get_running_loop()
-        self.queue: asyncio.Queue = asyncio.Queue()
+        self.items: deque = deque()  # pieces, then None at the end (or an exception), filled by the event loop
+        self.arrived = asyncio.Event()
         self.prompt, self.settings, self.detok = list(prompt), settings, detok
         self.stop = [s for s in stop or [] if s]
         self.history = list(self.prompt if history is None else history)  # what the repetition penalty sees
@@ -57,17 +58,23 @@ class Stream:
         self.cancelled = False
         self.submitted = time.monotonic()
         self.first_token_s: float | None = None  # seconds from submit to the first token
+        self.outbox: list[Any] = []  # what this step produced, handed to the event loop once per step
+        self.banned: int | None = None  # a token never chosen (ignore_eos: the end token)
 
     def __aiter__(self) -> Stream:
         return self
 
     async def __anext__(self) -> Piece:
-        try:
-            item = await self.queue.get()
-        except BaseException:  # the consumer was cancelled while waiting (a disconnect): stop decoding
-            self.cancel()
-            raise
+        while not self.items:
+            self.arrived.clear()
+            try:
+                await self.arrived.wait()
+            except BaseException:  # the consumer was cancelled while waiting (a disconnect): stop decoding
+                self.cancel()
+                raise
+        item = self.items.popleft()
         if item is None:
+            self.items.appendleft(None)  # ended: every later call ends too
             raise StopAsyncIteration
         if isinstance(item, BaseException):
             raise item
@@ -86,18 +93,28 @@ class Stream:
             pass
         return self.text
 
+    def ready(self) -> list[Piece]:
+        """The pieces that have already arrived: a reader that fell behind takes them in one go."""
+        pieces = []
+        while self.items and isinstance(self.items[0], Piece):
+            pieces.append(self.items.popleft())
+        return pieces
+
     # the rest runs in the scheduler's thread
     def _push(self, item: Any) -> None:
-        try:
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
-        except RuntimeError:  # the loop is closed: nobody is listening any more
-            self.cancelled = True
+        self.outbox.append(item)
+
+    def _deliver(self) -> None:
+        items, self.outbox = self.outbox, []
+        if items:
+            _hand_over(self.loop, [(self, items)])
 
     def _finish(self, reason: str, error: BaseException | None = None) -> None:
         self.finish_reason = reason
         if error is not None:
             self._push(error)
         self._push(None)
+        self._deliver()
 
     def add(self, token: int) -> None:
         """Record the token chosen for this request, show what text is safe to show, finish when due."""
@@ -138,6 +155,21 @@ class Stream:
         return held
 
 
+def _hand_over(loop: asyncio.AbstractEventLoop, batches: list[tuple[Stream, list[Any]]]) -> None:
+    """Give every stream its new items with one call into the event loop (one wake-up per step, not per request)."""
+
+    def put() -> None:
+        for stream, items in batches:
+            stream.items.extend(items)
+            stream.arrived.set()
+
+    try:
+        loop.call_soon_threadsafe(put)
+    except RuntimeError:  # the loop is closed: nobody is listening any more
+        for stream, _ in batches:
+            stream.cancelled = True
+
+
 class Scheduler:
     """``submit(prompt_ids, settings, stop, detok)`` -> a `Stream`; every active request steps together.
 
@@ -165,14 +197,17 @@ class Scheduler:
         stop: list[str] | None = None,
         detok: Callable[[list[int]], str] | None = None,
         history: list[int] | None = None,
+        ignore_eos: bool = False,
     ) -> Stream:
         """Queue a request (call it on the event loop that reads the stream); ``history``: what the repetition
-        penalty counts besides the output (default: the prompt)."""
+        penalty counts besides the output (default: the prompt); ``ignore_eos``: never choose the end token, write
+        max_new_tokens tokens (benchmarks)."""
         if not prompt_ids:
             raise ValueError("the prompt has no tokens")
         if settings.beam_size > 1:
             raise ValueError("beam search does not stream: use beam_size 1")
         stream = Stream(prompt_ids, settings, stop, detok or (lambda ids: ""), history)
+        stream.banned = settings.eos_id if ignore_eos else None
         with self.wake:
             self.waiting.append(stream)
             if self.thread is None or not self.thread.is_alive():
@@ -215,9 +250,14 @@ class Scheduler:
                 stream._finish("cancelled")
                 tokens.append(self.pad_id)
                 continue
-            token = choose(self.logits[row], stream.history + stream.tokens, stream.settings, stream.generator)
+            logits = self.logits[row]
+            if stream.banned is not None:
+                logits = logits.copy()
+                logits[stream.banned] = -np.inf
+            token = choose(logits, stream.history + stream.tokens, stream.settings, stream.generator)
             stream.add(token)
             tokens.append(token)
+        self._deliver()
         keep = [row for row, stream in enumerate(self.rows) if stream.finish_reason is None]
         self.widest = max(self.widest, len(self.rows))
         if len(keep) < len(self.rows):
@@ -228,6 +268,16 @@ class Scheduler:
             self.stepper.take(np.asarray(keep))
         self.logits = self.stepper(np.asarray(tokens, dtype=np.int64)[keep][:, None])
         self.steps += 1
+
+    def _deliver(self) -> None:
+        """This step's pieces to their event loops: one call per loop, not one per request."""
+        by_loop: dict[Any, list] = {}
+        for stream in self.rows:
+            if stream.outbox:
+                by_loop.setdefault(stream.loop, []).append((stream, stream.outbox))
+                stream.outbox = []
+        for loop, batches in by_loop.items():
+            _hand_over(loop, batches)
 
     def _admit(self, streams: list[Stream]) -> None:
         """Prefill the new requests together and merge their cache rows into the running batch."""

@@ -172,3 +172,9 @@ def test_a_stop_string_ends_the_text_before_it(served):
     assert answer.choices[0].text == full[: full.find(stop)] and answer.choices[0].finish_reason == "stop"
     chunks = client(url).completions.create(model="tiny", prompt="stop here", max_tokens=24, stop=stop, stream=True)
     assert "".join(c.choices[0].text for c in chunks) == full[: full.find(stop)]
+
+
+def test_ignore_eos_writes_every_token_asked_for(served):
+    url = served[0]
+    answer = client(url).completions.create(model="tiny", prompt="abc", max_tokens=30, extra_body={"ignore_eos": True})
+    assert answer.usage.completion_tokens == 30 and answer.choices[0].finish_reason == "length"

@@ -1,5 +1,5 @@
 """A smoke-sized text-gen run through every stage, served: the official `openai` client streams chat completions
-from the Bento and gets exactly what `aiaas predict text-gen` writes (greedy), seeded sampling repeats itself,
+from the Bento and gets exactly what `aiaas predict text-gen` writes (greedy, and sampled with the same seed),
 concurrent streams get their own texts, limits answer 4xx, and no torch is loaded in the server's processes.
 The scheduler and the OpenAI routes themselves are tested fast in tests/serving (test_streams.py,
 test_completions.py: joining and leaving the batch, disconnects, errors)."""
@@ -24,6 +24,7 @@ CHATS = [
     [{"role": "user", "content": "What day comes after Monday?"}],
 ]
 NEW = 12
+SAMPLED = {"temperature": 1.0, "seed": 3}  # a smoke-trained model often ends at once greedily: sampled, it writes
 
 
 def _torch_loaded(pid: int) -> list[int]:
@@ -50,26 +51,31 @@ def test_the_openai_client_streams_what_predict_writes(cli, tmp_path):
     out = cli.json("pipeline", "text-gen", *overrides, *QUICK)
     prompts = tmp_path / "chats.jsonl"
     lines = [{"messages": m, "max_tokens": NEW} for m in CHATS] + [{"prompt": "The answer is", "max_tokens": NEW}]
+    lines += [{"messages": m, "max_tokens": NEW, **SAMPLED} for m in CHATS]
     prompts.write_text("".join(json.dumps(line) + "\n" for line in lines))
     predicted = cli("predict", "text-gen", str(prompts), "--model", f"run={out['run_id']}").stdout
     rows = [json.loads(row) for row in predicted.splitlines()]
     assert [set(r) >= {"text", "tokens", "finish_reason"} for r in rows] == [True] * len(lines)
-    assert all(r["tokens"] > 0 for r in rows)  # the comparisons below are not between empty answers
+    assert all(r["tokens"] > 0 for r in rows[-len(CHATS) :]), rows  # the comparisons are not between empty answers
 
     server = Server(out["bento_tag"], tmp_path / "server.log").wait_ready()
     try:
         client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0, timeout=60)
-        for messages, row in zip(CHATS, rows, strict=False):
+        for messages, row in zip(CHATS, rows, strict=False):  # greedy
             assert _streamed(client, messages, max_tokens=NEW) == (row["text"], row["finish_reason"]), messages
+        for messages, row in zip(CHATS, rows[-len(CHATS) :], strict=True):  # the same seed, the same text
+            assert _streamed(client, messages, max_tokens=NEW, **SAMPLED) == (row["text"], row["finish_reason"])
         whole = client.completions.create(model="any", prompt="The answer is", max_tokens=NEW)
-        assert whole.choices[0].text == rows[-1]["text"] and whole.usage.completion_tokens == rows[-1]["tokens"]
-        answer = httpx.post(f"{server.url}/predict", json=lines[0], timeout=60)
-        assert answer.status_code == 200 and answer.json()["text"] == rows[0]["text"]
+        prompted = rows[len(CHATS)]  # the plain prompt's row
+        assert whole.choices[0].text == prompted["text"] and whole.usage.completion_tokens == prompted["tokens"]
+        answer = httpx.post(f"{server.url}/predict", json=lines[-1], timeout=60)
+        assert answer.status_code == 200 and answer.json()["text"] == rows[-1]["text"]
 
         sampled = {"max_tokens": NEW, "temperature": 1.0, "seed": 5}
+        assert httpx.get(f"{server.url}/v1/streams").json()["widest"] == 1
         with ThreadPoolExecutor(6) as pool:  # decoded together: each gets what it gets alone
             together = list(pool.map(lambda m: _streamed(client, m, **sampled), CHATS * 2))
-        assert together == [_streamed(client, m, **sampled) for m in CHATS] * 2
+        assert together == [_streamed(client, m, **sampled) for m in CHATS] * 2 and any(t for t, _ in together)
         assert httpx.get(f"{server.url}/v1/streams").json()["widest"] > 1
         assert [m.id for m in client.models.list()] == [out["bento_tag"].split(":")[0]]
 
