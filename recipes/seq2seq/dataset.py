@@ -20,10 +20,11 @@ from aiaas_recipes.seq2seq.sources import Pair
 
 
 def assign_splits(pairs: list[Pair], val: float, test: float, seed: int) -> dict[str, list[Pair]]:
-    """Pairs by split: the split the data names, else a seeded share of the unnamed ones (val/test are carved out
-    only when the data names none of its own)."""
-    named = {name: [p for p in pairs if p.split == name] for name in SPLITS}
-    free = [p for p in pairs if p.split not in SPLITS]
+    """Pairs by split: val/test as the data names them, else a seeded share of the others (its training pairs and
+    those it names no split for); the rest train."""
+    named = {name: [p for p in pairs if p.split == name] for name in SPLITS if name != "train"}
+    named["train"] = []
+    free = [p for p in pairs if p.split not in named or p.split == "train"]
     order = np.random.default_rng(seed).permutation(len(free))
     cut = 0
     for name, share in (("test", test), ("val", val)):
