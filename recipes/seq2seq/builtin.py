@@ -110,8 +110,12 @@ def biography(rng: np.random.Generator) -> tuple[str, str]:
     """A document of facts and filler in a shuffled order, and the summary that gathers the facts."""
     name, city, job = (str(rng.choice(options)) for options in (NAMES, CITIES, JOBS))
     hobby, year = str(rng.choice(HOBBIES)), int(rng.integers(1960, 2020))
-    facts = [f"{name} lives in {city}.", f"By trade, {name} is a {job}.", f"{name} began working in {year}.",
-             f"In free hours {name} enjoys {hobby}."]  # fmt: skip
+    facts = [
+        f"{name} lives in {city}.",
+        f"By trade, {name} is a {job}.",
+        f"{name} began working in {year}.",
+        f"In free hours {name} enjoys {hobby}.",
+    ]
     sentences = facts + [str(s) for s in rng.choice(FILLER, size=int(rng.integers(2, 5)), replace=False)]
     order = rng.permutation(len(sentences))
     return " ".join(sentences[i] for i in order), f"{name} is a {job} from {city} since {year} who enjoys {hobby}."

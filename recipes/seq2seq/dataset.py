@@ -62,8 +62,13 @@ def _encode_split(tokenizer, pairs: list[Pair], data_cfg: Any, skipped: list[dic
     kept, src, tgt = [], [], []
     for pair, s, t in zip(pairs, sources, targets):
         if len(s) > src_max or len(t) + 1 > tgt_max:
-            skipped.append({"file": pair.where, "reason": f"too long: {len(s)} source / {len(t)} target tokens "
-                            f"(data.max_source_tokens={src_max}, data.max_target_tokens={tgt_max} with the end)"})  # fmt: skip
+            skipped.append(
+                {
+                    "file": pair.where,
+                    "reason": f"too long: {len(s)} source / {len(t)} target tokens "
+                    f"(data.max_source_tokens={src_max}, data.max_target_tokens={tgt_max} with the end)",
+                }
+            )
             continue
         kept.append(pair)
         src.append(s)
@@ -90,7 +95,9 @@ def build(pairs: list[Pair], skipped: list[dict], out_dir: Path, data_cfg: Any) 
 
     pairs = _too_long_chars(pairs, data_cfg, skipped)
     if data_cfg.get("max_rows") and len(pairs) > int(data_cfg.max_rows):
-        pick = np.sort(np.random.default_rng(int(data_cfg.split.seed)).permutation(len(pairs))[: int(data_cfg.max_rows)])
+        pick = np.sort(
+            np.random.default_rng(int(data_cfg.split.seed)).permutation(len(pairs))[: int(data_cfg.max_rows)]
+        )
         pairs = [pairs[i] for i in pick]
     split = data_cfg.split
     parts = assign_splits(pairs, float(split.val), float(split.test), int(split.seed))

@@ -24,9 +24,13 @@ MEMORY, MEMORY_MASK = "memory_kv", "memory_mask"
 
 
 def _settings(spec: dict, limit: int, beam: int) -> Decoding:
-    return Decoding(max_new_tokens=max(int(limit), 1), eos_id=int(spec["eos_id"]), beam_size=max(int(beam), 1),
-                    length_penalty=float(spec.get("length_penalty", 1.0)),
-                    no_repeat_ngram=int(spec.get("no_repeat_ngram", 0)))  # fmt: skip
+    return Decoding(
+        max_new_tokens=max(int(limit), 1),
+        eos_id=int(spec["eos_id"]),
+        beam_size=max(int(beam), 1),
+        length_penalty=float(spec.get("length_penalty", 1.0)),
+        no_repeat_ngram=int(spec.get("no_repeat_ngram", 0)),
+    )
 
 
 def _decode_rows(model: Any, spec: dict, memory: np.ndarray, mask: np.ndarray, settings: list[Decoding]) -> list:

@@ -24,8 +24,10 @@ def scores(references: list[str], hypotheses: list[str]) -> dict[str, float]:
     import sacrebleu
     from rouge_score import rouge_scorer
 
-    out = {"bleu": float(sacrebleu.corpus_bleu(hypotheses, [references]).score),
-           "chrf": float(sacrebleu.corpus_chrf(hypotheses, [references]).score)}  # fmt: skip
+    out = {
+        "bleu": float(sacrebleu.corpus_bleu(hypotheses, [references]).score),
+        "chrf": float(sacrebleu.corpus_chrf(hypotheses, [references]).score),
+    }
     scorer = rouge_scorer.RougeScorer(list(ROUGE), use_stemmer=False)
     found = [scorer.score(r, h) for r, h in zip(references, hypotheses)]
     for key in ROUGE:
@@ -42,9 +44,16 @@ def worst(pairs: list[dict], hypotheses: list[str], limit: int = EXAMPLES) -> li
     """The ``limit`` examples with the lowest sentence chrF (the ones a person should look at first)."""
     import sacrebleu
 
-    rows = [{"where": p["where"], "source": p["source"], "reference": p["target"], "hypothesis": h,
-             "chrf": round(float(sacrebleu.sentence_chrf(h, [p["target"]]).score), 2)}
-            for p, h in zip(pairs, hypotheses)]  # fmt: skip
+    rows = [
+        {
+            "where": p["where"],
+            "source": p["source"],
+            "reference": p["target"],
+            "hypothesis": h,
+            "chrf": round(float(sacrebleu.sentence_chrf(h, [p["target"]]).score), 2),
+        }
+        for p, h in zip(pairs, hypotheses)
+    ]
     rows.sort(key=lambda row: (row["chrf"], row["where"]))
     return [row for row in rows[:limit] if row["hypothesis"] != row["reference"]]
 
@@ -52,8 +61,9 @@ def worst(pairs: list[dict], hypotheses: list[str], limit: int = EXAMPLES) -> li
 def baselines(sources: list[str], references: list[str], summaries: bool) -> dict[str, dict]:
     found = {"copy source": scores(references, sources)}
     if summaries:
-        best = max((scores(references, [lead(s, n) for s in sources]) | {"n": n} for n in (1, 2, 3)),
-                   key=lambda s: s["rougeL"])  # fmt: skip
+        best = max(
+            (scores(references, [lead(s, n) for s in sources]) | {"n": n} for n in (1, 2, 3)), key=lambda s: s["rougeL"]
+        )
         found[f"lead-{best.pop('n')}"] = best
     return found
 

@@ -43,8 +43,15 @@ class TorchModel(TorchGraph):
 
 def decoder_spec(net: Any, meta: dict) -> dict:
     """metadata["decoder"]: what the stepper and the search need."""
-    return {**net.decoder_spec, "vocab": int(meta["vocab_size"]), "bos_id": tokens.BOS_ID, "eos_id": tokens.EOS_ID,
-            "pad_id": tokens.PAD_ID, "max_output": int(meta["max_target_tokens"]), **meta.get("decoding", {})}  # fmt: skip
+    return {
+        **net.decoder_spec,
+        "vocab": int(meta["vocab_size"]),
+        "bos_id": tokens.BOS_ID,
+        "eos_id": tokens.EOS_ID,
+        "pad_id": tokens.PAD_ID,
+        "max_output": int(meta["max_target_tokens"]),
+        **meta.get("decoding", {}),
+    }
 
 
 def torch_decode(net: Any, meta: dict, feeds: dict[str, np.ndarray], chunk: int = 64) -> dict[str, np.ndarray]:
@@ -63,18 +70,28 @@ def export_spec(net: Any, meta: dict) -> ExportSpec:
     src_mask = (src_ids != 0).long()
     with torch.no_grad():
         memory = net.encoder_graph(src_ids, src_mask)
-    step = (torch.tensor([[5], [6]]), torch.tensor([[2], [1]]), torch.tensor([[0, 1, 1, 1], [0, 0, 1, 1]]),
-            torch.zeros(layers, 2, 2, heads, 3, head_dim), memory, src_mask)  # fmt: skip
+    step = (
+        torch.tensor([[5], [6]]),
+        torch.tensor([[2], [1]]),
+        torch.tensor([[0, 1, 1, 1], [0, 0, 1, 1]]),
+        torch.zeros(layers, 2, 2, heads, 3, head_dim),
+        memory,
+        src_mask,
+    )
     decoder = ExportSpec(
         example_inputs=step,
         input_names=list(STEP_INPUTS),
         output_names=[kv.LOGITS, kv.PRESENT],
         dynamic_axes={
-            kv.TOKENS: {0: "batch", 1: "new"}, kv.POSITIONS: {0: "batch", 1: "new"}, kv.MASK: {0: "batch", 1: "slots"},
-            kv.PAST: {2: "batch", 4: "past"}, decode.MEMORY: {0: "batch", 4: "source"},
-            decode.MEMORY_MASK: {0: "batch", 1: "source"}, kv.LOGITS: {0: "batch", 1: "new"},
+            kv.TOKENS: {0: "batch", 1: "new"},
+            kv.POSITIONS: {0: "batch", 1: "new"},
+            kv.MASK: {0: "batch", 1: "slots"},
+            kv.PAST: {2: "batch", 4: "past"},
+            decode.MEMORY: {0: "batch", 4: "source"},
+            decode.MEMORY_MASK: {0: "batch", 1: "source"},
+            kv.LOGITS: {0: "batch", 1: "new"},
             kv.PRESENT: {2: "batch", 4: "slots"},
-        },  # fmt: skip
+        },
         module=DecoderGraph(net),
     )
     keys = ("tokenizer", "max_source_tokens", "max_target_tokens", "summaries")
@@ -82,9 +99,16 @@ def export_spec(net: Any, meta: dict) -> ExportSpec:
         example_inputs=(src_ids, src_mask),
         input_names=list(decode.ENCODER_INPUTS),
         output_names=[decode.MEMORY],
-        dynamic_axes={"src_ids": {0: "batch", 1: "source"}, "src_mask": {0: "batch", 1: "source"},
-                      decode.MEMORY: {0: "batch", 4: "source"}},  # fmt: skip
-        metadata={**{key: meta[key] for key in keys}, "decoder": decoder_spec(net, meta), "model": "seq2seq_transformer"},
+        dynamic_axes={
+            "src_ids": {0: "batch", 1: "source"},
+            "src_mask": {0: "batch", 1: "source"},
+            decode.MEMORY: {0: "batch", 4: "source"},
+        },
+        metadata={
+            **{key: meta[key] for key in keys},
+            "decoder": decoder_spec(net, meta),
+            "model": "seq2seq_transformer",
+        },
         module=EncoderGraph(net),
         graphs={"decoder": decoder},
     )
@@ -94,8 +118,12 @@ def feeds_for(src: np.ndarray, beam_size: int, max_length: int) -> dict[str, np.
     """The adapter's feeds for rows of padded source ids."""
     src = np.asarray(src, dtype=np.int64)
     rows = len(src)
-    return {"src_ids": src, "src_mask": (src != tokens.PAD_ID).astype(np.int64),
-            "beam_size": np.full(rows, beam_size, np.int64), "max_length": np.full(rows, max_length, np.int64)}  # fmt: skip
+    return {
+        "src_ids": src,
+        "src_mask": (src != tokens.PAD_ID).astype(np.int64),
+        "beam_size": np.full(rows, beam_size, np.int64),
+        "max_length": np.full(rows, max_length, np.int64),
+    }
 
 
 @dataclass

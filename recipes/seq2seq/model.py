@@ -43,12 +43,19 @@ class EncoderLayer(nn.Module):
     def __init__(self, width: int, heads: int, ff: int, dropout: float):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
-        self.attn, self.ff, self.drop = Attention(width, heads, dropout), feed_forward(width, ff, dropout), nn.Dropout(dropout)
+        self.attn, self.ff, self.drop = (
+            Attention(width, heads, dropout),
+            feed_forward(width, ff, dropout),
+            nn.Dropout(dropout),
+        )
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         h = self.norm1(x)
-        x = x + self.drop(self.attn.attend(self.attn.split(self.attn.q(h)), self.attn.split(self.attn.k(h)),
-                                           self.attn.split(self.attn.v(h)), bias))  # fmt: skip
+        x = x + self.drop(
+            self.attn.attend(
+                self.attn.split(self.attn.q(h)), self.attn.split(self.attn.k(h)), self.attn.split(self.attn.v(h)), bias
+            )
+        )
         return x + self.drop(self.ff(self.norm2(x)))
 
 
@@ -76,8 +83,17 @@ class DecoderLayer(nn.Module):
 
 
 class Seq2SeqTransformer(nn.Module):
-    def __init__(self, vocab_size: int, max_positions: int = 256, width: int = 128, layers: int = 2,
-                 decoder_layers: int = 2, heads: int = 4, ff: int = 256, dropout: float = 0.1):  # fmt: skip
+    def __init__(
+        self,
+        vocab_size: int,
+        max_positions: int = 256,
+        width: int = 128,
+        layers: int = 2,
+        decoder_layers: int = 2,
+        heads: int = 4,
+        ff: int = 256,
+        dropout: float = 0.1,
+    ):
         super().__init__()
         if width % heads:
             raise ValueError(f"model.width={width} must be a multiple of model.heads={heads}")

@@ -19,8 +19,14 @@ class SequenceToSequence(TorchRecipe):
     config_name = "seq2seq"
     serving_module = "aiaas_recipes.seq2seq.serving"
     models = ("seq2seq_transformer",)
-    metrics = Metrics(names=("bleu", "chrf", "rouge1", "rouge2", "rougeL"), headline="bleu", bounded=False,
-                      monitor="val_loss", mode="min", details=("worst",))  # fmt: skip
+    metrics = Metrics(
+        names=("bleu", "chrf", "rouge1", "rouge2", "rougeL"),
+        headline="bleu",
+        bounded=False,
+        monitor="val_loss",
+        mode="min",
+        details=("worst",),
+    )
     input_names = ("src_ids", "src_mask")
     output_names = ("tokens", "lengths")
     bento_packages = ("tokenizers",)
@@ -85,12 +91,17 @@ class SequenceToSequence(TorchRecipe):
         from aiaas_recipes.seq2seq import tokens
         from aiaas_recipes.seq2seq.module import Translator
 
-        meta = {"recipe": self.name, "model": OmegaConf.to_container(cfg.model, resolve=True),
-                "tokenizer": (Path(dataset_dir) / tokens.FILE).read_text(encoding="utf-8"),
-                "decoding": OmegaConf.to_container(cfg.decoding, resolve=True),
-                **{key: manifest[key] for key in ("vocab_size", "max_source_tokens", "max_target_tokens", "summaries")}}  # fmt: skip
+        meta = {
+            "recipe": self.name,
+            "model": OmegaConf.to_container(cfg.model, resolve=True),
+            "tokenizer": (Path(dataset_dir) / tokens.FILE).read_text(encoding="utf-8"),
+            "decoding": OmegaConf.to_container(cfg.decoding, resolve=True),
+            **{key: manifest[key] for key in ("vocab_size", "max_source_tokens", "max_target_tokens", "summaries")},
+        }
         optimizer, scheduler = optimizers_from(cfg)
-        return Translator(self.build_network(cfg.model, meta), optimizer, scheduler, meta, float(cfg.loss.label_smoothing))
+        return Translator(
+            self.build_network(cfg.model, meta), optimizer, scheduler, meta, float(cfg.loss.label_smoothing)
+        )
 
     def load_model(self, path: Path) -> tuple[Any, dict]:
         net, meta = super().load_model(path)

@@ -75,17 +75,22 @@ class Seq2SeqAdapter:
         ids = np.zeros((len(items), self.max_source), dtype=np.int64)
         for row, item in enumerate(items):
             ids[row, : len(item.ids)] = item.ids
-        return {"src_ids": ids, "src_mask": (ids != tokens.PAD_ID).astype(np.int64),
-                "beam_size": np.asarray([i.beam_size for i in items], np.int64),
-                "max_length": np.asarray([i.max_length for i in items], np.int64)}  # fmt: skip
+        return {
+            "src_ids": ids,
+            "src_mask": (ids != tokens.PAD_ID).astype(np.int64),
+            "beam_size": np.asarray([i.beam_size for i in items], np.int64),
+            "max_length": np.asarray([i.max_length for i in items], np.int64),
+        }
 
     def run(self, model: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return decode.run(model, feeds, self.spec)
 
     def postprocess(self, outputs: dict[str, np.ndarray], items: list[Source], k: int) -> list[dict]:
         """{"text", "tokens"} per item: the output text and its subword tokens."""
-        return [{"text": tokens.decode(self.tokenizer, ids), "tokens": tokens.pieces(self.tokenizer, ids)}
-                for ids in decode.sequences(outputs)]  # fmt: skip
+        return [
+            {"text": tokens.decode(self.tokenizer, ids), "tokens": tokens.pieces(self.tokenizer, ids)}
+            for ids in decode.sequences(outputs)
+        ]
 
 
 def build_adapter(metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS, max_beam: int = DEFAULT_MAX_BEAM):

@@ -124,7 +124,9 @@ def _table(path: Path, delimiter: str, fields: tuple, encoding: str, skipped: li
         if row.problem:
             skipped.append({"file": where, "reason": row.problem})
             continue
-        yield Pair(row.cells[source], row.cells[target], where, _split_of(row.cells[split]) if split is not None else None)
+        yield Pair(
+            row.cells[source], row.cells[target], where, _split_of(row.cells[split]) if split is not None else None
+        )
 
 
 def _jsonl(path: Path, fields: tuple, encoding: str, skipped: list[dict]) -> Iterator[Pair]:
@@ -190,9 +192,13 @@ def _moses(folder: Path, source: Any, target: Any, encoding: str, skipped: list[
         right = decoded_lines(group[tgt_lang], encoding, skipped)
         if len(left) != len(right):
             longer = group[src_lang] if len(left) > len(right) else group[tgt_lang]
-            skipped.append({"file": f"{longer.name}:{min(len(left), len(right)) + 1}",
-                            "reason": f"misaligned: {len(left)} lines in {group[src_lang].name}, "
-                                      f"{len(right)} in {group[tgt_lang].name} (lines past the shorter file skipped)"})  # fmt: skip
+            skipped.append(
+                {
+                    "file": f"{longer.name}:{min(len(left), len(right)) + 1}",
+                    "reason": f"misaligned: {len(left)} lines in {group[src_lang].name}, "
+                    f"{len(right)} in {group[tgt_lang].name} (lines past the shorter file skipped)",
+                }
+            )
         split = next((name for key, name in MOSES_SPLITS.items() if prefix.lower().startswith(key)), None)
         for number, (a, b) in enumerate(zip(left, right), start=1):
             if a is not None and b is not None:
@@ -211,5 +217,7 @@ def _summaries(folder: Path, encoding: str, skipped: list[dict]) -> Iterator[Pai
         except UnicodeDecodeError:
             skipped.append({"file": where, "reason": f"not {encoding}"})
             continue
-        split = next((SPLIT_NAMES[p.lower()] for p in doc.relative_to(folder).parts[:-1] if p.lower() in SPLIT_NAMES), None)
+        split = next(
+            (SPLIT_NAMES[p.lower()] for p in doc.relative_to(folder).parts[:-1] if p.lower() in SPLIT_NAMES), None
+        )
         yield Pair(" ".join(text.split()), " ".join(short.split()), where, split)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from omegaconf import OmegaConf
 from pairfiles import pairs, write_moses, write_tsv
@@ -73,8 +72,10 @@ def test_jsonl_and_csv_with_named_fields(tmp_path):
     skipped = []
     found = sources.read_pairs(path, _cfg(source_field="en", target_field="de"), skipped)
     assert [(p.source, p.target) for p in found] == rows and found[0].split == "test"
-    assert _reasons(skipped) == {"data.jsonl:7": "not json (expecting property name enclosed in double quotes)",
-                                 "data.jsonl:8": "source and target must be strings"}  # fmt: skip
+    assert _reasons(skipped) == {
+        "data.jsonl:7": "not json (expecting property name enclosed in double quotes)",
+        "data.jsonl:8": "source and target must be strings",
+    }
     with pytest.raises(ConfigError, match="no source column"):
         sources.read_pairs(path, _cfg(), [])
     table = tmp_path / "data.csv"
