@@ -33,9 +33,25 @@ def _settings(spec: dict, limit: int, beam: int) -> Decoding:
     )
 
 
+class NoSpecials:
+    """A stepper whose logits never choose padding, the start token or the unknown token: only text or the end."""
+
+    def __init__(self, stepper: Stepper, banned: list[int]):
+        self.stepper, self.banned = stepper, banned
+
+    def __call__(self, tokens: np.ndarray) -> np.ndarray:
+        logits = self.stepper(tokens)
+        logits[:, self.banned] = -np.inf
+        return logits
+
+    def take(self, index: np.ndarray) -> None:
+        self.stepper.take(index)
+
+
 def _decode_rows(model: Any, spec: dict, memory: np.ndarray, mask: np.ndarray, settings: list[Decoding]) -> list:
     """Outputs of these rows (one beam size, and one max length when beam searching)."""
-    stepper = Stepper.start(model.graphs["decoder"], spec, len(settings), {MEMORY: memory, MEMORY_MASK: mask})
+    start = Stepper.start(model.graphs["decoder"], spec, len(settings), {MEMORY: memory, MEMORY_MASK: mask})
+    stepper = NoSpecials(start, [int(spec[key]) for key in ("pad_id", "bos_id", "unk_id") if key in spec])
     first = stepper(np.full((len(settings), 1), int(spec["bos_id"]), dtype=np.int64))
     if settings[0].beam_size > 1:
         return beam_search(stepper, first, settings[0])

@@ -49,6 +49,7 @@ def decoder_spec(net: Any, meta: dict) -> dict:
         "bos_id": tokens.BOS_ID,
         "eos_id": tokens.EOS_ID,
         "pad_id": tokens.PAD_ID,
+        "unk_id": tokens.UNK_ID,
         "max_output": int(meta["max_target_tokens"]),
         **meta.get("decoding", {}),
     }

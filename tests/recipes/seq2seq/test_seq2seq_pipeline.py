@@ -24,7 +24,8 @@ QUICK = [
     "model.heads=2",
     "model.ff=64",
     "data.batch_size=8",
-    "data.tokenizer.vocab_size=150",
+    "data.tokenizer.vocab_size=400",
+    "data.max_source_tokens=160",
     "export.register=false",
 ]
 
