@@ -132,22 +132,24 @@ def bench_pipeline(args) -> None:
 
 
 def bench_serve(args) -> None:
-    from aiaas_cli import artifacts
+    """Served = local for 50 test sentences, then the load at 1/8/32 clients."""
+    import requests
+
+    from aiaas_cli import artifacts, tags
+    from aiaas_cli.serving.runtime import Predictor
     from aiaas_recipes.seq2seq.dataset import read_pairs
     from benchmarks.serving_kit import AIAAS, CONCURRENCY, Process, free_port, load, package
 
-    onnx = artifacts.exported_of(args.serve) if hasattr(artifacts, "exported_of") else None
-    path = (
-        Path(onnx)
-        if onnx
-        else Path(os.environ.get("AIAAS_HOME", "~/.aiaas")).expanduser() / "runs" / args.serve / "model.onnx"
-    )
+    path = Path(artifacts.run_tags(args.serve)[tags.ONNX])
     tag, settings = package("seq2seq", path, args.overrides)
     texts = [p["source"] for p in read_pairs(artifacts.dataset_of(args.serve).dir, "test")[:256]]
+    local = Predictor(path, allowed={"aiaas_recipes.seq2seq.serving"}).predict(texts[:50])
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         server = Process([AIAAS, "serve", tag, "--port", str(port)], port, "/readyz", Path(tmp) / "serve.log")
         try:
+            served = [requests.post(f"{server.url}/predict", json={"text": t}, timeout=60).json() for t in texts[:50]]
+            print(f"served = local predict: {sum(a == b for a, b in zip(served, local))} of 50 test sentences")
             print(f"bento {tag}: workers {settings.get('workers')}, threads {settings.get('threads')}")
             print(f"{'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} failures")
             for clients in CONCURRENCY[:3]:
@@ -158,12 +160,11 @@ def bench_serve(args) -> None:
                         clients,
                         args.seconds,
                         100_000,
-                        body=lambda text: {"json": {"text": text}},
+                        body=lambda t: {"json": {"text": t}},
                     )
                 )
-                print(
-                    f"{clients:>7} {found['rps']:>8.1f} {found['p50']:>8.1f} {found['p99']:>8.1f} {found['failures']}"
-                )
+                row = f"{clients:>7} {found['rps']:>8.1f} {found['p50']:>8.1f} {found['p99']:>8.1f} {found['failures']}"
+                print(row)
         finally:
             server.stop()
 
