@@ -7,8 +7,9 @@ BLEU against copying the source; served throughput at 1, 8 and 32 clients.
    writes exactly --tokens tokens. With the cache each step feeds one token; without it each step feeds the whole
    prefix with an empty cache. The tokens must be the same; the time per output is compared.
 2. `--pipeline`: `aiaas pipeline seq2seq` on the built-in numbers (extra overrides after --), BLEU vs the copy baseline.
-3. `--serve RUN_ID`: the run's Bento (as `aiaas package` builds it) under 1/8/32 aiohttp clients sending built-in
-   test sources as JSON `{"text": ...}`; requests/s, p50/p99 latency.
+3. `--serve MODEL.onnx --dataset DIR`: served = local `predict` on 50 test sentences, then its Bento (as `aiaas
+   package` builds it) under 1/8/32 aiohttp clients sending the test sources as JSON `{"text": ...}`; requests/s,
+   p50/p99 latency.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, default=40, help="output tokens per row (--kv)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--pipeline", action="store_true", help="aiaas pipeline seq2seq on the built-in data")
-    parser.add_argument("--serve", default=None, help="a run id whose exported model to serve and load")
+    parser.add_argument("--serve", default=None, help="an exported model.onnx to package, serve and load")
+    parser.add_argument("--dataset", default=None, help="its dataset dir (test sources are the request texts)")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("overrides", nargs="*")
     return parser.parse_args()
@@ -135,14 +137,13 @@ def bench_serve(args) -> None:
     """Served = local for 50 test sentences, then the load at 1/8/32 clients."""
     import requests
 
-    from aiaas_cli import artifacts, tags
     from aiaas_cli.serving.runtime import Predictor
     from aiaas_recipes.seq2seq.dataset import read_pairs
     from benchmarks.serving_kit import AIAAS, CONCURRENCY, Process, free_port, load, package
 
-    path = Path(artifacts.run_tags(args.serve)[tags.ONNX])
+    path = Path(args.serve)
     tag, settings = package("seq2seq", path, args.overrides)
-    texts = [p["source"] for p in read_pairs(artifacts.dataset_of(args.serve).dir, "test")[:256]]
+    texts = [p["source"] for p in read_pairs(Path(args.dataset), "test")[:256]]
     local = Predictor(path, allowed={"aiaas_recipes.seq2seq.serving"}).predict(texts[:50])
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
