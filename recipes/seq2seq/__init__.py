@@ -1,0 +1,1 @@
+"""Sequence-to-sequence: translation and summarisation with an encoder-decoder Transformer."""
