@@ -148,3 +148,17 @@ def temp_litter(home: Path) -> list[str]:
 def litter(home: Path) -> list[str]:
     """Temporary names left in the workspace."""
     return sorted(str(p.relative_to(home)) for p in home.rglob("*.tmp-*"))
+
+
+def torch_loaded(pid: int) -> list[int]:
+    """Processes of a server (itself and its workers) that mapped libtorch: a served model must not need it."""
+    import psutil
+
+    found = []
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            if any("libtorch" in m.path for m in proc.memory_maps()):
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found

@@ -112,9 +112,9 @@ HUB_OVERRIDES = {"text-cls+hf": hub_overrides, "image-cls+timm": timm_overrides,
 
 def _check_service_schema(predictor: Predictor, body: dict, request: dict, plugin_site: Path) -> None:
     """The recipe's service, loaded with this model as a Bento would load it, accepts the request and the answer."""
-    from aiaas_cli.stages import package
+    from aiaas_cli.stages import bento_model
 
-    tag = package.save_model(predictor.model.path, predictor.metadata)
+    tag = bento_model.save_model(predictor.model.path, predictor.metadata)
     request = {key: value for key, value in request.items() if key == "json"}  # files are not JSON
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_site), os.environ.get("PYTHONPATH", "")])}
     args = [tag, predictor.metadata["serving_module"], json.dumps(body), json.dumps(request)]

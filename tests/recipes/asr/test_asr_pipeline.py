@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import psutil
 import pytest
 import requests
 from conftest import Server
+from processes import torch_loaded
 from schemafuzz import assert_no_5xx
 from speechfiles import write_mixed, write_problems
 
@@ -25,19 +25,6 @@ QUICK = [
     "model.layers=1",
     "data.batch_size=4",
 ]
-
-
-def _torch_loaded(pid: int) -> list[int]:
-    """Processes of the server (itself and its workers) that mapped libtorch."""
-    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    found = []
-    for proc in procs:
-        try:
-            if any("libtorch" in m.path for m in proc.memory_maps()):
-                found.append(proc.pid)
-        except psutil.Error:
-            continue
-    return found
 
 
 @pytest.mark.slow
@@ -72,7 +59,7 @@ def test_own_recordings_pipeline_predict_and_serve(cli, tmp_path):
         clip = (root / "000.wav").read_bytes()
         batch = requests.post(f"{server.url}/predict_batch", files=[("audios", clip), ("audios", clip)], timeout=60)
         assert batch.status_code == 200 and [b["text"] for b in batch.json()] == [rows["000.wav"]["text"]] * 2
-        assert _torch_loaded(server.process.pid) == []
+        assert torch_loaded(server.process.pid) == []
         _fuzz(server.url)
     finally:
         server.stop()

@@ -7,27 +7,15 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import psutil
 import pytest
 import requests
 from conftest import Server
+from processes import torch_loaded
 
 from aiaas_recipes.image_embed.synth import write_faces
 
 QUICK = ["trainer.max_epochs=2", "trainer.early_stopping.enabled=false", "data.image_size=16", "data.batch_size=16",
          "model.channels=[8,16,16]", "model.embedding_dim=16", "serve.workers=2", "serve.threads=1"]  # fmt: skip
-
-
-def _torch_loaded(pid: int) -> list[int]:
-    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    found = []
-    for proc in procs:
-        try:
-            if any("libtorch" in m.path for m in proc.memory_maps()):
-                found.append(proc.pid)
-        except psutil.Error:
-            continue
-    return found
 
 
 def _post(url: str, route: str, files, data=None) -> requests.Response:
@@ -67,7 +55,7 @@ def test_pipeline_gallery_and_service(cli, tmp_path):
         assert _post(url, "/enroll", [("images", b"nope")], {"name": "bob"}).status_code == 400
         assert _post(url, "/verify", {"image_a": photo.read_bytes()}).status_code == 400
         assert requests.delete(f"{url}/enroll/nobody", timeout=30).status_code == 404
-        assert _torch_loaded(server.process.pid) == []
+        assert torch_loaded(server.process.pid) == []
     finally:
         server.stop()
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import psutil
 import pytest
 import requests
 from conftest import Server
 from pairfiles import write_moses, write_tsv
+from processes import torch_loaded
 from schemafuzz import assert_no_5xx
 
 # a smoke-sized model trained for a few dozen steps: its outputs differ from text to text
@@ -27,18 +27,6 @@ QUICK = [
     "data.max_source_tokens=160",
     "export.register=false",
 ]
-
-
-def _torch_loaded(pid: int) -> list[int]:
-    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    found = []
-    for proc in procs:
-        try:
-            if any("libtorch" in m.path for m in proc.memory_maps()):
-                found.append(proc.pid)
-        except psutil.Error:
-            continue
-    return found
 
 
 def _skipped(out: dict) -> dict[str, str]:
@@ -92,7 +80,7 @@ def test_moses_and_tsv_through_every_stage_and_served_like_predict(cli, tmp_path
         for body, status in bad:
             assert requests.post(f"{url}/predict", json=body, timeout=60).status_code == status, body
         assert 400 <= requests.post(f"{url}/predict", data=b"{not json", timeout=60).status_code < 500
-        assert _torch_loaded(server.process.pid) == []
+        assert torch_loaded(server.process.pid) == []
         assert_no_5xx(url, examples=10, expect={"/predict", "/predict_batch"})
     finally:
         server.stop()

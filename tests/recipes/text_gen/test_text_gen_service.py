@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import openai
-import psutil
 import pytest
 from conftest import Server
+from processes import torch_loaded
 
 from aiaas_cli import recipes
 
@@ -25,18 +25,6 @@ CHATS = [
 ]
 NEW = 12
 SAMPLED = {"temperature": 1.0, "seed": 3}  # a smoke-trained model often ends at once greedily: sampled, it writes
-
-
-def _torch_loaded(pid: int) -> list[int]:
-    """Processes of the server (itself and its workers) that mapped libtorch."""
-    found = []
-    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
-        try:
-            if any("libtorch" in m.path for m in proc.memory_maps()):
-                found.append(proc.pid)
-        except psutil.Error:
-            continue
-    return found
 
 
 def _streamed(client: openai.OpenAI, messages: list[dict], **options) -> tuple[str, str]:
@@ -87,6 +75,6 @@ def test_the_openai_client_streams_what_predict_writes(cli, tmp_path):
         with pytest.raises(openai.APIStatusError) as too_long:
             client.completions.create(model="any", prompt="word " * 5000, max_tokens=4)
         assert too_long.value.status_code == 413
-        assert _torch_loaded(server.process.pid) == []
+        assert torch_loaded(server.process.pid) == []
     finally:
         server.stop()
