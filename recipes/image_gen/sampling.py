@@ -40,7 +40,9 @@ def guided_eps(denoise: Denoiser, x: np.ndarray, t: np.ndarray, labels: np.ndarr
     if np.all(guidance == 1.0) or np.all(labels == null_label):
         return denoise(x, t, labels)
     n = len(x)
-    both = denoise(np.concatenate([x, x]), np.concatenate([t, t]), np.concatenate([labels, np.full_like(labels, null_label)]))
+    both = denoise(
+        np.concatenate([x, x]), np.concatenate([t, t]), np.concatenate([labels, np.full_like(labels, null_label)])
+    )
     cond, uncond = both[:n], both[n:]
     return uncond + guidance.reshape(-1, 1, 1, 1).astype(np.float32) * (cond - uncond)
 
