@@ -122,7 +122,8 @@ class ImageGeneration(TorchRecipe):
         label = torch.tensor([0, int(meta["null_label"])], dtype=torch.int64)
         if kind == "diffusion":
             size, channels = int(meta["image_size"]), int(meta["channels"])
-            inputs, names, output = (torch.zeros(n, channels, size, size), torch.tensor([5.0, 500.0]), label), ["x", "t", "label"], "eps"  # fmt: skip
+            inputs = (torch.zeros(n, channels, size, size), torch.tensor([5.0, 500.0]), label)
+            names, output = ["x", "t", "label"], "eps"
         else:
             inputs, names, output = (torch.zeros(n, int(meta["latent_dim"])), label), ["z", "label"], "image"
         keys = ("kind", "classes", "null_label", "image_size", "channels", "latent_dim", "timesteps", "sampling")
