@@ -97,7 +97,7 @@ def compare_table(report: dict, baseline: dict, kind: str) -> dict:
     fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
     return {
         "title": "Generated samples vs the class-mean baseline (judge: a CNN aiaas trained on this data)",
-        "columns": ["metric", kind, baseline["name"]],
+        "columns": [kind, baseline["name"]],
         "rows": {name: [fmt(report[name]), fmt(baseline[name])] for name in names},
     }
 

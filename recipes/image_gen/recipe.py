@@ -132,7 +132,7 @@ class ImageGeneration(TorchRecipe):
             input_names=names,
             output_names=[output],
             dynamic_axes={name: {0: "batch"} for name in (*names, output)},
-            metadata={key: meta[key] for key in keys},
+            metadata={key: meta[key] for key in keys if meta[key] is not None},  # BentoML refuses None
             module=sampler_module(network, kind),
         )
 
