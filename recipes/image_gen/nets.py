@@ -130,12 +130,15 @@ class Discriminator(nn.Module):
     def __init__(self, num_classes: int, image_channels: int, image_size: int, channels=(32, 64)):
         super().__init__()
         self.encoder = Encoder(image_channels, image_size, channels, spectral=True)
-        self.out = nn.utils.parametrizations.spectral_norm(nn.Linear(self.encoder.features, 1))
+        self.out = nn.utils.parametrizations.spectral_norm(nn.Linear(self.encoder.features + 1, 1))
         self.label = nn.Embedding(num_classes + 1, self.encoder.features)
 
     def forward(self, x: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         h = self.encoder(x)
-        return self.out(h).squeeze(1) + (self.label(label) * h).sum(1) / h.shape[1] ** 0.5
+        # minibatch standard deviation (Karras et al. 2018): a batch of near-copies is easy to call fake, which
+        # pushes the generator away from collapsing onto one image per class
+        spread = h.std(0).mean().expand(len(h), 1) if len(h) > 1 else h.new_zeros(len(h), 1)
+        return self.out(torch.cat([h, spread], 1)).squeeze(1) + (self.label(label) * h).sum(1) / h.shape[1] ** 0.5
 
 
 class GAN(nn.Module):
