@@ -41,6 +41,24 @@ def pipeline(kind: str, overrides: list[str]) -> dict:
     return out
 
 
+def from_run(run_dir: Path) -> dict:
+    """What a pipeline's --json gives, read back from a run folder of $AIAAS_HOME (its evaluation and model.onnx)."""
+    from aiaas_cli import artifacts
+
+    metrics_file = run_dir / "evaluation" / "metrics.json"
+    return {
+        "metrics": json.loads(metrics_file.read_text()),
+        "metrics_file": str(metrics_file),
+        "onnx_path": str(run_dir / "model.onnx"),
+        "dataset_dir": str(artifacts.dataset_of(run_dir.name).dir),
+    }
+
+
+def load(path: str) -> dict:
+    """A pipeline's --json file, or a run folder."""
+    return from_run(Path(path)) if Path(path).is_dir() else json.loads(Path(path).read_text())
+
+
 def throughput(onnx: Path, clients: int, seconds: float = 8.0) -> float:
     """Images per second of one Predictor shared by ``clients`` threads, each asking for one image at a time."""
     from aiaas_cli.serving.runtime import Predictor
@@ -97,7 +115,7 @@ def _pixels(png: str) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default=",".join(KINDS))
-    parser.add_argument("--from", dest="given", action="append", default=[], help="kind=pipeline.json")
+    parser.add_argument("--from", dest="given", action="append", default=[], help="kind=FILE|RUN_DIR")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     given = dict(item.split("=", 1) for item in args.given)
@@ -105,7 +123,7 @@ def main() -> None:
     print(f"AIAAS_HOME={os.environ['AIAAS_HOME']}  load average {os.getloadavg()[0]:.1f}", flush=True)
     results = {}
     for kind in args.models.split(","):
-        results[kind] = json.loads(Path(given[kind]).read_text()) if kind in given else pipeline(kind, args.overrides)
+        results[kind] = load(given[kind]) if kind in given else pipeline(kind, args.overrides)
     print(
         "\n| model | class acc. | FID | FID / baseline | precision | recall | nearest-train RMS | img/s 1 client "
         "| img/s 8 clients | pipeline s |\n|---|---|---|---|---|---|---|---|---|---|"

@@ -23,6 +23,7 @@ QUICK = [
     "sampling.max_n=3",
     "sampling.max_steps=8",
     "export.register=false",
+    "trainer.threads=1",  # two busy-waiting threads crawl on a loaded 2-core machine
 ]
 
 
