@@ -41,22 +41,20 @@ def pipeline(kind: str, overrides: list[str]) -> dict:
     return out
 
 
-def from_run(run_dir: Path) -> dict:
-    """What a pipeline's --json gives, read back from a run folder of $AIAAS_HOME (its evaluation and model.onnx)."""
-    from aiaas_cli import artifacts
-
+def from_run(run_dir: Path, dataset: str) -> dict:
+    """What a pipeline's --json gives, read back from a run folder (its evaluation and model.onnx) and its dataset."""
     metrics_file = run_dir / "evaluation" / "metrics.json"
     return {
         "metrics": json.loads(metrics_file.read_text()),
         "metrics_file": str(metrics_file),
         "onnx_path": str(run_dir / "model.onnx"),
-        "dataset_dir": str(artifacts.dataset_of(run_dir.name).dir),
+        "dataset_dir": dataset,
     }
 
 
-def load(path: str) -> dict:
-    """A pipeline's --json file, or a run folder."""
-    return from_run(Path(path)) if Path(path).is_dir() else json.loads(Path(path).read_text())
+def load(path: str, dataset: str) -> dict:
+    """A pipeline's --json file, or a run folder (then ``dataset``: its dataset dir)."""
+    return from_run(Path(path), dataset) if Path(path).is_dir() else json.loads(Path(path).read_text())
 
 
 def throughput(onnx: Path, clients: int, seconds: float = 8.0) -> float:
@@ -116,6 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default=",".join(KINDS))
     parser.add_argument("--from", dest="given", action="append", default=[], help="kind=FILE|RUN_DIR")
+    parser.add_argument("--dataset", default="", help="the dataset dir of runs given as folders")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     given = dict(item.split("=", 1) for item in args.given)
@@ -123,7 +122,7 @@ def main() -> None:
     print(f"AIAAS_HOME={os.environ['AIAAS_HOME']}  load average {os.getloadavg()[0]:.1f}", flush=True)
     results = {}
     for kind in args.models.split(","):
-        results[kind] = load(given[kind]) if kind in given else pipeline(kind, args.overrides)
+        results[kind] = load(given[kind], args.dataset) if kind in given else pipeline(kind, args.overrides)
     print(
         "\n| model | class acc. | FID | FID / baseline | precision | recall | nearest-train RMS | img/s 1 client "
         "| img/s 8 clients | pipeline s |\n|---|---|---|---|---|---|---|---|---|---|"

@@ -3,6 +3,8 @@ precision/recall (Kynkäänniemi et al. 2019), and the nearest-training-image di
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 
@@ -12,7 +14,9 @@ def frechet(real: np.ndarray, fake: np.ndarray) -> float:
 
     mu_r, mu_f = real.mean(0), fake.mean(0)
     cov_r, cov_f = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
-    root, _ = linalg.sqrtm(cov_r @ cov_f, disp=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)  # few samples: a singular product, handled below
+        root = linalg.sqrtm(cov_r @ cov_f)
     if not np.isfinite(root).all():  # a singular product: nudge both covariances (as pytorch-fid does)
         eye = np.eye(len(cov_r)) * 1e-6
         root = linalg.sqrtm((cov_r + eye) @ (cov_f + eye))
