@@ -16,7 +16,7 @@ from torch.nn import functional as F
 from aiaas_recipes.image_gen.training import to_tensor
 
 FILE = "judge.pt"
-EPOCHS, BATCH, FEATURES = 12, 64, 128
+EPOCHS, BATCH, FEATURES = 20, 64, 128
 
 
 class Judge(nn.Module):
