@@ -78,6 +78,36 @@ def throughput(onnx: Path, clients: int, seconds: float = 8.0) -> float:
     return total / (time.perf_counter() - start)
 
 
+def served(tag: str, clients: int, seconds: float = 8.0) -> float:
+    """Images per second of `aiaas serve TAG` on 127.0.0.1, ``clients`` threads each POSTing one image at a time."""
+    import requests
+
+    from benchmarks.serving_kit import Process, free_port
+
+    port = free_port()
+    log = Path(tempfile.mkdtemp()) / "serve.log"
+    server = Process([AIAAS, "serve", tag, "--port", str(port)], port, "/readyz", log)
+    try:
+        requests.post(f"{server.url}/predict", json={"label": 0}, timeout=60)  # warm-up
+        deadline = time.perf_counter() + seconds
+
+        def client(index: int) -> int:
+            done = 0
+            with requests.Session() as session:
+                while time.perf_counter() < deadline:
+                    body = {"label": done % 10, "seed": index * 100000 + done}
+                    assert session.post(f"{server.url}/predict", json=body, timeout=60).status_code == 200
+                    done += 1
+            return done
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            total = sum(pool.map(client, range(clients)))
+        return total / (time.perf_counter() - start)
+    finally:
+        server.stop()
+
+
 def steps_quality(out: dict) -> list[tuple[int, float, float, float]]:
     """(steps, class accuracy, Fréchet distance, images/s in one batch) of the exported diffusion model."""
     from aiaas_cli.serving.runtime import Predictor
@@ -115,13 +145,14 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(KINDS))
     parser.add_argument("--from", dest="given", action="append", default=[], help="kind=FILE|RUN_DIR")
     parser.add_argument("--dataset", default="", help="the dataset dir of runs given as folders")
+    parser.add_argument("--served", action="append", default=[], help="kind=BENTO_TAG: also time the service")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     given = dict(item.split("=", 1) for item in args.given)
     os.environ.setdefault("AIAAS_HOME", tempfile.mkdtemp(prefix="bench-image-gen-"))
     print(f"AIAAS_HOME={os.environ['AIAAS_HOME']}  load average {os.getloadavg()[0]:.1f}", flush=True)
     results = {}
-    for kind in args.models.split(","):
+    for kind in filter(None, args.models.split(",")):
         results[kind] = load(given[kind], args.dataset) if kind in given else pipeline(kind, args.overrides)
     print(
         "\n| model | class acc. | FID | FID / baseline | precision | recall | nearest-train RMS | img/s 1 client "
@@ -136,6 +167,10 @@ def main() -> None:
               f"{rates[0]:.1f} | {rates[1]:.1f} | {out.get('seconds', float('nan')):.0f} |", flush=True)  # fmt: skip
         print(f"|   baseline ({b.get('name')}) | {b['class_accuracy']:.3f} | {b['fid']:.2f} | 1.00 | "
               f"{b['precision']:.2f} | {b['recall']:.2f} | | | | |", flush=True)  # fmt: skip
+    if args.served:
+        print("\n| model | served img/s 1 client | served img/s 8 clients |\n|---|---|---|")
+        for kind, tag in (item.split("=", 1) for item in args.served):
+            print(f"| {kind} | {served(tag, 1):.1f} | {served(tag, 8):.1f} |", flush=True)
     if "diffusion" in results:
         print("\n| DDIM steps | class acc. | FID | img/s (one batch of 300) |\n|---|---|---|---|")
         for steps, accuracy, fid, rate in steps_quality(results["diffusion"]):
