@@ -1,0 +1,1 @@
+"""Image generation (diffusion, VAE, GAN) from image folders."""
