@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
-import psutil
 import pytest
 import requests
 from conftest import Server
+from processes import torch_loaded
 
 QUICK = [
     "trainer.max_epochs=1",
@@ -30,12 +29,6 @@ QUICK = [
 @pytest.fixture(scope="module")
 def pipeline(cli) -> dict:
     return cli.json("pipeline", "image-gen", *QUICK)
-
-
-def _torch_loaded(pid: int) -> list[int]:
-    """The server's processes that have libtorch mapped."""
-    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    return [p.pid for p in procs if "libtorch" in Path(f"/proc/{p.pid}/maps").read_text()]
 
 
 @pytest.mark.slow
@@ -61,7 +54,7 @@ def test_digits_pipeline_predict_and_serve_give_the_same_images(pipeline, cli, t
         for bad in ({"n": 4}, {"steps": 9}, {"label": 10}, {"n": 2, "format": "png"}, {"seed": -1}):
             refused = requests.post(f"{server.url}/predict", json=bad, timeout=30)
             assert refused.status_code == 422, (bad, refused.status_code, refused.text)
-        assert _torch_loaded(server.process.pid) == []
+        assert torch_loaded(server.process.pid) == []
         via_url = cli("predict", "image-gen", str(requests_file), "--url", server.url).stdout.splitlines()
         assert [base64.b64decode(json.loads(row)["png_base64"]) for row in via_url] == served
     finally:
