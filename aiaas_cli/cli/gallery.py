@@ -14,7 +14,7 @@ gallery_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
-    help="Manage a gallery of identities (SQLite + vector index in a folder) for image-embed's /identify.",
+    help="Manage a gallery of identities (SQLite + vector index in a folder) for an embedding service's /identify.",
 )
 Folder = Annotated[str, typer.Option("--gallery", "-g", help="The gallery's folder (created by enroll).")]
 
@@ -28,7 +28,9 @@ def gallery_enroll(
     model: Annotated[str, typer.Option("--model", help="run=<id> (its exported model) or path/to/model.onnx.")],
     gallery: Folder,
     name: Annotated[Optional[str], typer.Option("--name", help="Enrol every input as this one identity.")] = None,
-    recipe: Annotated[str, typer.Option("--recipe", help="The recipe that exported the model.")] = "image-embed",
+    recipe: Annotated[
+        Optional[str], typer.Option("--recipe", help="The recipe that exported the model (default: the model's own).")
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Files per ONNX Runtime call.")] = 32,
     strict: Strict = False,
     json_mode: Json = False,

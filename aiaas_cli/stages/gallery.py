@@ -24,7 +24,8 @@ class Enrolment:
     folder: str  # the gallery
     inputs: list[str]  # a folder per identity, or files and folders of one identity (``name``)
     model: str  # run=<id> or path/to/model.onnx
-    recipe: str  # the recipe that exported it (its serving module turns files into embeddings)
+    recipe: str | None  # the recipe that exported it (its serving module turns files into embeddings); None: the
+    # one the model names (a model file's metadata, or the run's recipe tag)
     name: str | None = None
     batch_size: int = 32
     strict: bool = False
@@ -47,6 +48,25 @@ def identities(request: Enrolment) -> list[tuple[str, list[str]]]:
     return found
 
 
+def _recipe_of(model: str) -> str:
+    """The recipe that exported ``model``: a file's own metadata, or run=<id>'s recipe tag in the default store."""
+    from omegaconf import OmegaConf
+
+    from aiaas_cli import tags, tracking
+    from aiaas_cli.serving.runtime import OnnxModel
+
+    if not model.startswith("run="):
+        path = Path(model).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"model file {path} does not exist", "--model run=<id> or --model path/to/model.onnx")
+        return str(OnnxModel(path, threads=1).metadata.get("recipe"))
+    tracking.configure(OmegaConf.create({"tracking": {"uri": None}}))
+    found = tracking.get_run(model.removeprefix("run=")).data.tags.get(tags.RECIPE)
+    if not found:
+        raise ConfigError(f"run '{model.removeprefix('run=')}' names no recipe", "say which one with --recipe RECIPE")
+    return found
+
+
 def _visible_dir(path: Path) -> bool:
     return path.is_dir() and not path.name.startswith(".")
 
@@ -57,7 +77,8 @@ def enroll(request: Enrolment) -> dict[str, Any]:
     from aiaas_cli.stages.predict import Request, load_predictor
 
     people = identities(request)
-    predictor = load_predictor(Request(request.recipe, request.inputs, request.model))
+    recipe = request.recipe or _recipe_of(request.model)
+    predictor = load_predictor(Request(recipe, request.inputs, request.model))
     enrolled: dict[str, int] = {}
     skipped: list[dict[str, str]] = []
     gallery = None

@@ -1,6 +1,6 @@
 """`aiaas gallery enroll|list|remove` through a tiny hand-made embedding model (ONNX, a 4 -> 3 matrix) and its
-serving module, written here: the image-embed recipe lives on another branch, so the registry lookup of the
-recipe's serving module is the one part replaced (monkeypatch of `recipes.load`)."""
+serving module, written here so that no trained model is needed: the registry lookup of the recipe's serving module
+is the one part replaced (monkeypatch of `recipes.load`). The recipe comes from the model's own metadata."""
 
 from __future__ import annotations
 
