@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 BUILTINS = ("faces",)
-IDENTITIES, PER_IDENTITY, SIZE = 160, 12, 48
+IDENTITIES, PER_IDENTITY, SIZE = 480, 12, 48  # more identities: a face space that generalises to unseen ones
 _CANVAS = 96  # drawn at twice the saved size, then downsampled: smooth edges
 
 
@@ -97,4 +97,5 @@ def materialize(name: str) -> Path:
     """Write the built-in dataset ``name`` once; return its root."""
     from aiaas_recipes.common.data import builtin
 
-    return builtin.materialize(name, BUILTINS, f"identities-{name}", write_faces)
+    # the count in the folder name: a workspace holding an older, smaller set writes this one anew
+    return builtin.materialize(name, BUILTINS, f"identities-{name}-{IDENTITIES}x{PER_IDENTITY}", write_faces)
