@@ -1,12 +1,16 @@
 """image-embed through every stage on a small identity folder (with a packaged gallery), then served over HTTP:
-embeddings equal to local predict's, enrol / identify / verify / delete, 4xx for every bad body, the gallery kept
-across a restart, and no torch in the service's processes."""
+embeddings equal to local predict's, enrol / identify / verify / delete, 4xx for every bad body, two clients enrolling
+at once into two workers until kill -9, every answered enrolment kept across the restart, no torch in the service."""
 
 from __future__ import annotations
 
 import json
+import signal
+import threading
+import time
 
 import numpy as np
+import psutil
 import pytest
 import requests
 from conftest import Server
@@ -20,6 +24,40 @@ QUICK = ["trainer.max_epochs=2", "trainer.early_stopping.enabled=false", "data.i
 
 def _post(url: str, route: str, files, data=None) -> requests.Response:
     return requests.post(f"{url}{route}", files=files, data=data, timeout=60)
+
+
+def _enrol_until_killed(server: Server, image: bytes) -> list[str]:
+    """Two clients enrol new names at once (the service has two workers) until the server's whole process group is
+    killed with SIGKILL mid-stream; the names whose enrolment was answered 200."""
+    answered: list[str] = []
+
+    def client(prefix: str) -> None:
+        for i in range(10_000):
+            try:
+                reply = _post(server.url, "/enroll", [("images", image)], {"name": f"{prefix}{i}"})
+            except requests.RequestException:
+                return
+            if reply.status_code == 200:
+                answered.append(f"{prefix}{i}")
+
+    threads = [threading.Thread(target=client, args=(prefix,)) for prefix in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while len(answered) < 12 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # every process of the server at once, as a crash would: BentoML's workers need not share its process group
+    tree = [psutil.Process(server.process.pid), *psutil.Process(server.process.pid).children(recursive=True)]
+    for proc in tree:
+        try:
+            proc.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:  # a worker that a sibling's death took down already
+            pass
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "the clients still get answers after kill -9"
+    assert {name[0] for name in answered} == {"a", "b"}, answered
+    return list(answered)
 
 
 @pytest.mark.slow
@@ -56,6 +94,7 @@ def test_pipeline_gallery_and_service(cli, tmp_path):
         assert _post(url, "/verify", {"image_a": photo.read_bytes()}).status_code == 400
         assert requests.delete(f"{url}/enroll/nobody", timeout=30).status_code == 404
         assert torch_loaded(server.process.pid) == []
+        answered = _enrol_until_killed(server, photo.read_bytes())
     finally:
         server.stop()
 
@@ -63,6 +102,7 @@ def test_pipeline_gallery_and_service(cli, tmp_path):
     try:
         names = {row["name"] for row in requests.get(f"{server.url}/gallery", timeout=30).json()["identities"]}
         assert "alice" in names
+        assert set(answered) <= names  # every enrolment answered 200 before kill -9 is there
         assert requests.delete(f"{server.url}/enroll/alice", timeout=30).json()["removed"] >= 1
         assert requests.delete(f"{server.url}/enroll/alice", timeout=30).status_code == 404
     finally:
