@@ -4,6 +4,7 @@ at once into two workers until kill -9, every answered enrolment kept across the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -49,10 +50,8 @@ def _enrol_until_killed(server: Server, image: bytes) -> list[str]:
     # every process of the server at once, as a crash would: BentoML's workers need not share its process group
     tree = [psutil.Process(server.process.pid), *psutil.Process(server.process.pid).children(recursive=True)]
     for proc in tree:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):  # a worker that a sibling's death took down already
             proc.send_signal(signal.SIGKILL)
-        except psutil.NoSuchProcess:  # a worker that a sibling's death took down already
-            pass
     for thread in threads:
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "the clients still get answers after kill -9"
