@@ -10,7 +10,9 @@ decode loop (decode.py) and service serve it:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -75,14 +77,35 @@ class HubSeq2Seq(torch.nn.Module):
         stand_in = memory_kv.new_zeros(memory_kv.shape[0], memory_kv.shape[4], base.config.d_model)
         cross_mask = (1.0 - memory_mask[:, None, None, :].float()) * -1e9
         cache_arg = "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
-        out = base(encoder_outputs=(stand_in,), attention_mask=cross_mask, decoder_input_ids=tokens,
-                   decoder_attention_mask=causal_mask(attention_mask, tokens), use_cache=True,
-                   **{cache_arg: cache})  # fmt: skip
+        with given_positions(base, positions):
+            out = base(encoder_outputs=(stand_in,), attention_mask=cross_mask, decoder_input_ids=tokens,
+                       decoder_attention_mask=causal_mask(attention_mask, tokens), use_cache=True,
+                       **{cache_arg: cache})  # fmt: skip
         present = out.past_key_values.self_attention_cache
         stacked = torch.stack([torch.stack([layer.keys, layer.values]) for layer in present.layers])
-        # T5's positions are relative and BART-like ones follow the cache; ``positions`` is kept as an input (the
-        # stepper feeds it to every decoder graph) by a term that changes nothing
+        # T5's positions are relative (it never reads ``positions``): a term that changes nothing keeps the input,
+        # which the stepper feeds to every decoder graph
         return out.logits + (positions[:, :, None] * 0).to(out.logits.dtype), stacked
+
+
+@contextlib.contextmanager
+def given_positions(base: Any, positions: torch.Tensor) -> Iterator[None]:
+    """BART and Marian number the new tokens from the cache's length, which counts the cache's masked slots (the
+    stepper's dummy slot, rows that left): inside this block their decoder embeds ``positions`` instead. The decode
+    loop moves every row one token per step, so the rows share their positions (the first row's)."""
+    embed = getattr(base.get_decoder(), "embed_positions", None)
+    if embed is None:
+        yield
+        return
+
+    def ours(module: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        return args, {**kwargs, "position_ids": positions[0]}
+
+    handle = embed.register_forward_pre_hook(ours, with_kwargs=True)
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 class HubTranslator(MergedCheckpoints, Translator):
