@@ -47,10 +47,23 @@ def tiny_model(folder: Path, texts: list[str], family: str) -> Path:
                           decoder_start_token_id=0)  # fmt: skip
         net = T5ForConditionalGeneration
     else:
-        config = BartConfig(vocab_size=len(wrapped), d_model=32, encoder_layers=1, decoder_layers=2,
-                            encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
-                            decoder_ffn_dim=64, max_position_embeddings=128, bos_token_id=0, pad_token_id=1,
-                            eos_token_id=2, decoder_start_token_id=2, forced_bos_token_id=None)  # fmt: skip
+        config = BartConfig(
+            vocab_size=len(wrapped),
+            d_model=32,
+            encoder_layers=1,
+            decoder_layers=2,
+            encoder_attention_heads=2,
+            decoder_attention_heads=2,
+            encoder_ffn_dim=64,
+            decoder_ffn_dim=64,
+            max_position_embeddings=128,
+            bos_token_id=0,
+            pad_token_id=1,
+            eos_token_id=2,
+            decoder_start_token_id=2,
+            forced_bos_token_id=None,
+            tie_word_embeddings=False,
+        )  # fmt: skip  (tied, a random BART repeats its start: the end)
         net = BartForConditionalGeneration
     torch.manual_seed(0)
     net(config).save_pretrained(folder)
