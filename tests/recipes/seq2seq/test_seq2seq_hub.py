@@ -1,6 +1,6 @@
 """seq2seq with hub encoder-decoders: a tiny T5 (fully fine-tuned) and a tiny BART (LoRA) made here (random weights, a
-BPE tokenizer trained here, saved with save_pretrained, loaded by model.name=<folder>, offline) train, export with ONNX
-= torch token sequences and predict; the exported model ships the model's own tokenizer and special ids."""
+BPE tokenizer trained here, saved with save_pretrained, loaded by model.name=<folder>, offline) train, evaluate, export
+with ONNX = torch token sequences and predict; the exported model ships the model's own tokenizer and special ids."""
 
 from __future__ import annotations
 
@@ -93,6 +93,8 @@ def test_a_tiny_hub_model_trains_exports_with_parity_and_predicts_offline(cli, h
     folder = folders[family]
     hub = ["model=hf", f"model.name={folder}", f"data.path={pairs}", *(["finetune.lora.r=4"] if lora else [])]
     trained = cli.json("train", "seq2seq", *hub, *QUICK)
+    evaluated = cli.json("evaluate", "seq2seq", f"run={trained['run_id']}", *hub, *QUICK)
+    assert {"bleu", "chrf", "baseline"} <= set(evaluated["metrics"])
     exported = cli.json("export", "seq2seq", f"run={trained['run_id']}", *hub, *QUICK)
     assert exported["parity"]["token_agreement"] == 1.0 and exported["parity"]["samples"] >= 5
 
