@@ -47,18 +47,20 @@ def _drop_copies(parts: dict[str, list[Pair]]) -> int:
     return dropped
 
 
-def _padded(rows: list[list[int]], width: int) -> np.ndarray:
-    out = np.zeros((len(rows), width), dtype=np.int32)
+def _padded(rows: list[list[int]], width: int, pad: int) -> np.ndarray:
+    out = np.full((len(rows), width), pad, dtype=np.int32)
     for i, row in enumerate(rows):
         out[i, : len(row)] = row
     return out
 
 
-def _encode_split(tokenizer, pairs: list[Pair], data_cfg: Any, skipped: list[dict]) -> tuple[list[Pair], dict]:
-    """The split's pairs that fit the token limits, and their arrays."""
+def _encode_split(tokenizer, pairs: list[Pair], data_cfg: Any, skipped: list[dict], specials: dict):
+    """The split's pairs that fit the token limits, and their arrays (targets end with the end token once)."""
     src_max, tgt_max = int(data_cfg.max_source_tokens), int(data_cfg.max_target_tokens)
-    sources = tokens.encode(tokenizer, [p.source for p in pairs])
-    targets = tokens.encode(tokenizer, [p.target for p in pairs])
+    eos, with_specials = int(specials["eos_id"]), bool(specials["source_specials"])
+    sources = tokens.encode(tokenizer, [p.source for p in pairs], with_specials)
+    targets = tokens.encode(tokenizer, [p.target for p in pairs], with_specials)
+    targets = [t[:-1] if t and t[-1] == eos else t for t in targets]
     kept, src, tgt = [], [], []
     for pair, s, t in zip(pairs, sources, targets):
         if len(s) > src_max or len(t) + 1 > tgt_max:
@@ -72,8 +74,9 @@ def _encode_split(tokenizer, pairs: list[Pair], data_cfg: Any, skipped: list[dic
             continue
         kept.append(pair)
         src.append(s)
-        tgt.append([*t, tokens.EOS_ID])
-    return kept, {"src": _padded(src, src_max), "tgt": _padded(tgt, tgt_max)}
+        tgt.append([*t, eos])
+    pad = int(specials["pad_id"])
+    return kept, {"src": _padded(src, src_max, pad), "tgt": _padded(tgt, tgt_max, pad)}
 
 
 def _too_long_chars(pairs: list[Pair], data_cfg: Any, skipped: list[dict]) -> list[Pair]:
@@ -89,8 +92,9 @@ def _too_long_chars(pairs: list[Pair], data_cfg: Any, skipped: list[dict]) -> li
     return kept
 
 
-def build(pairs: list[Pair], skipped: list[dict], out_dir: Path, data_cfg: Any) -> dict:
-    """Write the dataset dir; the manifest (without "source", which the recipe adds)."""
+def build(pairs: list[Pair], skipped: list[dict], out_dir: Path, data_cfg: Any, hub: dict | None = None) -> dict:
+    """Write the dataset dir; the manifest (without "source", which the recipe adds). ``hub``: a hub model's
+    tokenizer and special ids (hub.tokenizer_info), used instead of training one."""
     from aiaas_cli.errors import UserError
 
     pairs = _too_long_chars(pairs, data_cfg, skipped)
@@ -104,26 +108,34 @@ def build(pairs: list[Pair], skipped: list[dict], out_dir: Path, data_cfg: Any) 
     copies = _drop_copies(parts)
     if len(parts["train"]) < 2:
         raise UserError(f"only {len(parts['train'])} usable training pairs", "check data.path and the skipped lines")
-    texts = [side for p in parts["train"] for side in (p.source, p.target)]
-    tokenizer = tokens.train(texts, int(data_cfg.tokenizer.vocab_size), int(data_cfg.tokenizer.min_frequency))
+    if hub:
+        tokenizer, specials = tokens.load(hub["tokenizer"]), hub["specials"]
+    else:
+        texts = [side for p in parts["train"] for side in (p.source, p.target)]
+        tokenizer = tokens.train(texts, int(data_cfg.tokenizer.vocab_size), int(data_cfg.tokenizer.min_frequency))
+        specials = tokens.own_specials()
     (out_dir / tokens.FILE).write_text(tokenizer.to_str(), encoding="utf-8")
     counts, lengths = {}, {}
     for name, part in parts.items():
-        kept, arrays = _encode_split(tokenizer, part, data_cfg, skipped)
+        kept, arrays = _encode_split(tokenizer, part, data_cfg, skipped, specials)
         for key, array in arrays.items():
             np.save(out_dir / f"{name}_{key}.npy", array)
         with (out_dir / f"{name}_pairs.jsonl").open("w", encoding="utf-8") as handle:
             for pair in kept:
                 handle.write(json.dumps({"source": pair.source, "target": pair.target, "where": pair.where}) + "\n")
         counts[name] = len(kept)
-        lengths[name] = [float((arrays[k] > 0).sum(1).mean()) if len(kept) else 0.0 for k in ("src", "tgt")]
+        lengths[name] = [
+            float((arrays[k] != specials["pad_id"]).sum(1).mean()) if len(kept) else 0.0 for k in ("src", "tgt")
+        ]
     src_len, tgt_len = lengths["train"]
     return {
         "splits": counts,
         "skipped": skipped,
         "skipped_what": "unusable pair(s)",
         "duplicates": {"copies_dropped_from_val_test": copies},
-        "vocab_size": tokenizer.get_vocab_size(),
+        "vocab_size": int(hub["vocab_size"]) if hub else tokenizer.get_vocab_size(),
+        "specials": specials,
+        **({"hub": hub["name"]} if hub else {}),
         "max_source_tokens": int(data_cfg.max_source_tokens),
         "max_target_tokens": int(data_cfg.max_target_tokens),
         "mean_tokens": {"source": round(src_len, 2), "target": round(tgt_len, 2)},

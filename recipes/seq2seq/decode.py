@@ -51,7 +51,9 @@ class NoSpecials:
 def _decode_rows(model: Any, spec: dict, memory: np.ndarray, mask: np.ndarray, settings: list[Decoding]) -> list:
     """Outputs of these rows (one beam size, and one max length when beam searching)."""
     start = Stepper.start(model.graphs["decoder"], spec, len(settings), {MEMORY: memory, MEMORY_MASK: mask})
-    stepper = NoSpecials(start, [int(spec[key]) for key in ("pad_id", "bos_id", "unk_id") if key in spec])
+    # the start token may be the end token itself (BART): that one stays choosable
+    banned = {int(spec[key]) for key in ("pad_id", "bos_id", "unk_id") if key in spec} - {int(spec["eos_id"])}
+    stepper = NoSpecials(start, sorted(banned))
     first = stepper(np.full((len(settings), 1), int(spec["bos_id"]), dtype=np.int64))
     if settings[0].beam_size > 1:
         return beam_search(stepper, first, settings[0])

@@ -69,13 +69,15 @@ def baselines(sources: list[str], references: list[str], summaries: bool) -> dic
 
 
 def evaluate_split(network, dataset_dir: Path, manifest: dict, split: str, meta: dict) -> dict:
-    from aiaas_recipes.seq2seq.export import feeds_for, torch_decode
+    from aiaas_recipes.seq2seq.export import feeds_for, specials, torch_decode
 
     src, _ = load_arrays(dataset_dir, split)
     pairs = read_pairs(dataset_dir, split)
     tokenizer = tokens.load((Path(dataset_dir) / tokens.FILE).read_text(encoding="utf-8"))
     beam = int(meta.get("decoding", {}).get("beam_size", 1))
-    outputs = torch_decode(network.eval(), meta, feeds_for(src, beam, int(manifest["max_target_tokens"])))
+    outputs = torch_decode(
+        network.eval(), meta, feeds_for(src, beam, int(manifest["max_target_tokens"]), specials(meta)["pad_id"])
+    )
     hypotheses = [tokens.decode(tokenizer, ids) for ids in decode.sequences(outputs)]
     references, sources = [p["target"] for p in pairs], [p["source"] for p in pairs]
     report = {**scores(references, hypotheses), "sentences": len(pairs), "beam_size": beam}

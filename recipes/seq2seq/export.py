@@ -42,17 +42,20 @@ class TorchModel(TorchGraph):
 
 
 def decoder_spec(net: Any, meta: dict) -> dict:
-    """metadata["decoder"]: what the stepper and the search need."""
+    """metadata["decoder"]: what the stepper and the search need (bos_id: the decoder's first input)."""
     return {
         **net.decoder_spec,
         "vocab": int(meta["vocab_size"]),
-        "bos_id": tokens.BOS_ID,
-        "eos_id": tokens.EOS_ID,
-        "pad_id": tokens.PAD_ID,
-        "unk_id": tokens.UNK_ID,
+        **specials(meta),
         "max_output": int(meta["max_target_tokens"]),
         **meta.get("decoding", {}),
     }
+
+
+def specials(meta: dict) -> dict:
+    """The special ids of the model's tokenizer (a checkpoint from before hub models: ours)."""
+    found = meta.get("specials") or tokens.own_specials()
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def torch_decode(net: Any, meta: dict, feeds: dict[str, np.ndarray], chunk: int = 64) -> dict[str, np.ndarray]:
@@ -67,8 +70,9 @@ def export_spec(net: Any, meta: dict) -> ExportSpec:
     """Example feeds of 2 rows: sources of 5 tokens (one padded); a step of 1 new token after a past of 3 slots."""
     spec = net.decoder_spec
     layers, heads, head_dim = spec["layers"], spec["heads"], spec["head_dim"]
-    src_ids = torch.tensor([[5, 6, 7, 8, 9], [5, 6, 7, 0, 0]])
-    src_mask = (src_ids != 0).long()
+    pad = specials(meta)["pad_id"]
+    src_ids = torch.tensor([[5, 6, 7, 8, 9], [5, 6, 7, pad, pad]])
+    src_mask = (src_ids != pad).long()
     with torch.no_grad():
         memory = net.encoder_graph(src_ids, src_mask)
     step = (
@@ -108,20 +112,20 @@ def export_spec(net: Any, meta: dict) -> ExportSpec:
         metadata={
             **{key: meta[key] for key in keys},
             "decoder": decoder_spec(net, meta),
-            "model": "seq2seq_transformer",
+            "model": f"hf: {meta['hub']['name']}" if meta.get("hub") else "seq2seq_transformer",
         },
         module=EncoderGraph(net),
         graphs={"decoder": decoder},
     )
 
 
-def feeds_for(src: np.ndarray, beam_size: int, max_length: int) -> dict[str, np.ndarray]:
-    """The adapter's feeds for rows of padded source ids."""
+def feeds_for(src: np.ndarray, beam_size: int, max_length: int, pad: int = tokens.PAD_ID) -> dict[str, np.ndarray]:
+    """The adapter's feeds for rows of source ids padded with ``pad``."""
     src = np.asarray(src, dtype=np.int64)
     rows = len(src)
     return {
         "src_ids": src,
-        "src_mask": (src != tokens.PAD_ID).astype(np.int64),
+        "src_mask": (src != pad).astype(np.int64),
         "beam_size": np.full(rows, beam_size, np.int64),
         "max_length": np.full(rows, max_length, np.int64),
     }
@@ -138,13 +142,13 @@ class Targets:
         return len(self.texts)
 
 
-def samples(dataset_dir: Path, split: str, limit: int, seed: int = 0) -> tuple[dict, Targets]:
+def samples(dataset_dir: Path, split: str, limit: int, pad: int, seed: int = 0) -> tuple[dict, Targets]:
     """A seeded subset of ``split`` as greedy feeds, and its target texts."""
     src, tgt = load_arrays(dataset_dir, split)
     pick = np.sort(np.random.default_rng(seed).permutation(len(src))[:limit])
     pairs = read_pairs(dataset_dir, split)
     tokenizer = (Path(dataset_dir) / tokens.FILE).read_text(encoding="utf-8")
-    return feeds_for(src[pick], 1, tgt.shape[1]), Targets([pairs[i]["target"] for i in pick], tokenizer)
+    return feeds_for(src[pick], 1, tgt.shape[1], pad), Targets([pairs[i]["target"] for i in pick], tokenizer)
 
 
 def compare(expected: dict, actual: dict) -> Parity:

@@ -14,20 +14,22 @@ from aiaas_recipes.common.module import ConfiguredModule
 from aiaas_recipes.seq2seq.tokens import BOS_ID, PAD_ID
 
 
-def make_batch(rows: dict[str, np.ndarray]) -> tuple[torch.Tensor, ...]:
-    """(src_ids, src_mask, decoder inputs [BOS]+target, target) as long tensors, cut to the longest row."""
+def make_batch(rows: dict[str, np.ndarray], pad: int = PAD_ID, start: int = BOS_ID) -> tuple[torch.Tensor, ...]:
+    """(src_ids, src_mask, decoder inputs [start]+target, target) as long tensors, cut to the longest row; ``pad``
+    and ``start`` (the decoder's first input): the tokenizer's (a hub model's differ from ours)."""
     src, tgt = rows["src"].astype(np.int64), rows["tgt"].astype(np.int64)
-    src = src[:, : max(int((src != PAD_ID).sum(1).max(initial=1)), 1)]
-    tgt = tgt[:, : max(int((tgt != PAD_ID).sum(1).max(initial=1)), 1)]
-    tgt_in = np.concatenate([np.full((len(tgt), 1), BOS_ID), tgt[:, :-1]], axis=1)
-    return tuple(torch.from_numpy(a) for a in (src, (src != PAD_ID).astype(np.int64), tgt_in, tgt))
+    src = src[:, : max(int((src != pad).sum(1).max(initial=1)), 1)]
+    tgt = tgt[:, : max(int((tgt != pad).sum(1).max(initial=1)), 1)]
+    tgt_in = np.concatenate([np.full((len(tgt), 1), start), tgt[:, :-1]], axis=1)
+    return tuple(torch.from_numpy(a) for a in (src, (src != pad).astype(np.int64), tgt_in, tgt))
 
 
 class PairDataModule(RowDataModule):
     arrays = ("src", "tgt")
 
     def make_batch(self, rows: dict[str, np.ndarray], train: bool) -> Any:
-        return make_batch(rows)
+        specials = self.manifest.get("specials", {})
+        return make_batch(rows, int(specials.get("pad_id", PAD_ID)), int(specials.get("bos_id", BOS_ID)))
 
 
 class Translator(ConfiguredModule):
@@ -36,11 +38,12 @@ class Translator(ConfiguredModule):
     def __init__(self, net: torch.nn.Module, optimizer, scheduler, meta: dict, label_smoothing: float):
         super().__init__(net, optimizer, scheduler, meta)
         self.label_smoothing = label_smoothing
+        self.pad_id = int(meta.get("specials", {}).get("pad_id", PAD_ID))
 
     def _loss(self, batch, smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
         src, mask, tgt_in, tgt = batch
         logits = self.net(src, mask, tgt_in)
-        loss = F.cross_entropy(logits.transpose(1, 2), tgt, ignore_index=PAD_ID, label_smoothing=smoothing)
+        loss = F.cross_entropy(logits.transpose(1, 2), tgt, ignore_index=self.pad_id, label_smoothing=smoothing)
         return loss, logits
 
     def training_step(self, batch, batch_idx):
@@ -52,6 +55,6 @@ class Translator(ConfiguredModule):
         loss, logits = self._loss(batch, 0.0)
         self.log_loss("val", loss, len(batch[0]))
         tgt = batch[3]
-        real = tgt != PAD_ID
+        real = tgt != self.pad_id
         accuracy = ((logits.argmax(-1) == tgt) & real).sum() / real.sum().clamp(min=1)
         self.log_score("val_token_acc", accuracy, len(tgt))

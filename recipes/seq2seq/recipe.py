@@ -10,7 +10,11 @@ from typing import Any
 from aiaas_cli.recipe_api import ExportSpec, Metrics, Parity
 from aiaas_recipes.common.torch_recipe import TorchRecipe
 
-_FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
+_FINGERPRINT_VERSION = 2  # bump when the dataset dir's layout or content changes
+
+
+def _hub(model_cfg: Any) -> bool:
+    return model_cfg.get("kind") == "hf"
 
 
 class SequenceToSequence(TorchRecipe):
@@ -18,7 +22,7 @@ class SequenceToSequence(TorchRecipe):
     description = "Sequence to sequence (translation, summarisation) from TSV/CSV/JSONL, Moses files or documents"
     config_name = "seq2seq"
     serving_module = "aiaas_recipes.seq2seq.serving"
-    models = ("seq2seq_transformer",)
+    models = ("seq2seq_transformer", "hf")
     metrics = Metrics(
         names=("bleu", "chrf", "rouge1", "rouge2", "rougeL"),
         headline="bleu",
@@ -41,7 +45,7 @@ class SequenceToSequence(TorchRecipe):
             raise ConfigError("data.split.val + data.split.test must leave some data for training (below 1)")
         if min(int(data.max_source_tokens), int(data.max_target_tokens)) < 2 or int(data.max_chars) < 1:
             raise ConfigError("data.max_source_tokens and data.max_target_tokens must be at least 2, max_chars 1")
-        if int(cfg.model.width) % int(cfg.model.heads):
+        if not _hub(cfg.model) and int(cfg.model.width) % int(cfg.model.heads):
             raise ConfigError(f"model.width={cfg.model.width} must be a multiple of model.heads={cfg.model.heads}")
         if int(cfg.decoding.beam_size) < 1:
             raise ConfigError("decoding.beam_size must be at least 1")
@@ -59,6 +63,15 @@ class SequenceToSequence(TorchRecipe):
         path = self.data_path(cfg)
         settings = data_settings(cfg.data, ("batch_size", "num_workers", "storage", "shards"))
         versions = {"tokenizers": metadata.version("tokenizers"), "v": _FINGERPRINT_VERSION}
+        if _hub(cfg.model):  # the model's own tokenizer encodes the pairs
+            import hashlib
+
+            from aiaas_recipes.seq2seq import hub
+
+            info = hub.tokenizer_info(cfg)
+            settings.pop("tokenizer", None)
+            versions["hub"] = {"name": info["name"], "specials": info["specials"],
+                               "tokenizer": hashlib.sha256(info["tokenizer"].encode()).hexdigest()}  # fmt: skip
         return digest({"source": str(path), "input": files_digest(path), "settings": settings, **versions})
 
     def build_dataset(self, cfg: Any, out_dir: Path) -> dict:
@@ -67,7 +80,12 @@ class SequenceToSequence(TorchRecipe):
         path, skipped = self.data_path(cfg), []
         pairs = sources.read_pairs(path, cfg.data, skipped)
         fmt = str(cfg.data.format or sources.detect_format(path))
-        return {"source": str(path), "format": fmt, **dataset.build(pairs, skipped, out_dir, cfg.data)}
+        hub_info = None
+        if _hub(cfg.model):
+            from aiaas_recipes.seq2seq import hub
+
+            hub_info = hub.tokenizer_info(cfg)
+        return {"source": str(path), "format": fmt, **dataset.build(pairs, skipped, out_dir, cfg.data, hub_info)}
 
     def dataset_summary(self, manifest: dict) -> dict:
         keys = ("format", "vocab_size", "mean_tokens", "summaries", "duplicates")
@@ -79,6 +97,10 @@ class SequenceToSequence(TorchRecipe):
         return PairDataModule(dataset_dir, manifest, cfg.data, cfg.seed)
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
+        if meta.get("hub"):
+            from aiaas_recipes.seq2seq.hub import rebuild
+
+            return rebuild(meta["hub"])
         from aiaas_cli.config import instantiate
 
         longest = max(int(meta["max_source_tokens"]), int(meta["max_target_tokens"])) + 1
@@ -87,17 +109,25 @@ class SequenceToSequence(TorchRecipe):
     def model(self, cfg: Any, manifest: dict, dataset_dir: Path) -> Any:
         from omegaconf import OmegaConf
 
+        from aiaas_cli.errors import ConfigError
         from aiaas_recipes.common.module import optimizers_from
         from aiaas_recipes.seq2seq import tokens
         from aiaas_recipes.seq2seq.module import Translator
 
+        if manifest.get("hub") != (str(cfg.model.name) if _hub(cfg.model) else None):
+            raise ConfigError("this dataset was tokenized for another model", "run `aiaas preprocess` with this model=")
         meta = {
             "recipe": self.name,
             "model": OmegaConf.to_container(cfg.model, resolve=True),
             "tokenizer": (Path(dataset_dir) / tokens.FILE).read_text(encoding="utf-8"),
             "decoding": OmegaConf.to_container(cfg.decoding, resolve=True),
+            "specials": manifest.get("specials") or tokens.own_specials(),
             **{key: manifest[key] for key in ("vocab_size", "max_source_tokens", "max_target_tokens", "summaries")},
         }
+        if _hub(cfg.model):
+            from aiaas_recipes.seq2seq import hub
+
+            return hub.model(cfg, meta)
         optimizer, scheduler = optimizers_from(cfg)
         return Translator(
             self.build_network(cfg.model, meta), optimizer, scheduler, meta, float(cfg.loss.label_smoothing)
@@ -129,9 +159,10 @@ class SequenceToSequence(TorchRecipe):
         return export_spec(network, meta)
 
     def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
+        from aiaas_recipes.seq2seq import tokens
         from aiaas_recipes.seq2seq.export import samples
 
-        return samples(dataset_dir, split, limit)
+        return samples(dataset_dir, split, limit, int((manifest.get("specials") or tokens.own_specials())["pad_id"]))
 
     def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
         from aiaas_recipes.seq2seq.export import torch_decode

@@ -44,6 +44,8 @@ class Seq2SeqAdapter:
     def __init__(self, metadata: dict[str, Any], max_chars: int = DEFAULT_MAX_CHARS, max_beam: int = DEFAULT_MAX_BEAM):
         self.tokenizer = tokens.load(metadata["tokenizer"])
         self.spec = dict(metadata["decoder"])
+        self.pad_id = int(self.spec.get("pad_id", tokens.PAD_ID))
+        self.source_specials = bool(self.spec.get("source_specials", False))  # a hub model's end token on sources
         self.max_source = int(metadata["max_source_tokens"])
         self.max_chars, self.max_beam = int(max_chars), int(max_beam)
 
@@ -64,7 +66,7 @@ class Seq2SeqAdapter:
         beam = self._setting(request, "beam_size", int(self.spec.get("beam_size", 1)), self.max_beam)
         width = int(self.spec["max_output"])
         length = self._setting(request, "max_length", width, width)
-        ids = tokens.encode(self.tokenizer, [text])[0]
+        ids = tokens.encode(self.tokenizer, [text], self.source_specials)[0]
         if len(ids) > self.max_source:
             raise BadInput(f"text of {len(ids)} tokens is above the model's limit of {self.max_source}", status=413)
         return Source(ids, beam, length)
@@ -72,12 +74,12 @@ class Seq2SeqAdapter:
     def batch(self, items: list[Source]) -> dict[str, np.ndarray]:
         """Feeds of one width (max_source_tokens), so the service's batcher can join requests; decode.run cuts the
         padding past the longest text off again."""
-        ids = np.zeros((len(items), self.max_source), dtype=np.int64)
+        ids = np.full((len(items), self.max_source), self.pad_id, dtype=np.int64)
         for row, item in enumerate(items):
             ids[row, : len(item.ids)] = item.ids
         return {
             "src_ids": ids,
-            "src_mask": (ids != tokens.PAD_ID).astype(np.int64),
+            "src_mask": (ids != self.pad_id).astype(np.int64),
             "beam_size": np.asarray([i.beam_size for i in items], np.int64),
             "max_length": np.asarray([i.max_length for i in items], np.int64),
         }

@@ -40,14 +40,20 @@ def load(serialized: str) -> Tokenizer:
     return tokenizer
 
 
-def encode(tokenizer: Tokenizer, texts: list[str]) -> list[list[int]]:
-    """Token ids of each text (no specials), in one batched call."""
-    return [e.ids for e in tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+def encode(tokenizer: Tokenizer, texts: list[str], specials: bool = False) -> list[list[int]]:
+    """Token ids of each text, in one batched call; ``specials``: with the ones the tokenizer adds itself (a hub
+    model's end token, which its encoder was trained to see)."""
+    return [e.ids for e in tokenizer.encode_batch_fast(texts, add_special_tokens=specials)]
+
+
+def own_specials() -> dict:
+    """The special ids of a tokenizer trained here (a hub model's come from its config: hub.py)."""
+    return {"pad_id": PAD_ID, "bos_id": BOS_ID, "eos_id": EOS_ID, "unk_id": UNK_ID, "source_specials": False}
 
 
 def decode(tokenizer: Tokenizer, ids: Iterable[int]) -> str:
-    """The text of output ids (specials dropped)."""
-    return tokenizer.decode([int(i) for i in ids if int(i) >= len(SPECIALS)]).strip()
+    """The text of output ids (specials dropped: ours and a hub tokenizer's alike)."""
+    return tokenizer.decode([int(i) for i in ids], skip_special_tokens=True).strip()
 
 
 def pieces(tokenizer: Tokenizer, ids: Iterable[int]) -> list[str]:

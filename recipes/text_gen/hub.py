@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from aiaas_recipes.common.backbones.hf import causal_mask as additive_mask
+
 HEAD = "causal"
 
 
@@ -39,16 +41,6 @@ class CausalStep(torch.nn.Module):
     def empty_past(self, batch: int, device: torch.device | None = None) -> torch.Tensor:
         s = self.sizes
         return torch.zeros(s["layers"], 2, batch, s["heads"], 1, s["head_dim"], device=device)
-
-
-def additive_mask(attention_mask: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """The 4-D mask [batch, 1, new, past + new] (0: attend, a large negative: not), built from tensor ops. Transformers
-    takes a 4-D mask as given; its own mask building reads sizes as Python numbers, which the ONNX tracer would fix
-    at the example's sizes."""
-    total = torch.ones_like(attention_mask[0]).cumsum(0) - 1  # key slots 0..past+new-1, as tensors
-    query = torch.ones_like(tokens[0]).cumsum(0) - 1 + (total.shape[0] - tokens.shape[1])
-    allowed = (total[None, :] <= query[:, None])[None, None] & (attention_mask[:, None, None, :] > 0)
-    return (~allowed).float() * -1e9
 
 
 def max_positions(config: Any) -> int:

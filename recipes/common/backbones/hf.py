@@ -21,6 +21,7 @@ HEADS = {
     "token": "AutoModelForTokenClassification",
     "audio": "AutoModelForAudioClassification",
     "ctc": "AutoModelForCTC",
+    "seq2seq": "AutoModelForSeq2SeqLM",
 }
 LORA_STATE = "aiaas_lora_state_dict"
 # int8 on the matrix products (and embeddings) only: Transformers' attention adds the dtype's minimum as its padding
@@ -112,6 +113,16 @@ def load_tokenizer(cfg: Any) -> Any:
             "use a model with a fast tokenizer: serving tokenizes with the `tokenizers` library",
         )
     return tokenizer
+
+
+def causal_mask(attention_mask: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """A decoder step's 4-D mask [batch, 1, new, past + new] (0: attend, a large negative: not), built from tensor
+    ops. Transformers takes a 4-D mask as given; its own mask building reads sizes as Python numbers, which the ONNX
+    tracer would fix at the example's sizes."""
+    total = torch.ones_like(attention_mask[0]).cumsum(0) - 1  # key slots 0..past+new-1, as tensors
+    query = torch.ones_like(tokens[0]).cumsum(0) - 1 + (total.shape[0] - tokens.shape[1])
+    allowed = (total[None, :] <= query[:, None])[None, None] & (attention_mask[:, None, None, :] > 0)
+    return (~allowed).float() * -1e9
 
 
 TEXT_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
