@@ -178,23 +178,35 @@ def export(cfg: Any, recipe: Recipe, trained: Trained) -> Exported:
 
 
 def _quantize(cfg: Any, recipe: Recipe, trained: Trained, exported: Exported, inputs: Feeds, targets: Any) -> None:
-    from aiaas_cli.stages import quantize
+    from aiaas_cli.stages import quantize, quantize_loop
 
-    if exported.metadata.get("graphs"):
-        console.warn("export.quantize=int8 is not available for a model of several graphs yet; kept the float model")
-        return
-    dataset = trained.dataset
-    calibration, _ = recipe.export_samples(dataset.dir, dataset.manifest, "train", int(cfg.export.calibration_samples))
-    report = quantize.int8(
-        exported.float_path,
-        exported.metadata,
-        calibration,
-        inputs,
-        targets,
-        recipe.score_outputs,
-        cfg.export,
-        metrics=recipe.metrics,
-    )
+    adapter = load_adapter(exported.metadata, {recipe.serving_module})
+    if quantize_loop.needs_loop(exported.metadata, adapter):  # graphs fed only inside the loop: no calibration
+        report = quantize_loop.int8(
+            exported.float_path,
+            exported.metadata,
+            inputs,
+            targets,
+            recipe.score_outputs,
+            cfg.export,
+            adapter=adapter,
+            metrics=recipe.metrics,
+        )
+    else:
+        dataset = trained.dataset
+        calibration, _ = recipe.export_samples(
+            dataset.dir, dataset.manifest, "train", int(cfg.export.calibration_samples)
+        )
+        report = quantize.int8(
+            exported.float_path,
+            exported.metadata,
+            calibration,
+            inputs,
+            targets,
+            recipe.score_outputs,
+            cfg.export,
+            metrics=recipe.metrics,
+        )
     exported.quantized = report
     if report["accepted"]:
         exported.onnx_path = Path(report["path"])
@@ -210,6 +222,8 @@ def log(cfg: Any, exported: Exported) -> None:
     report_path = workspace.run_dir(exported.run_id) / "export_report.json"
     workspace.write_json(report_path, exported.summary())
     graphs = [exported.float_path.with_name(file) for file in exported.metadata.get("graphs", {}).values()]
+    if exported.onnx_path != exported.float_path:  # the int8 model's own graph files
+        graphs += [exported.onnx_path.with_name(file) for file in (exported.quantized or {}).get("graph_files", [])]
     for path in dict.fromkeys((exported.float_path, *graphs, exported.onnx_path, report_path)):
         tracking.log_artifact(path, "export")
     tracking.log_metrics({f"export_{k}": float(v) for k, v in exported.parity.as_dict().items() if k != "samples"})

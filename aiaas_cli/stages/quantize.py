@@ -24,7 +24,7 @@ import numpy as np
 from aiaas_cli import console, cpu, workspace
 from aiaas_cli.errors import ConfigError
 from aiaas_cli.recipe_api import Metrics
-from aiaas_cli.serving.runtime import Feeds, OnnxModel
+from aiaas_cli.serving.runtime import Feeds, OnnxModel, runner
 from aiaas_cli.stages.onnx_file import embed_metadata, onnx_outputs
 
 _CALIBRATION_BATCH = 16
@@ -76,7 +76,7 @@ class _Batches:
 
 
 @contextmanager
-def _working_dir(path: str):
+def working_dir(path: str):
     """ONNX Runtime's quantizer saves a copy of a model with its weights as external data named <uuid>.data, relative
     to the working directory for some graphs (a Transformers encoder's): keep such files in our scratch folder."""
     old = os.getcwd()
@@ -97,7 +97,7 @@ def quantize_static(
     types = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}
     float_path, out_path = Path(float_path).resolve(), Path(out_path).resolve()
     scratch = Path(workspace.scratch_dir()).resolve()
-    with tempfile.TemporaryDirectory(prefix="aiaas-quant-", dir=scratch) as tmp, _working_dir(tmp):
+    with tempfile.TemporaryDirectory(prefix="aiaas-quant-", dir=scratch) as tmp, working_dir(tmp):
         prepared = Path(tmp) / "prepared.onnx"
         try:
             quant_pre_process(str(float_path), str(prepared))  # shape inference + folding, as ORT recommends
@@ -161,12 +161,17 @@ def score_loss(float_score: float, int8_score: float, metrics: Metrics) -> float
     return round(loss / max(abs(float_score), 1e-12) * 100.0, 4)
 
 
-def _compare(float_path: Path, int8_path: Path, inputs, targets, score, cfg: Any, metrics: Metrics) -> dict[str, Any]:
+def compare(float_path: Path, int8_path: Path, inputs, targets, score, cfg: Any, metrics: Metrics,
+            adapter: Any = None) -> dict[str, Any]:  # fmt: skip
+    """The gate's figures for both models, each run as served: ``adapter``'s loop when it has one (runtime.runner)."""
     float_model, int8_model = OnnxModel(float_path), OnnxModel(int8_path)
-    float_score = float(score(onnx_outputs(float_model, inputs), targets))
-    int8_score = float(score(onnx_outputs(int8_model, inputs), targets))
+    float_run, int8_run = runner(float_model, adapter), runner(int8_model, adapter)
+    if float_run == float_model.run:  # fed the graph's own inputs only
+        inputs = {name: inputs[name] for name in float_model.input_names}
+    float_score = float(score(onnx_outputs(float_run, inputs), targets))
+    int8_score = float(score(onnx_outputs(int8_run, inputs), targets))
     one = {name: rows[:1] for name, rows in inputs.items()}
-    float_ms, int8_ms = paired_latency_ms(float_model.run, int8_model.run, one, int(cfg.latency_runs))
+    float_ms, int8_ms = paired_latency_ms(float_run, int8_run, one, int(cfg.latency_runs))
     drop, ratio = score_loss(float_score, int8_score, metrics), round(int8_ms / max(float_ms, 1e-9), 4)
     even_if_slower = bool(cfg.get("int8_even_if_slower", False))
     refused = refusals(drop, float(cfg.max_score_drop), ratio, even_if_slower)
@@ -179,8 +184,8 @@ def _compare(float_path: Path, int8_path: Path, inputs, targets, score, cfg: Any
         "drop_points": drop,
         "drop_unit": "points" if metrics.bounded else "percent",
         "max_drop_points": float(cfg.max_score_drop),
-        "float_size_bytes": float_path.stat().st_size,
-        "int8_size_bytes": int8_path.stat().st_size,
+        "float_size_bytes": _size(float_model),
+        "int8_size_bytes": _size(int8_model),
         "float_latency_ms": float_ms,
         "int8_latency_ms": int8_ms,
         "latency_ratio": ratio,  # int8 / float, batch-1 medians on this machine
@@ -189,11 +194,11 @@ def _compare(float_path: Path, int8_path: Path, inputs, targets, score, cfg: Any
     }
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """Leaves the atomic block so that a refused int8 model is never written."""
 
 
-def _warn_refused(report: dict[str, Any], cfg: Any) -> None:
+def warn_refused(report: dict[str, Any], cfg: Any) -> None:
     if "score" in report["refused_because"]:
         console.warn(
             f"int8 model refused: the test {report['metric']} worsens by {report['drop_points']:.2f} "
@@ -244,11 +249,11 @@ def int8(
         with workspace.atomic_file(target) as temp:
             quantize_static(float_path, temp, calibration, settings, meta.get("int8_op_types"))
             embed_metadata(temp, {**meta, "quantized": "int8", "quantization": quantization})
-            report = _compare(float_path, temp, inputs, targets, score, cfg, metrics)
+            report = compare(float_path, temp, inputs, targets, score, cfg, metrics)
             if not report["accepted"]:
-                raise _Refused
-    except _Refused:
-        _warn_refused(report, cfg)
+                raise Refused
+    except Refused:
+        warn_refused(report, cfg)
     report["quantization"] = quantization
     report["path"] = str(target) if report["accepted"] else None
     console.step(
@@ -257,6 +262,11 @@ def int8(
         f"batch-1 latency {report['latency_ratio']:.2f}x float"
     )
     return report
+
+
+def _size(model: OnnxModel) -> int:
+    """Bytes of every file of the model (model.onnx and the graphs it names)."""
+    return sum(path.stat().st_size for path in model.files())
 
 
 def _rows(feeds: Feeds) -> int:
