@@ -27,7 +27,7 @@ def _post(url: str, route: str, files, data=None) -> requests.Response:
     return requests.post(f"{url}{route}", files=files, data=data, timeout=60)
 
 
-def _enrol_until_killed(server: Server, image: bytes) -> list[str]:
+def _enrol_until_killed(server: Server, bento_tag: str, image: bytes) -> list[str]:
     """Two clients enrol new names at once (the service has two workers) until the server's whole process group is
     killed with SIGKILL mid-stream; the names whose enrolment was answered 200."""
     answered: list[str] = []
@@ -47,14 +47,17 @@ def _enrol_until_killed(server: Server, image: bytes) -> list[str]:
     deadline = time.monotonic() + 60
     while len(answered) < 12 and time.monotonic() < deadline:
         time.sleep(0.05)
-    # every process of the server at once, as a crash would: BentoML's workers need not share its process group
+    # every process of the server at once, as a crash would: BentoML's workers run in sessions of their own, so they
+    # are found by the Bento they serve as well as by descent
     tree = [psutil.Process(server.process.pid), *psutil.Process(server.process.pid).children(recursive=True)]
+    tree += [p for p in psutil.process_iter(["cmdline"]) if bento_tag in " ".join(p.info["cmdline"] or [])]
     for proc in tree:
         with contextlib.suppress(psutil.NoSuchProcess):  # a worker that a sibling's death took down already
             proc.send_signal(signal.SIGKILL)
     for thread in threads:
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "the clients still get answers after kill -9"
+    assert not [p.pid for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert {name[0] for name in answered} == {"a", "b"}, answered
     return list(answered)
 
@@ -93,7 +96,7 @@ def test_pipeline_gallery_and_service(cli, tmp_path):
         assert _post(url, "/verify", {"image_a": photo.read_bytes()}).status_code == 400
         assert requests.delete(f"{url}/enroll/nobody", timeout=30).status_code == 404
         assert torch_loaded(server.process.pid) == []
-        answered = _enrol_until_killed(server, photo.read_bytes())
+        answered = _enrol_until_killed(server, out["bento_tag"], photo.read_bytes())
     finally:
         server.stop()
 
