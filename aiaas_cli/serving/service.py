@@ -31,6 +31,27 @@ SETTINGS = bentoml.use_arguments(Settings)
 connections.install(SETTINGS.max_connections, SETTINGS.header_timeout_s)
 if SETTINGS.accept_in_turns and SETTINGS.workers > 1:
     connections.accept_in_turns(SETTINGS.workers)
+
+
+def die_with_parent() -> None:
+    """In a BentoML worker: ask Linux to SIGTERM it when its parent (the `aiaas serve` / `bentoml serve` process)
+    dies. Workers run in sessions of their own, so a parent killed with SIGKILL (kill -9, the OOM killer) would
+    otherwise leave them serving on the port, orphaned, and a restarted server would share it with them."""
+    import signal
+    import sys
+
+    main = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if not sys.platform.startswith("linux") or getattr(main, "name", "") != "_bentoml_impl.worker.service":
+        return  # the arbiter imports this module too, to read the settings: it must outlive its own parent
+    import ctypes
+
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+die_with_parent()
 MODEL_FILE = "model.onnx"
 SERVICE_OPTIONS = {
     "workers": SETTINGS.workers,

@@ -4,8 +4,8 @@ at once into two workers until kill -9, every answered enrolment kept across the
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
 import signal
 import threading
 import time
@@ -28,8 +28,8 @@ def _post(url: str, route: str, files, data=None) -> requests.Response:
 
 
 def _enrol_until_killed(server: Server, bento_tag: str, image: bytes) -> list[str]:
-    """Two clients enrol new names at once (the service has two workers) until the server's whole process group is
-    killed with SIGKILL mid-stream; the names whose enrolment was answered 200."""
+    """Two clients enrol new names at once (the service has two workers) until the server process is killed with
+    SIGKILL mid-stream; the names whose enrolment was answered 200."""
     answered: list[str] = []
 
     def client(prefix: str) -> None:
@@ -47,17 +47,19 @@ def _enrol_until_killed(server: Server, bento_tag: str, image: bytes) -> list[st
     deadline = time.monotonic() + 60
     while len(answered) < 12 and time.monotonic() < deadline:
         time.sleep(0.05)
-    # every process of the server at once, as a crash would: BentoML's workers run in sessions of their own, so they
-    # are found by the Bento they serve as well as by descent
-    tree = [psutil.Process(server.process.pid), *psutil.Process(server.process.pid).children(recursive=True)]
-    tree += [p for p in psutil.process_iter(["cmdline"]) if bento_tag in " ".join(p.info["cmdline"] or [])]
-    for proc in tree:
-        with contextlib.suppress(psutil.NoSuchProcess):  # a worker that a sibling's death took down already
-            proc.send_signal(signal.SIGKILL)
+    # kill -9 of the server process alone, as a crash would: its workers (in sessions of their own) must die with it
+    # rather than go on serving orphaned (service.die_with_parent); any left are killed, and the test fails
+    workers = [p for p in psutil.process_iter(["cmdline"]) if bento_tag in " ".join(p.info["cmdline"] or [])]
+    workers = [p for p in workers if p.pid != server.process.pid]
+    assert len(workers) == 2, workers
+    os.kill(server.process.pid, signal.SIGKILL)
+    _, alive = psutil.wait_procs(workers, timeout=15)
+    for proc in alive:
+        proc.kill()
+    assert not alive, f"workers still running after their server was killed: {[p.pid for p in alive]}"
     for thread in threads:
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "the clients still get answers after kill -9"
-    assert not [p.pid for p in tree if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert {name[0] for name in answered} == {"a", "b"}, answered
     return list(answered)
 
