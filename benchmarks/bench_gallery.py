@@ -31,6 +31,7 @@ from multiprocessing.connection import Client, Listener
 from pathlib import Path
 
 import numpy as np
+import onnxruntime  # noqa: F401  (before usearch: the other order makes onnxruntime's import segfault)
 from usearch.index import Index
 
 from aiaas_cli.serving.gallery import Gallery
