@@ -10,7 +10,7 @@ from aiaas_cli import console
 from aiaas_cli.errors import ConfigError
 from aiaas_recipes.common.data.splits import SPLITS, split_by_class
 from aiaas_recipes.common.vision.folders import Layout
-from aiaas_recipes.common.vision.imagefiles import channel_stats, decode_all, find_duplicates
+from aiaas_recipes.common.vision.imagefiles import channel_stats, decode_all, find_duplicates, write_splits
 
 
 def assign_splits(given: list[str | None], labels: np.ndarray, split_cfg) -> dict[str, np.ndarray]:
@@ -38,18 +38,6 @@ def _check_classes(classes: list[str], labels: np.ndarray, where: str = "") -> N
         raise ConfigError(
             f"class folder(s) with no readable images{where}: {', '.join(empty)}", "add images or remove the folder"
         )
-
-
-def _write_splits(out_dir: Path, images: np.ndarray, labels: np.ndarray, files: list[str], parts: dict) -> list[str]:
-    """Write each split's arrays and file list; return the split of every image."""
-    split_of = [""] * len(files)
-    for name, idx in parts.items():
-        np.save(out_dir / f"{name}_x.npy", images[idx])
-        np.save(out_dir / f"{name}_y.npy", labels[idx])
-        (out_dir / f"{name}_files.txt").write_text("".join(files[i] + "\n" for i in idx))
-        for i in idx:
-            split_of[i] = name
-    return split_of
 
 
 def check_settings(data_cfg) -> None:
@@ -82,7 +70,7 @@ def build(layout: Layout, out_dir: Path, data_cfg, model_data: dict | None = Non
     _check_classes(layout.classes, labels[parts["train"]], " in train/")  # a given split may lack a class
     images = np.stack([decoded[i][0] for i in keep])
     files = [it.path for it in items]
-    split_of = _write_splits(out_dir, images, labels, files, parts)
+    split_of = write_splits(out_dir, images, labels, files, parts)
     mean, std = (model_data["mean"], model_data["std"]) if model_data else channel_stats(images[parts["train"]])
     recorded = {**resize, "data_config": model_data} if model_data else {}
     return {

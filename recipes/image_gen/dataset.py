@@ -10,7 +10,7 @@ import numpy as np
 from aiaas_cli.errors import ConfigError
 from aiaas_recipes.common.data.splits import split_by_class
 from aiaas_recipes.common.vision.folders import Item, Layout, check_root, scan, visible_dirs, visible_files
-from aiaas_recipes.common.vision.imagefiles import decode_all, find_duplicates
+from aiaas_recipes.common.vision.imagefiles import decode_all, find_duplicates, write_splits
 
 MIN_IMAGES = 8
 
@@ -57,13 +57,7 @@ def build(layout: Layout, out_dir: Path, data_cfg) -> dict:
         images = images[..., :1]
     parts = split_by_class(labels, data_cfg.split.val, data_cfg.split.test, data_cfg.split.seed)
     files = [layout.items[i].path for i in keep]
-    split_of = [""] * len(files)
-    for name, idx in parts.items():
-        np.save(out_dir / f"{name}_x.npy", images[idx])
-        np.save(out_dir / f"{name}_y.npy", labels[idx])
-        (out_dir / f"{name}_files.txt").write_text("".join(files[i] + "\n" for i in idx))
-        for i in idx:
-            split_of[i] = name
+    split_of = write_splits(out_dir, images, labels, files, parts)
     return {
         "source": str(layout.root),
         "classes": layout.classes,

@@ -78,3 +78,15 @@ def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
     mean = total / count
     std = np.sqrt(np.maximum(squares / count - mean**2, 1e-12))
     return mean.round(6).tolist(), std.round(6).tolist()
+
+
+def write_splits(out_dir: Path, images: np.ndarray, labels: np.ndarray, files: list[str], parts: dict) -> list[str]:
+    """Write each split's arrays and file list; return the split of every image."""
+    split_of = [""] * len(files)
+    for name, idx in parts.items():
+        np.save(out_dir / f"{name}_x.npy", images[idx])
+        np.save(out_dir / f"{name}_y.npy", labels[idx])
+        (out_dir / f"{name}_files.txt").write_text("".join(files[i] + "\n" for i in idx))
+        for i in idx:
+            split_of[i] = name
+    return split_of
