@@ -72,8 +72,8 @@ def exported(folder: Path, vocab: int = 1000) -> tuple[object, dict]:
 
 
 def cached(model, spec, ids, mask, steps: int) -> np.ndarray:
-    from aiaas_cli.serving.decoding import Decoding, generate
-    from aiaas_cli.serving.kv import Stepper
+    from aiaas_recipes.common.generation.decoding import Decoding, generate
+    from aiaas_recipes.common.generation.kv import Stepper
 
     memory = model.run({"src_ids": ids, "src_mask": mask})["memory_kv"]
     stepper = Stepper.start(model.graphs["decoder"], spec, len(ids), {"memory_kv": memory, "memory_mask": mask})
@@ -82,7 +82,7 @@ def cached(model, spec, ids, mask, steps: int) -> np.ndarray:
 
 
 def whole_prefix(model, spec, ids, mask, steps: int) -> np.ndarray:
-    from aiaas_cli.serving.kv import Cache
+    from aiaas_recipes.common.generation.kv import Cache
 
     memory = model.run({"src_ids": ids, "src_mask": mask})["memory_kv"]
     prefix = np.full((len(ids), 1), spec["bos_id"], dtype=np.int64)

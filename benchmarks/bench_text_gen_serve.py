@@ -90,7 +90,7 @@ async def load(url: str, streams: int, seconds: float, max_tokens: int) -> dict:
 def in_process(path: Path, streams: int, max_tokens: int, rounds: int = 3) -> float:
     """Tokens/s of the scheduler alone on the model (no HTTP): ``streams`` requests at a time, ``rounds`` times."""
     from aiaas_cli.serving.runtime import OnnxModel, load_adapter
-    from aiaas_cli.serving.streams import Scheduler
+    from aiaas_recipes.common.generation.streams import Scheduler
 
     model = OnnxModel(path, threads=1)
     adapter = load_adapter(model.metadata)

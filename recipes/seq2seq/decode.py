@@ -1,5 +1,5 @@
 """The decode of an exported seq2seq model, torch-free: the encoder once, then the shared numpy search
-(aiaas_cli/serving/decoding.py) over the decoder-step graph with past keys/values (aiaas_cli/serving/kv.py).
+(common/generation/decoding.py) over the decoder-step graph with past keys/values (common/generation/kv.py).
 
 Evaluation runs it over the torch network (`TorchModel`, export.py), export's parity check, `predict` and the
 service over ONNX Runtime: one loop, so the token sequences can be compared one for one.
@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.decoding import Decoding, beam_search, generate
-from aiaas_cli.serving.kv import Stepper
+from aiaas_recipes.common.generation.decoding import Decoding, beam_search, generate
+from aiaas_recipes.common.generation.kv import Stepper
 
 ENCODER_INPUTS = ("src_ids", "src_mask")
 FEEDS = (*ENCODER_INPUTS, "beam_size", "max_length")

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from aiaas_cli.recipe_api import ExportSpec, Parity
-from aiaas_cli.serving import kv
+from aiaas_recipes.common.generation import kv
 from aiaas_recipes.seq2seq import decode, tokens
 from aiaas_recipes.seq2seq.dataset import load_arrays, read_pairs
 from aiaas_recipes.seq2seq.model import DecoderGraph, EncoderGraph

@@ -4,7 +4,7 @@ decode loop (decode.py) and service serve it:
 
 - ``forward(src_ids, src_mask, tgt_in)``: teacher-forced logits;
 - ``encoder_graph``: every decoder layer's cross-attention keys/values of the encoder's output, once per request;
-- ``step``: the decoder step of aiaas_cli/serving/kv.py, its self-attention cache stacked into ``past`` and the
+- ``step``: the decoder step of recipes/common/generation/kv.py, its self-attention cache stacked into ``past`` and the
   cross-attention cache given from ``memory_kv`` (so Transformers never recomputes it).
 """
 

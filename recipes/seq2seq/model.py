@@ -5,7 +5,7 @@ It runs in three shapes, all from the same weights:
 - ``encoder_graph(src_ids, src_mask)``: what model.onnx computes once per request, the cross-attention keys and values
   of every decoder layer, ``memory_kv`` [batch, layers, 2, heads, source, head_dim] (computed once, not per step);
 - ``step(tokens, positions, attention_mask, past, memory_kv, memory_mask)``: the decoder-step graph of
-  aiaas_cli/serving/kv.py, one token's work per step with past keys/values.
+  recipes/common/generation/kv.py, one token's work per step with past keys/values.
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class EncoderGraph(nn.Module):
 
 
 class DecoderGraph(nn.Module):
-    """decoder.onnx: one step of the decoder with past keys/values (aiaas_cli/serving/kv.py)."""
+    """decoder.onnx: one step of the decoder with past keys/values (recipes/common/generation/kv.py)."""
 
     def __init__(self, net: Seq2SeqTransformer):
         super().__init__()

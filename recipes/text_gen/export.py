@@ -58,8 +58,8 @@ def export_spec(net: Any, meta: dict) -> ExportSpec:
 
 def prompt_feeds(prompts: list[list[int]], pad_id: int, new_tokens: int = NEW_TOKENS) -> dict[str, np.ndarray]:
     """Feeds of the serving adapter (serving.batch) for greedy continuations of ``prompts``."""
-    from aiaas_cli.serving.decoding import Decoding
-    from aiaas_cli.serving.kv import left_pad
+    from aiaas_recipes.common.generation.decoding import Decoding
+    from aiaas_recipes.common.generation.kv import left_pad
 
     tokens, _ = left_pad(prompts, pad_id)
     lengths = np.array([len(p) for p in prompts], dtype=np.int64)

@@ -1,5 +1,5 @@
 """model=hf for text-gen: a Transformers causal LM (hub id or save_pretrained folder), full or LoRA, wrapped as the
-decoder step of aiaas_cli/serving/kv.py: its past key/values stacked into one ``past`` tensor, positions given."""
+decoder step of common/generation/kv.py: its past key/values stacked into one ``past`` tensor, positions given."""
 
 from __future__ import annotations
 

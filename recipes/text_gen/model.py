@@ -1,4 +1,4 @@
-"""model=gpt_small: a small decoder-only Transformer whose forward is the decoder step of aiaas_cli/serving/kv.py
+"""model=gpt_small: a small decoder-only Transformer whose forward is the decoder step of common/generation/kv.py
 (tokens, positions, attention mask, past keys/values -> logits, present). Training runs the same forward over a
 whole row after the one masked dummy slot, so the exported graph is the code that was trained."""
 

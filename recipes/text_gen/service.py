@@ -7,9 +7,9 @@ import bentoml
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-from aiaas_cli.serving import completions
 from aiaas_cli.serving.service import SERVICE_OPTIONS, SETTINGS, Engine, guard
-from aiaas_cli.serving.streams import Scheduler
+from aiaas_recipes.common.generation import completions
+from aiaas_recipes.common.generation.streams import Scheduler
 
 SERVED: list = []  # this worker's service instance, once BentoML has created it
 OPENAI = completions.app(lambda: (SERVED[0].engine.adapter, SERVED[0].scheduler), SETTINGS.model_tag.split(":")[0])

@@ -1,9 +1,9 @@
 """Torch-free serving half of text-gen: a prompt -> tokens -> the decoder step graph, one token per step after the
-prefill (aiaas_cli/serving/kv.py) -> tokens chosen in numpy (decoding.py) -> text.
+prefill (common/generation/kv.py) -> tokens chosen in numpy (decoding.py) -> text.
 
 `/predict` takes {"prompt" (or "messages"), "max_tokens", "temperature", "top_p", "top_k", "repetition_penalty",
 "seed", "stop"} and answers {"text", "tokens", "finish_reason"}. The OpenAI-compatible routes (service.py and
-aiaas_cli/serving/streams.py) use the same adapter: ``encode``, ``decode_tokens``, ``render_chat``, ``decoding``.
+common/generation/streams.py) use the same adapter: ``encode``, ``decode_tokens``, ``render_chat``, ``decoding``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving import decoding as search
-from aiaas_cli.serving.kv import Stepper, left_pad
 from aiaas_cli.serving.runtime import BadInput
+from aiaas_recipes.common.generation import decoding as search
+from aiaas_recipes.common.generation.kv import Stepper, left_pad
 from aiaas_recipes.common.scores import one_answer, one_prediction
 from aiaas_recipes.common.text.lines import lines
 from aiaas_recipes.common.text.requests import decoded_files, request_text

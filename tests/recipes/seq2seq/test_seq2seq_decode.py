@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from aiaas_cli.serving.kv import Stepper
 from aiaas_cli.serving.runtime import BadInput, OnnxGraph
+from aiaas_recipes.common.generation.kv import Stepper
 from aiaas_recipes.seq2seq import decode, export, tokens
 from aiaas_recipes.seq2seq.model import Seq2SeqTransformer
 from aiaas_recipes.seq2seq.serving import Seq2SeqAdapter

@@ -1,7 +1,7 @@
 """A smoke-sized text-gen run through every stage, served: the official `openai` client streams chat completions
 from the Bento and gets exactly what `aiaas predict text-gen` writes (greedy, and sampled with the same seed),
 concurrent streams get their own texts, limits answer 4xx, and no torch is loaded in the server's processes.
-The scheduler and the OpenAI routes themselves are tested fast in tests/serving (test_streams.py,
+The scheduler and the OpenAI routes themselves are tested fast in tests/recipes/common/generation (test_streams.py,
 test_completions.py: joining and leaving the batch, disconnects, errors)."""
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ import asyncio
 import numpy as np
 import pytest
 
-from aiaas_cli.serving.decoding import Decoding
-from aiaas_cli.serving.streams import Scheduler
+from aiaas_recipes.common.generation.decoding import Decoding
+from aiaas_recipes.common.generation.streams import Scheduler
 
 PROMPTS = [[5, 9, 14], [7], [3, 3, 3, 3, 30, 31, 32, 33, 4], [11, 12], [20, 21, 22, 23], [6, 40], [8, 8]]
 

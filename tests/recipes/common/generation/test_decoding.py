@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from aiaas_cli.serving.decoding import Decoding, beam_search, choose, generate
-from aiaas_cli.serving.kv import Cache, left_pad
+from aiaas_recipes.common.generation.decoding import Decoding, beam_search, choose, generate
+from aiaas_recipes.common.generation.kv import Cache, left_pad
 
 EOS = 0
 

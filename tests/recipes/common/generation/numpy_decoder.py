@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 
-from aiaas_cli.serving.kv import LOGITS, MASK, PAST, POSITIONS, PRESENT, TOKENS
+from aiaas_recipes.common.generation.kv import LOGITS, MASK, PAST, POSITIONS, PRESENT, TOKENS
 
 
 class NumpyDecoder:

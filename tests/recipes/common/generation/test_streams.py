@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from numpy_decoder import NumpyDecoder, detok
 
-from aiaas_cli.serving.decoding import Decoding, generate
-from aiaas_cli.serving.kv import Stepper, left_pad
-from aiaas_cli.serving.streams import Scheduler
+from aiaas_recipes.common.generation.decoding import Decoding, generate
+from aiaas_recipes.common.generation.kv import Stepper, left_pad
+from aiaas_recipes.common.generation.streams import Scheduler
 
 PROMPTS = [[2, 5, 9], [7], [3, 3, 3, 3, 3, 3, 4], [11, 12], [20, 21, 22, 23], [6, 30]]
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.decoding import Decoding, choose, rng
-from aiaas_cli.serving.kv import Cache, Stepper, left_pad
+from aiaas_recipes.common.generation.decoding import Decoding, choose, rng
+from aiaas_recipes.common.generation.kv import Cache, Stepper, left_pad
 
 REPLACEMENT = "\ufffd"  # what a byte-level detokeniser writes for a character whose bytes have not all come yet
 

@@ -19,12 +19,12 @@ from numpy_decoder import NumpyDecoder, detok
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from aiaas_cli.serving import completions
-from aiaas_cli.serving.decoding import Decoding, generate
-from aiaas_cli.serving.kv import Stepper, left_pad
 from aiaas_cli.serving.limits import JSON_BODY, RequestGuard
 from aiaas_cli.serving.runtime import BadInput
-from aiaas_cli.serving.streams import Scheduler
+from aiaas_recipes.common.generation import completions
+from aiaas_recipes.common.generation.decoding import Decoding, generate
+from aiaas_recipes.common.generation.kv import Stepper, left_pad
+from aiaas_recipes.common.generation.streams import Scheduler
 
 MAX_NEW, MAX_CHARS = 48, 120
 
