@@ -7,9 +7,6 @@ Requests: a string, or {"text", "beam_size", "max_length"}; limits (serve.limits
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +16,7 @@ import numpy as np
 
 from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import one_answer, one_prediction
-from aiaas_recipes.common.text.lines import lines
-from aiaas_recipes.common.text.requests import decoded_files, request_text
+from aiaas_recipes.common.text.requests import request_text, text_inputs
 from aiaas_recipes.seq2seq import decode, tokens
 
 SERVICE = "aiaas_recipes.seq2seq.service:Seq2SeqService"
@@ -111,37 +107,6 @@ def to_row(name: str, payload: Any, prediction: dict) -> dict:
     return {"input": name, "source": source, "text": prediction["text"], "tokens": len(prediction["tokens"])}
 
 
-def _table(name: str, text: str, suffix: str) -> Iterator[tuple[str, Any]]:
-    if suffix == ".jsonl":
-        for number, line in enumerate(lines(text), start=1):
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield f"{name}:{number}", BadInput(f"not JSON ({exc.msg})")
-                    continue
-                field = next((f for f in SOURCE_FIELDS if isinstance(record, dict) and f in record), None)
-                yield f"{name}:{number}", record.get(field) if field else record
-        return
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
-    column = next((f for f in reader.fieldnames or [] if f.strip().lower() in SOURCE_FIELDS), None)
-    if column is None:
-        yield name, BadInput(f"no source column (one of {', '.join(SOURCE_FIELDS)})")
-        return
-    for row in reader:
-        yield f"{name}:{reader.line_num}", row.get(column) or ""
-
-
 def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
     """(name, text) per input: a row of .csv/.tsv/.jsonl (its source column), else a line of a text file."""
-    for name, text in decoded_files(paths):
-        if isinstance(text, Exception):
-            yield name, text
-            continue
-        suffix = Path(name).suffix.lower()
-        if suffix in (".csv", ".tsv", ".jsonl"):
-            yield from _table(name, text, suffix)
-            continue
-        for number, line in enumerate(lines(text), start=1):
-            if line.strip():
-                yield f"{name}:{number}", line
+    return text_inputs(paths, SOURCE_FIELDS, "source")

@@ -7,9 +7,6 @@ HTTP body {"text": "..."} maps onto ``decode(str)``; ``read_inputs`` turns files
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from aiaas_cli.serving.runtime import BadInput
 from aiaas_recipes.common.scores import LabelAdapter, one_answer, one_prediction, to_row
 from aiaas_recipes.common.text import hub_tokens, tokenizer
-from aiaas_recipes.common.text.lines import lines
-from aiaas_recipes.common.text.requests import decoded_files, request_text
+from aiaas_recipes.common.text.requests import request_text, text_inputs
 
 SERVICE = "aiaas_recipes.text_cls.service:TextService"
 http_predictions, http_response = one_prediction, one_answer
@@ -97,47 +92,6 @@ def http_request(name: str, payload: str, k: int) -> dict[str, Any]:
     return {"json": {"text": payload, "k": k}}
 
 
-def _table_texts(name: str, text: str, suffix: str) -> Iterator[tuple[str, Any]]:
-    if suffix == ".jsonl":
-        for number, line in enumerate(lines(text), start=1):
-            if line.strip():
-                yield f"{name}:{number}", _json_text(line)
-        return
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if suffix == ".tsv" else ",")
-    fields = {f.lower().strip(): f for f in reader.fieldnames or []}
-    column = next((fields[f] for f in TEXT_FIELDS if f in fields), None)
-    if column is None:
-        yield name, BadInput(f"no text column (one of {', '.join(TEXT_FIELDS)})")
-        return
-    for row in reader:
-        where = f"{name}:{reader.line_num}"
-        if None in row:  # more fields than the header: an unquoted comma would cut the text short
-            yield where, BadInput(f"{len(reader.fieldnames) + len(row[None])} fields, the header has {len(fields)}")
-        else:
-            yield where, row.get(column) or ""
-
-
-def _json_text(line: str) -> Any:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return BadInput(f"not JSON ({exc.msg})")
-    if isinstance(record, dict):
-        return record.get(next((f for f in TEXT_FIELDS if f in record), "text"), "")
-    return record  # a bare JSON string is the text itself; anything else fails in decode
-
-
 def read_inputs(paths: list[Path]) -> Iterator[tuple[str, Any]]:
-    """(name, text) per text: a row of .csv/.tsv/.jsonl, else a line of a text file. A file that cannot be read
-    or decoded yields (name, exception) instead."""
-    for name, text in decoded_files(paths):
-        if isinstance(text, Exception):
-            yield name, text
-            continue
-        suffix = Path(name).suffix.lower()
-        if suffix in (".csv", ".tsv", ".jsonl"):
-            yield from _table_texts(name, text, suffix)
-        else:
-            for number, line in enumerate(lines(text), start=1):
-                if line.strip():
-                    yield f"{name}:{number}", line
+    """(name, text) per input: a row of .csv/.tsv/.jsonl (its text column), else a line of a text file."""
+    return text_inputs(paths, TEXT_FIELDS, "text")
