@@ -254,6 +254,11 @@ def int8(
                 raise Refused
     except Refused:
         warn_refused(report, cfg)
+    return finish(report, quantization, target, metrics)
+
+
+def finish(report: dict[str, Any], quantization: dict, target: Path, metrics: Metrics) -> dict[str, Any]:
+    """The report with its settings and the kept file (None when refused), said in one line."""
     report["quantization"] = quantization
     report["path"] = str(target) if report["accepted"] else None
     console.step(

@@ -108,11 +108,5 @@ def int8(
         quantize.warn_refused(report, cfg)
     except OSError as exc:  # a full disk is one line: nothing was written under the int8 names
         raise workspace.disk_full(exc, target) or exc from None
-    report.update(quantization=quantization, graph_files=list(graphs.values()))
-    report["path"] = str(target) if report["accepted"] else None
-    console.step(
-        f"int8: {metrics.headline} {report['int8_score']:.4f} (float {report['float_score']:.4f}), "
-        f"size {report['int8_size_bytes'] / 1e6:.2f} MB (float {report['float_size_bytes'] / 1e6:.2f} MB), "
-        f"batch-1 latency {report['latency_ratio']:.2f}x float"
-    )
-    return report
+    report["graph_files"] = list(graphs.values())
+    return quantize.finish(report, quantization, target, metrics)
