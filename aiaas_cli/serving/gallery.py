@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from aiaas_cli.serving.combining import Combiner
 from aiaas_cli.serving.gallery_index import ReadWriteLock, Settings, VectorIndex, locked
 from aiaas_cli.serving.gallery_store import Records
 
@@ -45,6 +46,7 @@ class Gallery:
         self._key_names: dict[int, str] = {}  # vector id -> identity
         self._counts: dict[str, int] = {}  # identity -> vectors in the index
         self._seen = -1  # SQLite's data_version when the log was last read
+        self._searches = Combiner(self._search_batch)  # concurrent identify calls: one search on every core
         with locked(self.folder):  # another process that is rebuilding the file finishes first; then we load it
             self._open_index()
 
@@ -164,24 +166,32 @@ class Gallery:
         queries = self._check_vectors(vectors)
         with self._lock:
             self._catch_up()
-        with self._index_lock.reading():
-            return [self._top_identities(query, int(k)) for query in queries]
+        if len(queries) == 1:  # searched together with other threads' queries asked meanwhile
+            return [self._searches((queries[0], int(k)))]
+        return self._search_batch([(query, int(k)) for query in queries])
 
-    def _top_identities(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+    def _search_batch(self, asked: list[tuple[np.ndarray, int]]) -> list[list[tuple[str, float]]]:
+        """Top identities for each (query, k), the queries searched together."""
+        with self._index_lock.reading():
+            count = min(len(self.index), 4 * max(k for _, k in asked))
+            if not count:
+                return [[] for _ in asked]
+            found = self.index.search_many(np.stack([q for q, _ in asked]), count)
+            return [self._top_identities(query, k, hits, count) for (query, k), hits in zip(asked, found)]
+
+    def _top_identities(self, query: np.ndarray, k: int, hits: tuple, count: int) -> list[tuple[str, float]]:
         """Several vectors may share an identity: search wider until ``k`` distinct identities are found."""
         size, wanted = len(self.index), min(k, len(self._counts))
-        count = min(size, 4 * k)
-        while count:
-            keys, sims = self.index.search(query, count)
+        while True:
             best: dict[str, float] = {}
-            for key, sim in zip(keys, sims):
+            for key, sim in zip(*hits):
                 name = self._key_names.get(int(key))
                 if name is not None and name not in best:
                     best[name] = float(sim)
             if len(best) >= wanted or count >= size:
                 return list(best.items())[:k]
             count = min(size, count * 4)
-        return []
+            hits = self.index.search(query, count)
 
     def _check_vectors(self, vectors: np.ndarray) -> np.ndarray:
         """[n, dim] finite float32 rows scaled to unit length (cosine needs no more; stored this way)."""

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -254,3 +255,31 @@ def test_importing_the_gallery_first_does_not_crash_onnxruntime():
     code = "import aiaas_cli.serving.gallery, onnxruntime; print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-500:]
+
+
+def test_concurrent_identify_calls_are_searched_together_with_the_same_answers(tmp_path, monkeypatch):
+    people = unit(300, 11)
+    with Gallery(tmp_path, DIM) as gallery:
+        gallery.enroll_many([(f"p{i}", people[i : i + 1]) for i in range(300)])
+        alone = [gallery.identify(q, k=3)[0] for q in near(people[:64])]
+        batches, search_many = [], gallery.index.search_many
+
+        def counted(queries, count):
+            batches.append(len(queries))
+            time.sleep(0.01)  # so that calls overlap even on a fast machine
+            return search_many(queries, count)
+
+        monkeypatch.setattr(gallery.index, "search_many", counted)
+        answers: dict[int, list] = {}
+
+        def ask(first: int) -> None:
+            for i in range(first, 64, 8):
+                answers[i] = gallery.identify(near(people[:64])[i], k=3)[0]
+
+        threads = [threading.Thread(target=ask, args=(c,)) for c in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [answers[i] for i in range(64)] == alone
+        assert sum(batches) == 64 and max(batches) > 1
