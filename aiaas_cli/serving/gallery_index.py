@@ -88,9 +88,7 @@ class VectorIndex:
         if len(queries) == 1:
             return [self.search(queries[0], count)]
         found = self.index.search(queries, count, threads=min(len(queries), os.cpu_count() or 1))
-        return [
-            (found.keys[i, :n], 1.0 - found.distances[i, :n]) for i, n in enumerate(np.asarray(found.counts))
-        ]
+        return [(found.keys[i, :n], 1.0 - found.distances[i, :n]) for i, n in enumerate(np.asarray(found.counts))]
 
     def save(self, folder: Path, generation: str, version: int) -> None:
         """Write the index, then its header, each under a temporary name first (a reader never sees half a file).
