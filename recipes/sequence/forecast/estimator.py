@@ -56,17 +56,18 @@ class StatisticalForecaster:
         ranked, served = [], []
         for k, name in enumerate(manifest["targets"]):
             target = series[:, k].astype(np.float64)
-            params = self._fitted(name, lambda: statistical.fit(self.method, target[:val_start], *self._shape()))
+            params = self._fitted(name, statistical.fit, self.method, target[:val_start], *self._shape())
             ranked.append((params, *self._map(params)))
             kept = params
-            if test_start > val_start:  # a validation part to learn from too
-                kept = self._fitted(name, lambda: statistical.refit(self.method, params, target[:test_start],
-                                                                    self.options))  # fmt: skip
+            if test_start > val_start and self.options.get("refit", True):  # a validation part to learn from too
+                kept = self._fitted(name, statistical.refit, self.method, params, target[:test_start], self.options)
             served.append((kept, *self._map(kept)))
-            console.step(f"{name}: {statistical.describe(self.method, kept)} (refitted on {test_start} steps)")
+            fitted_on = test_start if kept is not params else val_start
+            console.step(f"{name}: {statistical.describe(self.method, kept)} (fitted on {fitted_on} steps)")
         self.validation, kept_maps = _stacked(ranked), _stacked(served)
         self.params, self.weights, self.bias = kept_maps["params"], kept_maps["weights"], kept_maps["bias"]
-        self.meta["fit_steps"] = {"val": val_start, "test": test_start}  # what each split's forecasts were fitted on
+        refitted = self.options.get("refit", True) and test_start > val_start
+        self.meta["fit_steps"] = {"val": val_start, "test": test_start if refitted else val_start}  # steps fitted on
         self.fit_seconds = round(time.perf_counter() - started, 3)
         return self.validation_scores(series, np.load(Path(dataset_dir) / "val_origins.npy"), manifest)
 
@@ -77,9 +78,9 @@ class StatisticalForecaster:
         _, horizon, context = self.sizes
         return statistical.operator(self.method, params, context, horizon, int(self.meta["season"]))
 
-    def _fitted(self, name: str, fit: Any) -> dict:
+    def _fitted(self, name: str, fit: Any, *args: Any) -> dict:
         try:
-            return fit()
+            return fit(*args)
         except Exception as exc:  # statsforecast raises many types for a series it cannot fit (too short...)
             raise UserError(f"{name}: {self.method} cannot be fitted: {str(exc).strip().splitlines()[0][:200]}",
                             "try another model= (seasonal_naive, drift, ets, ...)") from None  # fmt: skip

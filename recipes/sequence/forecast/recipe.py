@@ -172,7 +172,9 @@ class Forecast(TorchRecipe):
 
         series, origins = windows.load(dataset_dir, split)
         x, y, _ = windows.scaled(series, origins[:limit], manifest)
-        longer, _, _ = windows.scaled(series, origins[:limit], {**manifest, "context_length": _history_length(manifest)})
+        longer, _, _ = windows.scaled(
+            series, origins[:limit], {**manifest, "context_length": _history_length(manifest)}
+        )
         scale = np.asarray(manifest["mase_scale"]) / np.asarray(manifest["scale"][: len(manifest["targets"])])
         return {"context": x, HISTORY: longer}, {"future": y, "mase_scale": scale}
 

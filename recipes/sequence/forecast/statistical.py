@@ -76,7 +76,9 @@ def fit(method: str, y: np.ndarray, m: int, window: int, options: dict) -> dict:
 
 def _refit_ets(params: dict, y: np.ndarray, options: dict) -> dict:
     error, trend, season, damped = params["components"]
-    return _fit_ets(y, params["m"], 2 * params["m"], {**options, "model": error + trend + season, "damped": damped != "N"})
+    return _fit_ets(
+        y, params["m"], 2 * params["m"], {**options, "model": error + trend + season, "damped": damped != "N"}
+    )
 
 
 def _refit_theta(params: dict, y: np.ndarray, options: dict) -> dict:

@@ -140,11 +140,20 @@ def test_val_is_scored_on_a_train_only_fit_and_the_kept_model_is_refitted_on_tra
     assert model.validation["params"][0] == first
     assert model.params[0] == statistical.refit(method, first, series[:test_start], options)
     assert meta["fit_steps"] == {"val": val_start, "test": test_start} == run["exported"].metadata["fit_steps"]
-    assert statistical.describe(method, model.params[0]).split("(")[0] == statistical.describe(method, first).split("(")[0]
+    form = [statistical.describe(method, params).split(" (")[0] for params in (first, model.params[0])]
+    assert form[0] == form[1]  # the same ETS components, ARIMA orders, Theta variant: the form that was validated
     assert not np.allclose(model.weights, model.validation["weights"])  # 20 more steps moved the parameters
     val = RECIPE.evaluate(model, run["dir"], manifest, "val")
     served_on_val = RECIPE.evaluate(model, run["dir"], manifest, "test")  # the refit's: scored where it is served
     assert val["mase"] == pytest.approx(run["val"]["val_mase"]) and served_on_val["mase"] != val["mase"]
+
+
+def test_refit_false_serves_the_train_only_fit(tmp_path):
+    cfg, out, manifest = prepared(tmp_path, "model=theta", "model.refit=false", "data.history_length=16")
+    _, path = fitted(cfg, out, manifest, tmp_path)
+    model, meta = RECIPE.load_model(path)
+    assert model.params == model.validation["params"] and np.array_equal(model.weights, model.validation["weights"])
+    assert meta["fit_steps"]["test"] == manifest["boundaries"]["val_start"] and model.sizes[2] == 16
 
 
 def test_unknown_method_is_a_config_error(tmp_path):
