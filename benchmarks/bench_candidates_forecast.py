@@ -145,6 +145,8 @@ def report(row: dict) -> bool:
     beats = metrics["mase"] <= naive
     print(f"check: served test MASE {metrics['mase']:.4f} <= seasonal naive {naive:.4f}: {'PASS' if beats else 'FAIL'}"
           f"; served = chosen on val ({chosen['name']}): {'PASS' if same else 'FAIL'}")  # fmt: skip
+    parity = run.get("parity") or {}
+    print(f"export parity (ONNX Runtime vs the model's own forecast, scaled): max |diff| {parity.get('max_abs_diff')}")
     scored = [value for value in row["by_hand"].values() if isinstance(value, float)]
     if scored:
         print(f"served / best by-hand statsforecast: {metrics['mase'] / min(scored):.3f} (below 1: better)")
