@@ -90,7 +90,8 @@ def _refit_arima(params: dict, y: np.ndarray, options: dict) -> dict:
     from statsforecast.models import ARIMA
 
     p, q, big_p, big_q, m, d, big_d = params["arma"]
-    model = ARIMA(order=(p, d, q), season_length=m, seasonal_order=(big_p, big_d, big_q), method=params["method"],
+    method = params["method"] if params["method"] not in ("None", None) else "CSS-ML"  # AutoARIMA's final fit's
+    model = ARIMA(order=(p, d, q), season_length=m, seasonal_order=(big_p, big_d, big_q), method=method,
                   include_mean="intercept" in params["coef"], include_drift="drift" in params["coef"])  # fmt: skip
     fitted = model.fit(_recent(y, options)).model_
     return {"arma": [int(v) for v in fitted["arma"]], "coef": {k: float(v) for k, v in fitted["coef"].items()},

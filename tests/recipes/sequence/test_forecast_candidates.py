@@ -21,6 +21,7 @@ from aiaas_cli.serving.runtime import Predictor
 from aiaas_cli.stages.export import export
 from aiaas_recipes.sequence.forecast import statistical, windows
 from aiaas_recipes.sequence.forecast.recipe import Forecast
+from aiaas_recipes.sequence.forecast.scores import mase
 from aiaas_recipes.sequence.forecast.smoke import seasonal_table
 
 RECIPE = Forecast()
@@ -143,6 +144,10 @@ def test_val_is_scored_on_a_train_only_fit_and_the_kept_model_is_refitted_on_tra
     form = [statistical.describe(method, params).split(" (")[0] for params in (first, model.params[0])]
     assert form[0] == form[1]  # the same ETS components, ARIMA orders, Theta variant: the form that was validated
     assert not np.allclose(model.weights, model.validation["weights"])  # 20 more steps moved the parameters
+    origins = np.load(run["dir"] / "val_origins.npy")  # the refit has seen these: it forecasts them at least as well
+    actual = windows.cut(series[:, None], origins, model.sizes[2], 4)[1]
+    refitted = mase(model.forecast(series[:, None], origins), actual, manifest["mase_scale"])
+    assert refitted <= 1.1 * run["val"]["val_mase"]
     val = RECIPE.evaluate(model, run["dir"], manifest, "val")
     served_on_val = RECIPE.evaluate(model, run["dir"], manifest, "test")  # the refit's: scored where it is served
     assert val["mase"] == pytest.approx(run["val"]["val_mase"]) and served_on_val["mase"] != val["mase"]
