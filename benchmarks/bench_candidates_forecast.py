@@ -74,7 +74,10 @@ SERIES = {
     "sunspots": (_sunspots, ["data.season=11", "horizon=11", "data.eval_stride=11"], 33),
     "macro_unemp": (_quarterly("macrodata", "unemp"), ["horizon=4", "data.eval_stride=4"], 16),
     "danish_lrm": (_quarterly("danish_data", "lrm"), ["horizon=4", "data.eval_stride=4"], 12),
+    "inflation_dp": (_quarterly("interest_inflation", "Dp"), ["horizon=4", "data.eval_stride=4"], 12),
 }
+# --before: the statistical candidates as they were before the refit (fit on train only, reading context_length steps)
+BEFORE = ["model.refit=false"]
 
 
 def aiaas(env: dict, *args: str) -> dict:
@@ -103,11 +106,14 @@ def by_hand(dataset_dir: Path, stride: int) -> dict[str, float | str]:
     return found
 
 
-def measure(env: dict, name: str, folder: Path, context_scale: float) -> dict:
+def measure(env: dict, name: str, folder: Path, context_scale: float, extra: list[str]) -> dict:
     writer, overrides, context = SERIES[name]
     data = [] if writer is None else [f"data.path={writer(folder)}"]
     if context:
         overrides = [*overrides, f"context_length={round(context * context_scale)}"]
+    if "model.refit=false" in extra:  # the window read before, too
+        overrides = [*overrides, f"data.history_length={round(context * context_scale) if context else 104}"]
+    overrides = [*overrides, *extra]
     started = time.perf_counter()
     run = aiaas(env, "pipeline", "forecast", *data, *overrides, "export.register=false")
     seconds = time.perf_counter() - started
@@ -119,6 +125,7 @@ def report(row: dict) -> bool:
     run, metrics = row["run"], row["run"]["metrics"]
     naive = metrics["baselines"]["seasonal_naive"]["mase"]
     print(f"\n{row['name']}: season {run['season']}, horizon {run['horizon']}, context {run['context_length']}, "
+          f"statistical window {run.get('history_length', run['context_length'])}, "
           f"{run['steps']} steps, "
           f"pipeline {row['seconds']:.0f} s, served model={run['chosen_model']}")  # fmt: skip
     print(f"{'candidate':>16} {'val MASE':>9} {'test MASE':>9} {'fit s':>7} {'ms/item':>8}")
@@ -138,6 +145,8 @@ def report(row: dict) -> bool:
     beats = metrics["mase"] <= naive
     print(f"check: served test MASE {metrics['mase']:.4f} <= seasonal naive {naive:.4f}: {'PASS' if beats else 'FAIL'}"
           f"; served = chosen on val ({chosen['name']}): {'PASS' if same else 'FAIL'}")  # fmt: skip
+    parity = run.get("parity") or {}
+    print(f"export parity (ONNX Runtime vs the model's own forecast, scaled): max |diff| {parity.get('max_abs_diff')}")
     scored = [value for value in row["by_hand"].values() if isinstance(value, float)]
     if scored:
         print(f"served / best by-hand statsforecast: {metrics['mase'] / min(scored):.3f} (below 1: better)")
@@ -149,13 +158,16 @@ def main() -> None:
     parser.add_argument("--series", nargs="+", choices=list(SERIES), default=list(SERIES))
     parser.add_argument("--context-scale", type=float, default=1.0, help="x each real series' context_length")
     parser.add_argument("--keep", type=Path, help="write the series and the workspace here (else a temp dir)")
+    parser.add_argument("--before", action="store_true", help="no refit on train+val, window = context_length")
+    parser.add_argument("--candidates", help="model.candidates=[...] (e.g. seasonal_naive,drift,ets,theta,arima)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
         home = Path(args.keep or temp)
         home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "AIAAS_HOME": str(home), "BENTOML_HOME": str(home / "bentoml")}
         env.pop("MLFLOW_TRACKING_URI", None)
-        verdicts = [report(measure(env, name, home, args.context_scale)) for name in args.series]
+        extra = (BEFORE if args.before else []) + ([f"model.candidates=[{args.candidates}]"] if args.candidates else [])
+        verdicts = [report(measure(env, name, home, args.context_scale, extra)) for name in args.series]
     print(f"\nall checks: {'PASS' if all(verdicts) else 'FAIL'} ({sum(verdicts)}/{len(verdicts)} series)")
 
 

@@ -31,6 +31,8 @@ def check_settings(cfg: Any) -> None:
     _positive_int(cfg.horizon, "horizon")
     _positive_int(cfg.context_length, "context_length", 2)
     _positive_int(cfg.data.eval_stride, "data.eval_stride")
+    if cfg.data.get("history_length") is not None:
+        _positive_int(cfg.data.history_length, "data.history_length", 2)
     if cfg.data.season is not None:
         _positive_int(cfg.data.season, "data.season")
     val, test = cfg.data.split.val, cfg.data.split.test
@@ -50,6 +52,21 @@ def boundaries(steps: int, cfg: Any) -> tuple[int, int]:
             "lower context_length or horizon, or give a longer series",
         )
     return val_start, test_start
+
+
+HISTORY_STEPS = (120, 400)  # the least a statistical model re-reads by default, and the most (a long season's)
+
+
+def history_length(cfg: Any, val_start: int, season: int) -> int:
+    """Steps a statistical model re-reads when it forecasts (the served window of its linear map): data.history_length,
+    else ten seasons or horizons (at least 120, at most 400): a filter run over a long window forgets where it
+    started, as one over the whole history does. Never below context_length, nor above the training part (so every
+    val and test origin has that much before it)."""
+    wanted = cfg.data.get("history_length")
+    if wanted is None:
+        least, most = HISTORY_STEPS
+        wanted = min(max(10 * season, 10 * int(cfg.horizon), least), most)
+    return int(min(max(int(wanted), int(cfg.context_length)), val_start))
 
 
 def mase_scale(train: np.ndarray, season: int) -> list[float]:
@@ -99,6 +116,7 @@ def build(cfg: Any, out_dir: Path) -> dict:
         "season": season,
         "horizon": horizon,
         "context_length": context,
+        "history_length": history_length(cfg, val_start, season),
         "steps": int(steps),
         "boundaries": {"val_start": val_start, "test_start": test_start},
         "time_range": [str(times[0]), str(times[-1])],

@@ -36,6 +36,7 @@ class StatisticalForecaster:
         self.params: list[dict] = []
         self.weights = np.zeros((0, 0, 0))  # (targets, horizon, context_length)
         self.bias = np.zeros((0, 0))  # (targets, horizon)
+        self.validation: dict = {}  # the train-only fit's params, weights and bias: what the val split is scored on
         self.fit_seconds = 0.0
 
     @property
@@ -44,46 +45,71 @@ class StatisticalForecaster:
         return len(self.meta["targets"]), int(self.meta["horizon"]), int(self.meta["context_length"])
 
     def fit(self, dataset_dir: Path, manifest: dict) -> dict[str, float]:
-        """Fit each target on the training part; the validation windows' scores (val_loss: scaled MAE, as the
-        network's)."""
+        """Fit each target on the training part and score that fit on the validation windows (val_loss: scaled MAE,
+        as the network's): an honest ranking. Then the same model form is fitted again on train+val (AutoGluon's
+        refit_full): the map kept for test, export and serving. The train-only map stays, for the val split."""
         from aiaas_cli import console
 
         started = time.perf_counter()
         series = np.load(Path(dataset_dir) / "series.npy")
-        train = series[: int(manifest["boundaries"]["val_start"])].astype(np.float64)
-        targets, horizon, context = self.sizes
-        season = int(manifest["season"])
-        maps = []
+        val_start, test_start = (int(manifest["boundaries"][key]) for key in ("val_start", "test_start"))
+        ranked, served = [], []
         for k, name in enumerate(manifest["targets"]):
-            try:
-                params = statistical.fit(self.method, train[:, k], season, context, self.options)
-                maps.append(statistical.operator(self.method, params, context, horizon, season))
-            except Exception as exc:  # statsforecast raises many types for a series it cannot fit (too short...)
-                raise UserError(f"{name}: {self.method} cannot be fitted: {str(exc).strip().splitlines()[0][:200]}",
-                                "try another model= (seasonal_naive, drift, ets, ...)") from None  # fmt: skip
-            self.params.append(params)
-            console.step(f"{name}: {statistical.describe(self.method, params)}")
-        self.weights = np.stack([weights for weights, _ in maps])
-        self.bias = np.stack([bias for _, bias in maps])
+            target = series[:, k].astype(np.float64)
+            params = self._fitted(name, statistical.fit, self.method, target[:val_start], *self._shape())
+            ranked.append((params, *self._map(params)))
+            kept = params
+            if test_start > val_start and self.options.get("refit", True):  # a validation part to learn from too
+                kept = self._fitted(name, statistical.refit, self.method, params, target[:test_start], self.options)
+            served.append((kept, *self._map(kept)))
+            fitted_on = test_start if kept is not params else val_start
+            console.step(f"{name}: {statistical.describe(self.method, kept)} (fitted on {fitted_on} steps)")
+        self.validation, kept_maps = _stacked(ranked), _stacked(served)
+        self.params, self.weights, self.bias = kept_maps["params"], kept_maps["weights"], kept_maps["bias"]
+        refitted = self.options.get("refit", True) and test_start > val_start
+        self.meta["fit_steps"] = {"val": val_start, "test": test_start if refitted else val_start}  # steps fitted on
         self.fit_seconds = round(time.perf_counter() - started, 3)
         return self.validation_scores(series, np.load(Path(dataset_dir) / "val_origins.npy"), manifest)
+
+    def _shape(self) -> tuple[int, int, dict]:
+        return int(self.meta["season"]), self.sizes[2], self.options
+
+    def _map(self, params: dict) -> tuple[np.ndarray, np.ndarray]:
+        _, horizon, context = self.sizes
+        return statistical.operator(self.method, params, context, horizon, int(self.meta["season"]))
+
+    def _fitted(self, name: str, fit: Any, *args: Any) -> dict:
+        try:
+            return fit(*args)
+        except Exception as exc:  # statsforecast raises many types for a series it cannot fit (too short...)
+            raise UserError(f"{name}: {self.method} cannot be fitted: {str(exc).strip().splitlines()[0][:200]}",
+                            "try another model= (seasonal_naive, drift, ets, ...)") from None  # fmt: skip
 
     def validation_scores(self, series: np.ndarray, origins: np.ndarray, manifest: dict) -> dict[str, float]:
         if not len(origins):
             return {}
         _, horizon, context = self.sizes
         actual = windows.cut(series, origins, context, horizon)[1][..., : len(manifest["targets"])]
-        predicted = self.forecast(series, origins)
+        predicted = self.forecaster("val")(series, origins)
         scale = np.asarray(manifest["scale"][: len(manifest["targets"])])
         loss = float(np.abs((predicted - actual) / scale).mean())
         return {"val_loss": loss, "val_mase": mase(predicted, actual, manifest["mase_scale"])}
 
-    def forecast(self, series: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    def forecaster(self, split: str) -> Any:
+        """``forecast(series, origins)`` for ``split``: the val split's from the train-only fit (the one ranked),
+        every other split's from the refit on train+val (the one served)."""
+        if split == "val" and self.validation:
+            return lambda series, origins: self.forecast(series, origins, self.validation["weights"],
+                                                         self.validation["bias"])  # fmt: skip
+        return self.forecast
+
+    def forecast(self, series: np.ndarray, origins: np.ndarray, weights: Any = None, bias: Any = None) -> np.ndarray:
         """(windows, horizon, targets) in the series' units, from the context before each origin."""
+        weights, bias = (self.weights, self.bias) if weights is None else (weights, bias)
         targets, _, context = self.sizes
         past, _ = windows.cut(series, origins, context, 1)
         history = np.asarray(past[..., :targets], np.float64)
-        return np.einsum("nlt,thl->nht", history, self.weights) + self.bias.T[None]
+        return np.einsum("nlt,thl->nht", history, weights) + bias.T[None]
 
     def forecast_scaled(self, context: np.ndarray) -> np.ndarray:
         """The map on scaled context windows (N, context_length, features), as the exported graph computes it."""
@@ -112,7 +138,7 @@ class StatisticalForecaster:
 
         scale = np.asarray(self.meta["scale"][: self.sizes[0]], np.float64)
         features = len(self.meta["targets"]) + len(self.meta["covariates"])
-        write(path, self.weights, self.bias / scale[:, None], features, opset, doc=self.title())
+        write(path, self.weights, self.bias / scale[:, None], features, opset, doc=self.title(), name="history")
 
     def title(self) -> str:
         return "; ".join(statistical.describe(self.method, params) for params in self.params)
@@ -120,6 +146,7 @@ class StatisticalForecaster:
     def save(self, path: Path) -> None:
         body = {"aiaas": self.meta, "method": self.method, "options": self.options, "params": self.params}
         body.update(weights=self.weights.tolist(), bias=self.bias.tolist(), fit_seconds=self.fit_seconds)
+        body["validation"] = {key: _listed(value) for key, value in self.validation.items()}
         Path(path).write_text(json.dumps(body))
 
     @classmethod
@@ -129,6 +156,18 @@ class StatisticalForecaster:
             model = cls(body["method"], body["aiaas"], **body["options"])
             model.params, model.fit_seconds = body["params"], float(body.get("fit_seconds", 0.0))
             model.weights, model.bias = np.asarray(body["weights"]), np.asarray(body["bias"])
+            found = body.get("validation") or {}  # absent in a model saved before the refit
+            model.validation = {k: v if k == "params" else np.asarray(v) for k, v in found.items()}
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UserError(f"cannot load statistical model {path}: {exc}") from None
         return model
+
+
+def _stacked(fits: list[tuple]) -> dict:
+    """Per-target (params, weights, bias) as {"params": [...], "weights": (targets, h, l), "bias": (targets, h)}."""
+    return {"params": [f[0] for f in fits], "weights": np.stack([f[1] for f in fits]),
+            "bias": np.stack([f[2] for f in fits])}  # fmt: skip
+
+
+def _listed(value: Any) -> Any:
+    return value.tolist() if isinstance(value, np.ndarray) else value

@@ -21,8 +21,11 @@ def dense(weights: np.ndarray, features: int) -> np.ndarray:
     return matrix.reshape(steps * features, horizon * targets)
 
 
-def write(path: Path, weights: np.ndarray, bias: np.ndarray, features: int, opset: int, doc: str = "") -> None:
-    """Save the graph: ``weights`` (targets, horizon, steps) and ``bias`` (targets, horizon) on the feeds' scale."""
+def write(
+    path: Path, weights: np.ndarray, bias: np.ndarray, features: int, opset: int, doc: str = "", name: str = "context"
+) -> None:
+    """Save the graph: ``weights`` (targets, horizon, steps) and ``bias`` (targets, horizon) on the feeds' scale;
+    its input is called ``name``."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -34,7 +37,7 @@ def write(path: Path, weights: np.ndarray, bias: np.ndarray, features: int, opse
         numpy_helper.from_array(np.array([0, horizon, targets], np.int64), "shaped"),
     ]
     nodes = [
-        helper.make_node("Reshape", ["context", "flat"], ["rows"]),
+        helper.make_node("Reshape", [name, "flat"], ["rows"]),
         helper.make_node("Cast", ["rows"], ["rows64"], to=TensorProto.DOUBLE),
         helper.make_node("MatMul", ["rows64", "weights"], ["product"]),
         helper.make_node("Add", ["product", "bias"], ["sum"]),
@@ -44,7 +47,7 @@ def write(path: Path, weights: np.ndarray, bias: np.ndarray, features: int, opse
     graph = helper.make_graph(
         nodes,
         "linear_forecaster",
-        [helper.make_tensor_value_info("context", TensorProto.FLOAT, ["batch", steps, features])],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["batch", steps, features])],
         [helper.make_tensor_value_info("forecast", TensorProto.FLOAT, ["batch", horizon, targets])],
         initializer=constants,
         doc_string=doc,

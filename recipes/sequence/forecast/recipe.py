@@ -16,8 +16,16 @@ from aiaas_recipes.common.torch_recipe import TorchRecipe
 
 LOSS_NAMES = ("mae", "mse", "huber")  # training.LOSSES, named here so that checking them imports no torch
 
-_FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
+_FINGERPRINT_VERSION = 2  # bump when the dataset dir's layout or content changes
 META_KEYS = ("targets", "covariates", "context_length", "horizon", "scale", "season", "frequency", "mase_scale")
+
+
+HISTORY = "history"  # a statistical model's input: its longer window
+
+
+def _history_length(manifest: dict) -> int:
+    """Steps a statistical model reads (a dataset built before they read more: context_length)."""
+    return int(manifest.get("history_length") or manifest["context_length"])
 
 
 def _statistical(model_cfg: Any) -> bool:
@@ -71,7 +79,8 @@ class Forecast(TorchRecipe):
         return dataset.build(cfg, out_dir)
 
     def dataset_summary(self, manifest: dict) -> dict:
-        keys = ("targets", "covariates", "frequency", "season", "horizon", "context_length", "steps", "time_range",
+        keys = ("targets", "covariates", "frequency", "season", "horizon", "context_length", "history_length", "steps",
+                "time_range",
                 "test_from", "gaps")  # fmt: skip
         return {key: manifest[key] for key in keys if key in manifest}
 
@@ -99,6 +108,7 @@ class Forecast(TorchRecipe):
 
             options = OmegaConf.to_container(cfg.model, resolve=True)
             meta = {"recipe": self.name, "model": dict(options), **{key: manifest[key] for key in META_KEYS}}
+            meta["context_length"] = _history_length(manifest)  # the window it re-reads: longer than the network's
             options = {k: v for k, v in options.items() if k not in ("_target_", "init_from")}
             return StatisticalForecaster(meta=meta, **options)
 
@@ -125,8 +135,8 @@ class Forecast(TorchRecipe):
         """Rolling-origin scores on ``split`` (every origin of the val part; every data.eval_stride-th of test)."""
         from aiaas_recipes.sequence.forecast.evaluation import evaluate_split, network_forecast
 
-        if hasattr(network, "forecast"):  # a statistical forecaster
-            return evaluate_split(network.forecast, dataset_dir, manifest, split)
+        if hasattr(network, "forecaster"):  # a statistical forecaster: val from its train-only fit, test its refit
+            return evaluate_split(network.forecaster(split), dataset_dir, manifest, split)
         return evaluate_split(lambda s, o: network_forecast(network, s, o, manifest), dataset_dir, manifest, split)
 
     def write_plots(self, report: dict, out_dir: Path) -> list[Path]:
@@ -140,7 +150,8 @@ class Forecast(TorchRecipe):
     def export_spec(self, network: Any, meta: dict) -> ExportSpec:
         if hasattr(network, "write_onnx"):  # a statistical forecaster: its window map as a linear graph
             metadata = {**{key: meta[key] for key in META_KEYS}, "model": f"{network.method}: {network.title()}"}
-            return ExportSpec((), ["context"], ["forecast"], {"context": {0: "batch"}, "forecast": {0: "batch"}},
+            metadata.update(input=HISTORY, fit_steps=meta.get("fit_steps"))  # its window, fed as "history"
+            return ExportSpec((), [HISTORY], ["forecast"], {HISTORY: {0: "batch"}, "forecast": {0: "batch"}},
                               metadata, convert=network.write_onnx)  # fmt: skip
         import torch
 
@@ -155,19 +166,23 @@ class Forecast(TorchRecipe):
         )
 
     def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
-        """Scaled windows and, as targets, their scaled futures with the MASE scale on the same scale."""
+        """Scaled windows ("context" for a network, the longer "history" for a statistical model: each graph takes
+        its own feed) and, as targets, their scaled futures with the MASE scale on the same scale."""
         from aiaas_recipes.sequence.forecast import windows
 
         series, origins = windows.load(dataset_dir, split)
         x, y, _ = windows.scaled(series, origins[:limit], manifest)
+        longer, _, _ = windows.scaled(
+            series, origins[:limit], {**manifest, "context_length": _history_length(manifest)}
+        )
         scale = np.asarray(manifest["mase_scale"]) / np.asarray(manifest["scale"][: len(manifest["targets"])])
-        return {"context": x}, {"future": y, "mase_scale": scale}
+        return {"context": x, HISTORY: longer}, {"future": y, "mase_scale": scale}
 
     def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
         """The trained model's forecasts of the scaled windows; for a statistical one, statsforecast's recursions
         run again on each window (not the fitted map), so parity checks the map too."""
         if hasattr(network, "reference"):
-            return {"forecast": network.reference(inputs["context"]).astype(np.float32)}
+            return {"forecast": network.reference(inputs[HISTORY]).astype(np.float32)}
         return super().reference_outputs(network, inputs)
 
     def compare_outputs(self, expected: dict, actual: dict, export_cfg: Any) -> Parity:
@@ -186,7 +201,7 @@ class Forecast(TorchRecipe):
 
         series, origins = windows.load(dataset_dir, "test")
         times = np.load(Path(dataset_dir) / "times.npy")
-        past, _ = windows.cut(series, origins[-limit:], int(manifest["context_length"]), 1)
+        past, _ = windows.cut(series, origins[-limit:], _history_length(manifest), 1)  # enough for either model
         targets = len(manifest["targets"])
         samples = []
         for origin, window in zip(origins[-limit:], past):

@@ -41,6 +41,7 @@ class ForecastAdapter:
         self.context_length, self.horizon = int(metadata["context_length"]), int(metadata["horizon"])
         self.scale = np.asarray(metadata["scale"], dtype=np.float64)
         self.max_steps = int(max_steps)
+        self.input = str(metadata.get("input") or "context")  # a statistical model's graph reads "history"
 
     def _part(self, rows: Any, key: str, names: list[str], columns: Any = None) -> np.ndarray:
         if isinstance(rows, (list, tuple)) and len(rows) > self.max_steps:
@@ -76,9 +77,9 @@ class ForecastAdapter:
         return History(np.concatenate(parts, axis=1), len(history))
 
     def batch(self, items: list[History]) -> dict[str, np.ndarray]:
-        """{"context": (N, context_length, features) float32, each window on its own level}."""
+        """{"context" (or "history"): (N, context_length, features) float32, each window on its own level}."""
         scaled, _ = normalise(np.stack([item.context for item in items]), self.scale)
-        return {"context": scaled}
+        return {self.input: scaled}
 
     def postprocess(self, outputs: dict[str, np.ndarray], items: list[History], k: int) -> list[dict]:
         """One forecast per history: a list of horizon values (one target) or of rows (one value per target)."""

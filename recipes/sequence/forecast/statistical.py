@@ -74,11 +74,52 @@ def fit(method: str, y: np.ndarray, m: int, window: int, options: dict) -> dict:
     return fitters[method](np.asarray(y, np.float64), m, window, options)
 
 
-def _least_squares_start(residuals: Callable[[np.ndarray], np.ndarray], size: int) -> np.ndarray:
-    """The initial state that minimises the one-step errors' squares; they are affine in it, so one solve."""
-    base = residuals(np.zeros(size))
-    jacobian = np.stack([residuals(np.eye(size)[i]) - base for i in range(size)], axis=1)
-    return np.linalg.lstsq(jacobian, -base, rcond=None)[0]
+def _refit_ets(params: dict, y: np.ndarray, options: dict) -> dict:
+    error, trend, season, damped = params["components"]
+    return _fit_ets(
+        y, params["m"], 2 * params["m"], {**options, "model": error + trend + season, "damped": damped != "N"}
+    )
+
+
+def _refit_theta(params: dict, y: np.ndarray, options: dict) -> dict:
+    season = params["m"] if params["decompose"] else 1  # the seasonal test is not run again when it said no
+    return {**_fit_theta(y, season, 2 * season, {**options, "model": params["model"]}), "m": params["m"]}
+
+
+def _refit_arima(params: dict, y: np.ndarray, options: dict) -> dict:
+    from statsforecast.models import ARIMA
+
+    p, q, big_p, big_q, m, d, big_d = params["arma"]
+    method = params["method"] if params["method"] not in ("None", None) else "CSS-ML"  # AutoARIMA's final fit's
+    model = ARIMA(order=(p, d, q), season_length=m, seasonal_order=(big_p, big_d, big_q), method=method,
+                  include_mean="intercept" in params["coef"], include_drift="drift" in params["coef"])  # fmt: skip
+    fitted = model.fit(_recent(y, options)).model_
+    return {"arma": [int(v) for v in fitted["arma"]], "coef": {k: float(v) for k, v in fitted["coef"].items()},
+            "sigma2": float(fitted["sigma2"]), "method": params["method"]}  # fmt: skip
+
+
+def refit(method: str, params: dict, y: np.ndarray, options: dict) -> dict:
+    """The model of ``params`` (its ETS components, ARIMA orders, Theta variant: the form that was validated) with
+    its parameters estimated again on ``y`` (train+val): AutoGluon's refit_full. Choosing the form again on more
+    data could hand the user a model nobody validated (on a short series a different ARIMA order can be far worse)."""
+    refitters = {"ets": _refit_ets, "theta": _refit_theta, "arima": _refit_arima}
+    if method not in refitters:
+        return dict(params)  # seasonal naive, drift: nothing fitted
+    return refitters[method](params, np.asarray(y, np.float64), options)
+
+
+RCOND = 1e-9  # singular values below this share of the largest are a null direction of the initial state
+
+
+def _least_squares_start(residuals: Callable[[np.ndarray, np.ndarray], np.ndarray], y: np.ndarray, size: int):
+    """The initial state that minimises the one-step errors' squares; they are affine in it, so one solve. The
+    Jacobian is measured on a zero series, so that it is the same for every window: a seasonal model's states have
+    a null direction (a constant moved from the season to the level), which roundoff on the window's values would
+    otherwise resolve differently per window (a forecast no longer linear in the window)."""
+    zero = np.zeros_like(y)
+    start = residuals(zero, np.zeros(size))
+    jacobian = np.stack([residuals(zero, np.eye(size)[i]) - start for i in range(size)], axis=1)
+    return np.linalg.lstsq(jacobian, -residuals(y, np.zeros(size)), rcond=RCOND)[0]
 
 
 def _ets(params: dict, y: np.ndarray, h: int) -> np.ndarray:
@@ -89,7 +130,7 @@ def _ets(params: dict, y: np.ndarray, h: int) -> np.ndarray:
     fixed = {"m": params["m"], "errortype": error, "trendtype": trend, "seasontype": season,
              "damped": damped != "N", "alpha": alpha, "beta": beta, "gamma": gamma, "phi": phi,
              "nmse": 1}  # fmt: skip
-    start = _least_squares_start(lambda x0: pegelsresid_C(y, init_state=x0, **fixed)[1], params["states"])
+    start = _least_squares_start(lambda z, x0: pegelsresid_C(z, init_state=x0, **fixed)[1], y, params["states"])
     states = pegelsresid_C(y, init_state=start, **fixed)[2]
     return pegelsfcast_C(h, {"states": states, "components": params["components"], "m": params["m"],
                              "par": [alpha, beta, gamma, phi]})  # fmt: skip
@@ -106,10 +147,10 @@ def _theta(params: dict, y: np.ndarray, h: int) -> np.ndarray:
     adjusted, kind = y - seasonal, switch_theta(params["model"])
     alpha, theta = params["alpha"], params["theta"]
 
-    def run(level: float):
-        return _lib.pegels_resid(adjusted, kind, float(level), alpha, theta, 1)
+    def run(level: float, z: np.ndarray = adjusted):
+        return _lib.pegels_resid(z, kind, float(level), alpha, theta, 1)
 
-    level = _least_squares_start(lambda x0: run(x0[0])[1][3:], 1)[0]  # the first steps: statsforecast's burn-in
+    level = _least_squares_start(lambda z, x0: run(x0[0], z)[1][3:], adjusted, 1)[0]  # [3:]: statsforecast's burn-in
     forecast = np.empty(h)
     _lib.forecast(run(level)[2], len(adjusted), kind, forecast, alpha, theta)
     return forecast + np.resize(seasonal[-m:], h) if params["decompose"] and len(y) >= 2 * m else forecast

@@ -21,6 +21,7 @@ from aiaas_cli.serving.runtime import Predictor
 from aiaas_cli.stages.export import export
 from aiaas_recipes.sequence.forecast import statistical, windows
 from aiaas_recipes.sequence.forecast.recipe import Forecast
+from aiaas_recipes.sequence.forecast.scores import mase
 from aiaas_recipes.sequence.forecast.smoke import seasonal_table
 
 RECIPE = Forecast()
@@ -86,7 +87,7 @@ def test_parity_is_against_statsforecast_not_the_map(runs, method):
     feeds, _ = RECIPE.export_samples(run["dir"], run["manifest"], "test", 8)
     expected = RECIPE.reference_outputs(model, feeds)
     model.weights = model.weights * 1.01
-    broken = model.forecast_scaled(feeds["context"])
+    broken = model.forecast_scaled(feeds["history"])
     parity = RECIPE.compare_outputs(expected, {"forecast": broken}, run["cfg"].export)
     assert RECIPE.parity_problem(parity, run["cfg"].export) is not None
 
@@ -97,11 +98,12 @@ def test_predict_serves_the_fitted_forecast(runs, method):
     model, _ = RECIPE.load_model(run["path"])
     series, origins = windows.load(run["dir"], "test")
     origin = int(origins[-1])
-    history = np.asarray(series[origin - 30 : origin, 0], np.float64)  # longer than the context: its tail is read
+    steps = run["manifest"]["history_length"]  # the window a statistical model re-reads: longer than context_length
+    history = np.asarray(series[origin - steps - 14 : origin, 0], np.float64)  # longer still: its tail is read
     predictor = Predictor(run["exported"].onnx_path, allowed={RECIPE.serving_module})
     [answer] = predictor.predict([{"history": history.tolist()}])
-    own = statistical.window_forecast(method, model.params[0], history[-16:], 4, run["manifest"]["season"])
-    assert answer["horizon"] == 4 and answer["history_steps"] == 30
+    own = statistical.window_forecast(method, model.params[0], history[-steps:], 4, run["manifest"]["season"])
+    assert answer["horizon"] == 4 and answer["history_steps"] == steps + 14 and steps == 120
     assert np.allclose(answer["forecast"], own, rtol=1e-4, atol=1e-4)
     assert np.allclose(answer["forecast"], model.forecast(series, origins[-1:])[0, :, 0], rtol=1e-4, atol=1e-4)
 
@@ -110,7 +112,7 @@ def test_the_serving_path_imports_neither_torch_nor_statsforecast(runs):
     code = (
         "import sys; from aiaas_cli.serving.runtime import Predictor; "
         f"p = Predictor({str(runs['ets']['exported'].onnx_path)!r}, allowed={{{RECIPE.serving_module!r}}}); "
-        "p.predict([{'history': [float(i % 7) for i in range(20)]}]); "
+        "p.predict([{'history': [float(i % 7) for i in range(130)]}]); "
         "print(sorted(m for m in ('torch', 'statsforecast', 'numba', 'lightning') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
@@ -126,14 +128,37 @@ def test_a_series_with_gaps_is_filled_then_fitted(tmp_path):
     assert np.isfinite(val["val_mase"]) and report["mase"] < report["baseline"]["mase"]  # trend + season: ETS wins
 
 
-def test_a_statistical_model_fits_no_more_than_the_training_part(runs):
-    """Later steps must not reach the fit: changing them leaves the map as it was."""
-    run = runs["ets"]
-    model, _ = RECIPE.load_model(run["path"])
-    series = np.load(run["dir"] / "series.npy")
-    start = run["manifest"]["boundaries"]["val_start"]
-    params = statistical.fit("ets", series[:start, 0], run["manifest"]["season"], 16, {"model": "AZZ"})
-    assert params == model.params[0]
+@pytest.mark.parametrize("method", ["ets", "theta", "arima"])
+def test_val_is_scored_on_a_train_only_fit_and_the_kept_model_is_refitted_on_train_val(runs, method):
+    """The ranking is honest (the val windows are forecast by the fit on the training part alone); the model kept
+    for test, export and serving is the same form fitted again on train+val (AutoGluon's refit_full)."""
+    run, manifest = runs[method], runs[method]["manifest"]
+    model, meta = RECIPE.load_model(run["path"])
+    series = np.load(run["dir"] / "series.npy")[:, 0].astype(np.float64)
+    val_start, test_start = manifest["boundaries"]["val_start"], manifest["boundaries"]["test_start"]
+    options = {k: v for k, v in meta["model"].items() if k not in ("_target_", "init_from", "method")}
+    first = statistical.fit(method, series[:val_start], manifest["season"], manifest["history_length"], options)
+    assert model.validation["params"][0] == first
+    assert model.params[0] == statistical.refit(method, first, series[:test_start], options)
+    assert meta["fit_steps"] == {"val": val_start, "test": test_start} == run["exported"].metadata["fit_steps"]
+    form = [statistical.describe(method, params).split(" (")[0] for params in (first, model.params[0])]
+    assert form[0] == form[1]  # the same ETS components, ARIMA orders, Theta variant: the form that was validated
+    assert not np.allclose(model.weights, model.validation["weights"])  # 20 more steps moved the parameters
+    origins = np.load(run["dir"] / "val_origins.npy")  # the refit has seen these: it forecasts them at least as well
+    actual = windows.cut(series[:, None], origins, model.sizes[2], 4)[1]
+    refitted = mase(model.forecast(series[:, None], origins), actual, manifest["mase_scale"])
+    assert refitted <= 1.1 * run["val"]["val_mase"]
+    val = RECIPE.evaluate(model, run["dir"], manifest, "val")
+    served_on_val = RECIPE.evaluate(model, run["dir"], manifest, "test")  # the refit's: scored where it is served
+    assert val["mase"] == pytest.approx(run["val"]["val_mase"]) and served_on_val["mase"] != val["mase"]
+
+
+def test_refit_false_serves_the_train_only_fit(tmp_path):
+    cfg, out, manifest = prepared(tmp_path, "model=theta", "model.refit=false", "data.history_length=16")
+    _, path = fitted(cfg, out, manifest, tmp_path)
+    model, meta = RECIPE.load_model(path)
+    assert model.params == model.validation["params"] and np.array_equal(model.weights, model.validation["weights"])
+    assert meta["fit_steps"]["test"] == manifest["boundaries"]["val_start"] and model.sizes[2] == 16
 
 
 def test_unknown_method_is_a_config_error(tmp_path):
@@ -149,7 +174,7 @@ def test_ets_through_package_and_serve(cli, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("ets-served")
     path = seasonal_table(folder / "series.csv", gaps=3)
-    run = cli.json("pipeline", "forecast", f"data.path={path}", *SMALL, "model=ets")
+    run = cli.json("pipeline", "forecast", f"data.path={path}", *SMALL, "model=ets", "data.history_length=24")
     assert run["metrics"]["mase"] < run["metrics"]["baseline"]["mase"] and run["parity"]["within_tolerance"] == 1.0
     server = Server(run["bento_tag"], folder / "server.log").wait_ready()
     try:
@@ -158,11 +183,11 @@ def test_ets_through_package_and_serve(cli, tmp_path_factory):
         assert answer.status_code == 200, answer.text
         local = Predictor(run["onnx_path"], allowed={RECIPE.serving_module}).predict([{"history": history}])[0]
         model, _ = RECIPE.load_model(Path(run["checkpoint"]))
-        own = model.weights[0] @ np.asarray(history[-16:]) + model.bias[0]
+        own = model.weights[0] @ np.asarray(history[-24:]) + model.bias[0]
         assert np.allclose(answer.json()["forecast"], local["forecast"], atol=1e-4)
         assert np.allclose(answer.json()["forecast"], own, atol=1e-3)
-        short = requests.post(f"{server.url}/predict", json={"history": history[:10]}, timeout=30)
-        assert short.status_code == 422 and "context_length=16" in short.json()["error"]
+        short = requests.post(f"{server.url}/predict", json={"history": history[:20]}, timeout=30)
+        assert short.status_code == 422 and "context_length=24" in short.json()["error"]  # its window
     finally:
         server.stop()
 
@@ -182,7 +207,7 @@ def test_auto_picks_the_best_validation_candidate_and_exports_it(cli, tmp_path):
     assert [row["name"] for row in evaluated["leaderboard"] if row["chosen"]] == ["ets"]
     exported = cli.json("export", "forecast", f"run={trained['run_id']}", *data)
     model, _ = RECIPE.load_model(Path(trained["checkpoint"]))
-    history = np.asarray(np.load(Path(trained["dataset_dir"]) / "series.npy")[-16:, 0], np.float64)
+    history = np.asarray(np.load(Path(trained["dataset_dir"]) / "series.npy")[-120:, 0], np.float64)
     [answer] = Predictor(exported["onnx_path"], allowed={RECIPE.serving_module}).predict(
         [{"history": history.tolist()}]
     )
@@ -205,6 +230,6 @@ def test_covariates_are_read_but_not_used(tmp_path):
     exported = export(cfg, RECIPE, Trained("test-covariates", Dataset(out, manifest, False), checkpoint))
     assert exported.parity.agreement == 1.0
     predictor = Predictor(exported.onnx_path, allowed={RECIPE.serving_module})
-    history = [50.0 + (i % 7) for i in range(20)]
-    one, other = predictor.predict([{"history": history, "covariates": [c] * 20} for c in ([0.0], [5.0])])
+    history = [50.0 + (i % 7) for i in range(130)]
+    one, other = predictor.predict([{"history": history, "covariates": [c] * 130} for c in ([0.0], [5.0])])
     assert one["forecast"] == other["forecast"]
