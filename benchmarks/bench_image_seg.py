@@ -5,7 +5,12 @@ the report's model and baseline figures side by side (same split, torchmetrics w
 ONNX Runtime vs torch eager latency at batch 1 and 32 (one thread each), and served images/s at 32 clients against
 the in-process ceiling (benchmarks/vision_serving.py). Target: model mIoU >= 0.8.
 
+With --proxies it runs the pipeline once per stand-in for "another CPU" instead (each seed at each thread count:
+another summation order; --isa adds a run on oneDNN's AVX kernels and ATen's non-vectorised ones) and prints every
+run's mIoU and wall time, min / mean / max and the margin over the target; no latency or serving part.
+
     .venv/bin/python -m benchmarks.bench_image_seg                   (extra overrides after --, e.g. trainer.threads=1)
+    .venv/bin/python -m benchmarks.bench_image_seg --proxies --seeds 0 1 2 --threads 1 2 --isa
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 from benchmarks.vision_serving import ceiling, find, latency, pipeline, png_bytes, served
 
 TARGET_MIOU = 0.8
+OTHER_ISA = {"ONEDNN_MAX_CPU_ISA": "AVX", "ATEN_CPU_CAPABILITY": "default"}  # kernels another CPU kind might run
 
 
 def test_images(count: int = 64) -> list[bytes]:
@@ -29,10 +35,33 @@ def test_images(count: int = 64) -> list[bytes]:
     return png_bytes(shapes.scene(rng)[0] for _ in range(count))
 
 
+def proxies(args: argparse.Namespace) -> None:
+    """One pipeline per (seed, threads) and the --isa run: the spread a change of CPU may bring."""
+    runs = [([f"seed={seed}", f"trainer.threads={threads}"], {}) for seed in args.seeds for threads in args.threads]
+    if args.isa:
+        runs.append(([f"seed={args.seeds[0]}", f"trainer.threads={args.threads[0]}"], OTHER_ISA))
+    scores = []
+    for overrides, env in runs:
+        with tempfile.TemporaryDirectory(prefix="bench-seg-") as home:
+            result = pipeline("image-seg", Path(home), [*overrides, *args.overrides], env)
+        scores.append(result["metrics"]["miou"])
+        label = " ".join(overrides + [f"{k}={v}" for k, v in env.items()])
+        print(f"{label:<70} mIoU {scores[-1]:.4f}  epochs {find(result, 'epochs')}  pipeline {result['wall_s']:.0f} s",
+              flush=True)  # fmt: skip
+    low, mean, high = min(scores), sum(scores) / len(scores), max(scores)
+    print(f"mIoU min {low:.4f} mean {mean:.4f} max {high:.4f}; margin over {TARGET_MIOU}: {low - TARGET_MIOU:+.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("overrides", nargs="*", help="aiaas overrides, e.g. trainer.max_epochs=30")
+    parser.add_argument("--proxies", action="store_true", help="the spread over seeds, threads and kernels")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--isa", action="store_true", help=f"also a run with {OTHER_ISA}")
     args = parser.parse_args()
+    if args.proxies:
+        return proxies(args)
     with tempfile.TemporaryDirectory(prefix="bench-seg-") as home:
         result = pipeline("image-seg", Path(home), args.overrides)
         metrics = result["metrics"]

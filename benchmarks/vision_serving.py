@@ -47,11 +47,12 @@ def latency(recipe_name: str, onnx_path: str, checkpoint: str, batch: int, runs:
     return median_ms(lambda: session.run(None, {"image": x}), runs), eager
 
 
-def pipeline(recipe_name: str, home: Path, overrides: list[str]) -> dict:
-    """`aiaas pipeline RECIPE --json` in the workspace ``home``; the answer with its wall time (``wall_s``)."""
+def pipeline(recipe_name: str, home: Path, overrides: list[str], extra_env: dict | None = None) -> dict:
+    """`aiaas pipeline RECIPE --json` in the workspace ``home`` (``extra_env`` added to its environment); the answer
+    with its wall time (``wall_s``)."""
     import json
 
-    env = {**os.environ, "AIAAS_HOME": str(home / "aiaas"), "BENTOML_HOME": str(home / "bentoml")}
+    env = {**os.environ, **(extra_env or {}), "AIAAS_HOME": str(home / "aiaas"), "BENTOML_HOME": str(home / "bentoml")}
     start = time.perf_counter()
     command = [AIAAS, "pipeline", recipe_name, *overrides, "export.register=false", "--json"]
     done = subprocess.run(command, env=env, capture_output=True, text=True)

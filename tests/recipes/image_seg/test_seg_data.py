@@ -139,3 +139,20 @@ def test_coco_polygons_and_rle_become_masks_with_every_problem_reported(tmp_path
     first = masks[names.index("0.png")]
     assert first[10, 10] == 1 and first[26, 26] == 255 and first[0, 31] == 0  # nut, crowd (ignored), background
     assert masks[names.index("1.png")][10, 10] == 2  # bolt
+
+
+def test_turns_and_flips_move_image_and_mask_together_and_default_to_the_builtin_only():
+    import torch
+
+    from aiaas_recipes.image_seg.datamodule import MaskBatches, turns
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    masks = rng.integers(0, 4, (16, 8, 8)).astype(np.uint8)
+    images = np.repeat(masks[..., None] * 60, 3, axis=-1).astype(np.uint8)  # colour = class, so pairs can be checked
+    x, y = MaskBatches([0.0] * 3, [1 / 255] * 3, flips=True, turns=True)({"x": images, "y": masks})
+    assert torch.equal(x[:, 0].round().long(), y * 60)  # every view of the image is the same view of its mask
+    assert not torch.equal(y, torch.from_numpy(masks).long())  # and some views did change
+    data = OmegaConf.create({"root": None, "augment": {"flips": True, "turns": None}})
+    assert turns(data) and not turns(OmegaConf.merge(data, {"root": "/my/scenes"}))
+    assert not turns(OmegaConf.merge(data, {"augment": {"turns": False}}))
