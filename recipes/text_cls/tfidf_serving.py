@@ -15,13 +15,18 @@ from aiaas_recipes.common.scores import LabelAdapter
 from aiaas_recipes.common.text.requests import request_text
 
 INPUT_NAME = "text"
+# The graph's Tokenizer pads the token rows of a batch to the longest with this string: a noncharacter that
+# `normalise` removes, so no n-gram of the vocabulary holds it. (skl2onnx pads with "#", and the char n-grams of a
+# tweet's end and the padding, ".#" or "(#", are in the vocabulary of hashtags: a text's features then depended on
+# the longer texts batched with it.)
+PAD = "\uffff"
 _SPACES = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
-    """Lower case, every run of whitespace one space. Done before the graph, in training and serving alike: ONNX
-    Runtime's StringNormalizer needs an installed locale to lower case, and its Tokenizer's "." skips newlines."""
-    return _SPACES.sub(" ", text.lower()).strip()
+    """Lower case, every run of whitespace one space, no PAD. Done before the graph, in training and serving alike:
+    ONNX Runtime's StringNormalizer needs an installed locale to lower case, and its Tokenizer's "." skips newlines."""
+    return _SPACES.sub(" ", text.lower().replace(PAD, " ")).strip()
 
 
 class RawTextAdapter(LabelAdapter):

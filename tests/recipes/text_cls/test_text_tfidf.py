@@ -106,6 +106,32 @@ def test_tfidf_features_match_skl2onnx_token_for_token(trained):
     np.testing.assert_allclose(got, features.transform(texts).toarray(), atol=1e-5)
 
 
+# Texts where skl2onnx's graph and scikit-learn parted on the built-in tweets: char n-grams of a text's end and the
+# Tokenizer's padding ('.#', '(#': the vocabulary has them from hashtags), and a word bigram kept by max_features
+# whose second word was cut ("aviv tonight" without "tonight").
+PARTED = ["tel aviv tonight.", "tel aviv again!", "a tel talk #fun", "tel tel tel", "lovely day.#sunny",
+          "sad day (#rain)", 'what a "great" day.', "#mood: ok.", "not ok (sigh", "ok ok", "ok.#.#.#.#",
+          "(#(#(#"]  # fmt: skip
+
+
+def test_a_batch_of_texts_of_any_length_keeps_parity(tmp_path):
+    """Short texts batched with a long one (padded by the graph), a bigram with a cut word, emoji and symbols."""
+    for split in ("train", "val"):
+        (tmp_path / f"{split}_texts.jsonl").write_text("".join(json.dumps(t) + "\n" for t in PARTED))
+        np.save(tmp_path / f"{split}_y.npy", np.arange(len(PARTED)) % 2)
+    model = tfidf.TfidfLinear({"classes": ["a", "b"]}, C=[1.0], max_features=13, min_df=1, char_ngrams=[2, 3])
+    model.fit(tmp_path, {})
+    words, chars = (vectoriser.vocabulary_ for _, vectoriser in model.model.steps[0][1].transformer_list)
+    assert {".#", "(#"} <= set(chars) and "tel aviv" in words  # the n-grams that parted before
+    texts = ["tel aviv tonight.", "ok.", "day (", 'sad "day"', *AWKWARD, "Tel Aviv 😀 ☕ — déjà vu… longer, ok ok."]
+    feed = np.asarray([normalise(t) for t in texts], dtype=object).reshape(-1, 1)
+    (logits,) = ort.InferenceSession(tfidf.to_onnx(model.model, 18).SerializeToString()).run(None, {"text": feed})
+    want = model.outputs({"text": feed})["logits"]
+    np.testing.assert_allclose(np.exp(logits), np.exp(want), atol=1e-5)
+    assert all(word in words for term in words for word in term.split(" "))  # "aviv tonight" went with "tonight"
+    assert normalise("ok\uffff.") == "ok ." and tfidf.PAD == "\uffff"  # the pad value never reaches the graph
+
+
 def test_served_adapter_normalises_and_answers_labels(trained, exported):
     model, meta, _, _ = trained
     predictor = Predictor(exported)
