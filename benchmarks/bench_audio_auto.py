@@ -5,8 +5,8 @@ through ONNX Runtime, the Bento's path) over every test recording, scored agains
 test accuracy `evaluate` reports and the printed baseline (logistic regression on pooled log-mels, same split).
 
     .venv/bin/python -m benchmarks.bench_audio_auto --data foreign       (bench_audio_init's unseen voices)
-    .venv/bin/python -m benchmarks.bench_audio_auto --data builtin --models audio_cnn auto
-    extra overrides go last, e.g. trainer.max_epochs=10
+    .venv/bin/python -m benchmarks.bench_audio_auto --data builtin --models audio_cnn auto -- trainer.max_epochs=2
+    extra overrides go last, after "--" when --models comes before them
 """
 
 from __future__ import annotations
