@@ -16,12 +16,17 @@ def is_hf(model_cfg: Any) -> bool:
     return model_cfg.get("kind") == "hf"
 
 
+def is_pooled_lr(model_cfg: Any) -> bool:
+    return model_cfg.get("_target_") == "aiaas_recipes.audio_cls.pooled.PooledLR"  # pooled.TARGET (a heavy module)
+
+
 class AudioClassification(ClassificationRecipe):
     name = "audio-cls"
     description = "Keyword spotting from class folders of recordings (built-in: espeak-ng keywords)"
     config_name = "audio-cls"
     serving_module = "aiaas_recipes.audio_cls.serving"
-    models = ("audio_cnn", "hf")
+    models = ("audio_cnn", "pooled_lr", "hf")
+    auto_candidates = ("pooled_lr", "audio_cnn")  # model=auto, cheapest first (both read the log-mels)
     input_names = ("features",)
     bento_packages = ("soundfile", "scipy")
 
@@ -67,6 +72,15 @@ class AudioClassification(ClassificationRecipe):
         if is_hf(cfg.model) and not cfg.model.get("name"):
             raise ConfigError("model=hf needs model.name", "a hub id or a folder written by save_pretrained")
 
+    def candidates(self, cfg: Any, manifest: dict) -> list[str]:
+        from aiaas_cli.errors import ConfigError
+
+        names = super().candidates(cfg, manifest)
+        if "hf" in names:  # the run's dataset holds log-mels; a hub waveform model needs its own
+            raise ConfigError("model=auto trains log-mel models: model=hf (waveform input) is not a candidate",
+                              "train it on its own with model=hf")  # fmt: skip
+        return names
+
     def datamodule(self, cfg: Any, dataset_dir: Path, manifest: dict) -> Any:
         from aiaas_recipes.audio_cls.datamodule import AudioDataModule
 
@@ -79,6 +93,10 @@ class AudioClassification(ClassificationRecipe):
         from aiaas_recipes.common.module import Classifier, optimizers_from
 
         model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+        meta = {"recipe": self.name, "classes": manifest["classes"], "model": model_cfg}
+        meta.update({key: manifest.get(key) for key in (*FRONT_KEYS, *WAVEFORM_KEYS)})
+        if is_pooled_lr(cfg.model):  # trains itself; _partial_: the metadata stays plain Python values
+            return instantiate(cfg.model, _partial_=True)(meta=meta, seed=int(cfg.seed))
         pretrained, source = None, None
         if is_hf(cfg.model):
             from aiaas_recipes.audio_cls import hf_model
@@ -90,8 +108,6 @@ class AudioClassification(ClassificationRecipe):
             net = instantiate(cfg.model, num_classes=len(manifest["classes"]), n_mels=manifest["n_mels"])
             model_cfg["n_mels"] = manifest["n_mels"]
         optimizer, scheduler = optimizers_from(cfg)
-        meta = {"recipe": self.name, "classes": manifest["classes"], "model": model_cfg}
-        meta.update({key: manifest.get(key) for key in (*FRONT_KEYS, *WAVEFORM_KEYS)})
         module = Classifier(net, optimizer, scheduler, cfg.loss.label_smoothing, meta)
         if pretrained is not None:  # the names the fine-tuning controls treat as backbone; where they came from
             from aiaas_recipes.common.backbones.hub import SOURCE_ATTR
@@ -99,6 +115,26 @@ class AudioClassification(ClassificationRecipe):
             module.pretrained_names = pretrained
             setattr(module, SOURCE_ATTR, source)
         return module
+
+    def checkpoint_suffix(self, cfg: Any) -> str:
+        return ".skops" if is_pooled_lr(cfg.model) else ".ckpt"
+
+    def load_model(self, path: Path) -> tuple[Any, dict]:
+        """A network's Lightning checkpoint, or a pooled_lr saved with skops (.skops)."""
+        if Path(path).suffix != ".skops":
+            return super().load_model(path)
+        from aiaas_cli.errors import ConfigError
+        from aiaas_recipes.audio_cls import pooled
+
+        estimator, meta = pooled.load(path)
+        if meta.get("recipe") != self.name:
+            raise ConfigError(f"model {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")
+        return estimator, meta
+
+    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
+        from aiaas_recipes.audio_cls.pooled import PooledLR
+
+        return network.outputs(inputs) if isinstance(network, PooledLR) else super().reference_outputs(network, inputs)
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
         if is_hf(model_cfg):
@@ -115,6 +151,7 @@ class AudioClassification(ClassificationRecipe):
     def export_spec(self, network: Any, meta: dict) -> ExportSpec:
         import torch
 
+        from aiaas_recipes.audio_cls.pooled import PooledLR
         from aiaas_recipes.audio_cls.serving import INPUT_NAME
 
         # the length stays the clip's, as the service fits every upload to it (a hub waveform model would take any
@@ -132,6 +169,7 @@ class AudioClassification(ClassificationRecipe):
             dynamic_axes=axes,
             # BentoML metadata takes no None: an unset trim_db is left out
             metadata={"labels": list(meta["classes"]), **front},
+            convert=network.convert if isinstance(network, PooledLR) else None,  # skl2onnx behind the pooling step
         )
 
     def export_samples(self, dataset_dir: Path, manifest: dict, split: str, limit: int) -> tuple[dict, Any]:
