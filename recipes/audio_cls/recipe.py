@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aiaas_cli.recipe_api import ExportSpec
-from aiaas_recipes.common.recipe import ClassificationRecipe
+from aiaas_recipes.common.recipe import ClassificationRecipe, StatisticsLRModels
 
 FRONT_KEYS = ("rate", "clip", "n_mels", "win", "hop", "n_fft", "frames", "min_seconds", "max_seconds", "trim_db")
 WAVEFORM_KEYS = ("input", "do_normalize", "feature_extractor")  # a hub waveform model's front end (model=hf)
@@ -20,9 +20,10 @@ def is_pooled_lr(model_cfg: Any) -> bool:
     return model_cfg.get("_target_") == "aiaas_recipes.audio_cls.pooled.PooledLR"  # pooled.TARGET (a heavy module)
 
 
-class AudioClassification(ClassificationRecipe):
+class AudioClassification(StatisticsLRModels, ClassificationRecipe):
     name = "audio-cls"
     description = "Keyword spotting from class folders of recordings (built-in: espeak-ng keywords)"
+    statistics_lr = "aiaas_recipes.audio_cls.pooled.PooledLR"  # trains itself, saved with skops
     config_name = "audio-cls"
     serving_module = "aiaas_recipes.audio_cls.serving"
     models = ("audio_cnn", "pooled_lr", "hf")
@@ -115,26 +116,6 @@ class AudioClassification(ClassificationRecipe):
             module.pretrained_names = pretrained
             setattr(module, SOURCE_ATTR, source)
         return module
-
-    def checkpoint_suffix(self, cfg: Any) -> str:
-        return ".skops" if is_pooled_lr(cfg.model) else ".ckpt"
-
-    def load_model(self, path: Path) -> tuple[Any, dict]:
-        """A network's Lightning checkpoint, or a pooled_lr saved with skops (.skops)."""
-        if Path(path).suffix != ".skops":
-            return super().load_model(path)
-        from aiaas_cli.errors import ConfigError
-        from aiaas_recipes.audio_cls import pooled
-
-        estimator, meta = pooled.load(path)
-        if meta.get("recipe") != self.name:
-            raise ConfigError(f"model {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")
-        return estimator, meta
-
-    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
-        from aiaas_recipes.audio_cls.pooled import PooledLR
-
-        return network.outputs(inputs) if isinstance(network, PooledLR) else super().reference_outputs(network, inputs)
 
     def build_network(self, model_cfg: Any, meta: dict) -> Any:
         if is_hf(model_cfg):

@@ -45,3 +45,37 @@ class ClassificationRecipe(TorchRecipe):
         path = out_dir / "confusion_matrix.png"
         plot_confusion(report, path)
         return [path]
+
+
+class StatisticsLRModels:
+    """The hooks of a recipe whose `statistics_lr` model (recipes/common/summary_lr.py) trains itself and is saved with
+    skops beside Lightning networks. Mixed in before the recipe's base; ``statistics_lr`` is its class's import path,
+    which is also the model config's ``_target_``."""
+
+    statistics_lr = ""
+
+    def _statistics_lr_class(self) -> type:
+        from importlib import import_module
+
+        module, name = self.statistics_lr.rsplit(".", 1)
+        return getattr(import_module(module), name)
+
+    def checkpoint_suffix(self, cfg: Any) -> str:
+        return ".skops" if cfg.model.get("_target_") == self.statistics_lr else ".ckpt"
+
+    def load_model(self, path: Path) -> tuple[Any, dict]:
+        """A network's Lightning checkpoint, or the statistics model saved with skops (.skops)."""
+        if Path(path).suffix != ".skops":
+            return super().load_model(path)
+        from aiaas_cli.errors import ConfigError
+        from aiaas_recipes.common.summary_lr import load
+
+        estimator, meta = load(self._statistics_lr_class(), path)
+        if meta.get("recipe") != self.name:
+            raise ConfigError(f"model {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")
+        return estimator, meta
+
+    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
+        if isinstance(network, self._statistics_lr_class()):
+            return network.outputs(inputs)
+        return super().reference_outputs(network, inputs)

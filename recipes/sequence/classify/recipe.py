@@ -6,15 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from aiaas_cli.recipe_api import ExportSpec
-from aiaas_recipes.common.recipe import ClassificationRecipe
+from aiaas_recipes.common.recipe import ClassificationRecipe, StatisticsLRModels
 
 _FINGERPRINT_VERSION = 1  # bump when the dataset dir's layout or content changes
 TRAINING_ONLY = ("batch_size",)  # data settings that do not change the dataset dir
 
 
-class SequenceClassification(ClassificationRecipe):
+class SequenceClassification(StatisticsLRModels, ClassificationRecipe):
     name = "seq-cls"
     description = "Whole-sequence classification from per-sequence CSV/NPY files or a long table (built-in: signals)"
+    statistics_lr = "aiaas_recipes.sequence.classify.summary_lr.SummaryLR"  # trains itself, saved with skops
     config_name = "seq-cls"
     serving_module = "aiaas_recipes.sequence.classify.serving"
     models = ("seq_lstm", "seq_cnn", "summary_lr")
@@ -77,28 +78,6 @@ class SequenceClassification(ClassificationRecipe):
         net = self.build_network(cfg.model, meta)
         optimizer, scheduler = optimizers_from(cfg)
         return Classifier(net, optimizer, scheduler, float(cfg.loss.label_smoothing), meta)
-
-    def checkpoint_suffix(self, cfg: Any) -> str:
-        from aiaas_recipes.sequence.classify.summary_lr import is_summary_lr
-
-        return ".skops" if is_summary_lr(cfg.model) else ".ckpt"
-
-    def load_model(self, path: Path) -> tuple[Any, dict]:
-        """A network's Lightning checkpoint, or a summary_lr saved with skops (.skops)."""
-        if Path(path).suffix != ".skops":
-            return super().load_model(path)
-        from aiaas_cli.errors import ConfigError
-        from aiaas_recipes.sequence.classify import summary_lr
-
-        estimator, meta = summary_lr.load(path)
-        if meta.get("recipe") != self.name:
-            raise ConfigError(f"model {path} is from recipe '{meta.get('recipe')}', not '{self.name}'")
-        return estimator, meta
-
-    def reference_outputs(self, network: Any, inputs: dict) -> dict[str, Any]:
-        from aiaas_recipes.sequence.classify.summary_lr import SummaryLR
-
-        return network.outputs(inputs) if isinstance(network, SummaryLR) else super().reference_outputs(network, inputs)
 
     def evaluate(self, network: Any, dataset_dir: Path, manifest: dict, split: str) -> dict:
         from aiaas_recipes.sequence.classify.evaluation import evaluate_split
