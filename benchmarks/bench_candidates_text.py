@@ -105,7 +105,7 @@ def show(results: list[dict]) -> None:
         )
         print(f"  {'candidate':<18} {'val':>8} {'test':>8} {'fit_s':>8} {'ms/item':>8}")
         for row in r["leaderboard"]:
-            mark = " *" if row["chosen"] else ""
+            mark = " *" if row["chosen"] else f"   {row['status']}: {row['error']}" if row.get("error") else ""
             print(f"  {row['name']:<18} {row['val'] or 0:8.4f} {row.get('test') or 0:8.4f} {row['fit_s'] or 0:8.1f} "
                   f"{row['predict_ms'] or 0:8.3f}{mark}")  # fmt: skip
         print(f"  {'printed baseline (TF-IDF 1-2 + LR)':<34} test {r['baseline']:.4f}")
