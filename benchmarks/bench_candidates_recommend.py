@@ -5,9 +5,13 @@ For each dataset: `aiaas pipeline recommend model=auto --json` in a temporary wo
 ranked on validation NDCG@10; the winner exported, packaged), then implicit's AlternatingLeastSquares() with its
 defaults fitted on the same train split and scored on the same test split (train+val seen, excluded), as
 evaluation does. Datasets: the built-in generated data, and real tables given with --table NAME=PATH (a CSV of
-user,item[,time] rows; see BENCHMARKS.md for what this machine holds).
+user,item[,time] rows; see BENCHMARKS.md for what this machine holds), --debian (Debian packages -> their
+dependencies), --imports (Python source files -> the modules they import) and --man (man pages -> the pages their
+SEE ALSO names), the last two built by benchmarks/real_data.py. Noise: an upper bound of one standard error of the
+served test NDCG@k, sqrt(n(1-n)/users) (a user's NDCG lies in [0, 1], so its variance is at most n(1-n)).
 
-    .venv/bin/python -m benchmarks.bench_candidates_recommend [--table deps=/tmp/deps.csv] [-- overrides]
+    .venv/bin/python -m benchmarks.bench_candidates_recommend [--debian] [--imports] [--man] [--table NAME=CSV]
+        [-- overrides]
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import real_data
 
 AIAAS = str(Path(sys.executable).with_name("aiaas"))
 
@@ -77,18 +83,25 @@ def run(name: str, data: list[str], overrides: list[str]) -> dict:
         result = aiaas(home, "pipeline", "recommend", "model=auto", "export.register=false", *data, *overrides)
         seconds = time.perf_counter() - started
         hand = by_hand_als(Path(result["dataset_dir"]), int(result["metrics"]["k"]))
-    metrics = result["metrics"]
+        manifest = json.loads((Path(result["dataset_dir"]) / "manifest.json").read_text())
+    metrics, users = result["metrics"], int(manifest["users"])
+    size = {"users": users, "items": int(manifest["items"]), "one_se_bound": float(np.sqrt(
+        metrics["ndcg"] * (1 - metrics["ndcg"]) / users))}  # fmt: skip
     return {"name": name, "seconds": round(seconds), "chosen": result["chosen_model"], "served": metrics["ndcg"],
-            "leaderboard": result["leaderboard"], "baselines": {b: v["ndcg"] for b, v in metrics["baselines"].items()},
+            **size, "leaderboard": result["leaderboard"],
+            "baselines": {b: v["ndcg"] for b, v in metrics["baselines"].items()},
             "implicit ALS (defaults, by hand)": hand}  # fmt: skip
 
 
 def show(results: list[dict]) -> None:
     for r in results:
-        print(f"\n{r['name']}: chose {r['chosen']}, served test NDCG@10 {r['served']:.4f} ({r['seconds']} s pipeline)")
+        print(
+            f"\n{r['name']} ({r['users']} users x {r['items']} items): chose {r['chosen']}, served test NDCG@10 "
+            f"{r['served']:.4f} (one s.e. <= {r['one_se_bound']:.4f}; {r['seconds']} s pipeline)"
+        )
         print(f"  {'candidate':<12} {'val':>8} {'test':>8} {'fit_s':>8} {'ms/item':>8}")
         for row in r["leaderboard"]:
-            mark = " *" if row["chosen"] else ""
+            mark = " *" if row["chosen"] else f"   {row['status']}: {row['error']}" if row.get("error") else ""
             test = row.get("test")
             print(f"  {row['name']:<12} {row['val'] or 0:8.4f} {test or 0:8.4f} {row['fit_s'] or 0:8.1f} "
                   f"{row['predict_ms'] or 0:8.3f}{mark}")  # fmt: skip
@@ -102,11 +115,17 @@ def main() -> None:
     parser.add_argument("--table", action="append", default=[], help="NAME=PATH of a user,item[,time] CSV")
     parser.add_argument("--skip-builtin", action="store_true")
     parser.add_argument("--debian", action="store_true", help="also the Debian package index's dependencies")
+    parser.add_argument("--imports", action="store_true", help="also Python files -> the modules they import")
+    parser.add_argument("--man", action="store_true", help="also man pages -> the pages in their SEE ALSO")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     results = [] if args.skip_builtin else [run("built-in", [], args.overrides)]
     if args.debian and (table := debian_dependencies(Path(tempfile.gettempdir()) / "debian_deps.csv")):
         args.table.append(f"debian-deps={table}")
+    for flag, name, build in (("man", "man-see-also", real_data.man_see_also),
+                              ("imports", "python-imports", real_data.python_imports)):  # fmt: skip
+        if getattr(args, flag) and (table := build(Path(tempfile.gettempdir()) / f"{name}.csv")):
+            args.table.append(f"{name}={table}")
     for spec in args.table:
         name, path = spec.split("=", 1)
         results.append(run(name, [f"data.path={path}", "data.rating_threshold=null"], args.overrides))

