@@ -1,10 +1,12 @@
 """Recommenders that fit themselves (no Lightning): most-popular and implicit's ALS here, item-kNN in knn.py.
 
 Each is an `Estimator`. ``fit`` tries its settings (a small grid from its model config) on the train split, keeps
-the one with the best NDCG on the validation split, and makes the served state from everything: ALS folds each
-user's whole history into a user vector, item-kNN computes its neighbours on all the interactions, popularity
-counts them all (the networks' served history and fallback cover every split too). Evaluation scores a split from
-the interactions known before it (`scorer`), as the printed baselines do, so no split's answers are seen early.
+the one with the best NDCG on the validation split, then fits that setting again on train+val (AutoGluon's
+refit_full: on sparse data a quarter of the interactions can sit in val) and makes the served state from
+everything: ALS folds each user's whole history into a user vector over the refitted item factors, item-kNN
+computes its neighbours on all the interactions, popularity counts them all (the networks' served history and
+fallback cover every split too). Evaluation scores a split from the interactions known before it (`scorer`), as
+the printed baselines do, with the fit that saw no more than those, so no split's answers are seen early.
 ``save`` writes an .npz (arrays and JSON metadata), read back without pickle. Popular and ALS are served by
 graph.py's graph, as the networks are; item-kNN by its own (knn.py).
 """
@@ -85,6 +87,9 @@ class Fitted:
         setting, state, scores = best
         self.meta.update(chosen=setting, tried=tried)
         self.arrays.update(dataset.served_state(dataset_dir, self.shape))
+        if has_val:  # the validated setting fitted again on train + val: what test sees and what is served
+            self.keep_validated(state, int(train.nnz))
+            state = self.candidate(setting, dataset.matrix(dataset_dir, ("train", "val"), self.shape))[1]
         self.adopt(setting, state, dataset.matrix(dataset_dir, dataset.SPLITS, self.shape))
         return {"val_ndcg": scores["ndcg"], "val_recall": scores["recall"]} if has_val else {}
 
@@ -94,6 +99,10 @@ class Fitted:
 
     def adopt(self, setting: dict[str, Any], state: Any, everything: Any) -> None:
         """Make the served arrays of the chosen setting (``everything``: all interactions, CSR)."""
+
+    def keep_validated(self, state: Any, interactions: int) -> None:
+        """Keep the train-only fit's state beside the refit, for scoring from ``interactions`` known ones or fewer
+        (the validation split); a model whose `scorer` fits itself on what it is given needs nothing kept."""
 
     def scorer(self, known: Any) -> Scorer:
         """(users, items) scores for users whose interactions so far are ``known`` (CSR users x items)."""
@@ -181,8 +190,16 @@ class ALS(Fitted):
         self.arrays["item_factors"] = state
         self.arrays["user_factors"] = self.fold_in(setting, state, everything)
 
+    def keep_validated(self, state: Any, interactions: int) -> None:
+        self.arrays["validated_item_factors"] = state
+        self.meta["validated_interactions"] = interactions
+
     def scorer(self, known: Any) -> Scorer:
-        return self._scorer(self.chosen, self.arrays["item_factors"], known)
+        """Scores with the item factors of the fit that saw no more than ``known``: the train-only fit for the
+        validation split, the train+val refit (the served one) from there on."""
+        validated = self.arrays.get("validated_item_factors")
+        use_validated = validated is not None and known.nnz <= int(self.meta["validated_interactions"])
+        return self._scorer(self.chosen, validated if use_validated else self.arrays["item_factors"], known)
 
     def tables(self) -> graph.Tables:
         items = self.arrays["item_factors"]

@@ -117,3 +117,24 @@ def test_serving_a_fitted_model_imports_no_torch(trained, tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.strip().replace("'", '"')) == []
+
+
+def test_als_is_validated_on_a_train_fit_then_refitted_on_train_and_val(trained, data):
+    name, cfg, model, meta, val = trained
+    if name != "als":
+        pytest.skip("only ALS keeps a train-only fit beside the refit (the others score from what they are given)")
+    from aiaas_recipes.recommend import dataset
+    from aiaas_recipes.recommend.evaluation import evaluate_split
+
+    out, manifest = data
+    shape = model.shape
+    train = dataset.matrix(out, ("train",), shape)
+    assert meta["validated_interactions"] == train.nnz
+    validated, refit = model.arrays["validated_item_factors"], model.arrays["item_factors"]
+    assert validated.shape == refit.shape and not np.allclose(validated, refit)  # val's rows moved the items
+    # the validation split is scored with the train-only fit: the figure the candidates were ranked by
+    assert evaluate_split(model, out, manifest, "val")["ndcg"] == pytest.approx(val["val_ndcg"], abs=1e-6)
+    # from there on (and when served) the refit: the same setting fitted on train + val
+    again = fitted.ALS(dict(meta), seed=int(cfg.seed))
+    expected = again.candidate(meta["chosen"], dataset.matrix(out, ("train", "val"), shape))[1]
+    np.testing.assert_allclose(refit, expected, rtol=1e-4, atol=1e-5)
