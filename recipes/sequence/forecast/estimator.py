@@ -1,7 +1,8 @@
 """A statistical forecaster as the train stage sees it (an `Estimator`, no Lightning).
 
 Fitted per target on the training part of the series (`statistical.py`), scored on every origin of the validation
-part (rolling origin, as `evaluate` scores it), saved as plain JSON (the parameters and the window map; no pickle),
+part (rolling origin, as `evaluate` scores it; a short val part pooled with backtest windows at the end of train),
+saved as plain JSON (the parameters and the window map; no pickle),
 and exported as one ONNX graph: the window map on the scaled context the serving adapter already feeds the network.
 """
 
