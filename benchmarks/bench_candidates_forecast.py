@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--context-scale", type=float, default=1.0, help="x each real series' context_length")
     parser.add_argument("--keep", type=Path, help="write the series and the workspace here (else a temp dir)")
     parser.add_argument("--before", action="store_true", help="no refit on train+val, window = context_length")
+    parser.add_argument("--no-backtest", action="store_true", help="rank on the val part only (model.backtest=0)")
     parser.add_argument("--candidates", help="model.candidates=[...] (e.g. seasonal_naive,drift,ets,theta,arima)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
@@ -167,6 +168,7 @@ def main() -> None:
         env = {**os.environ, "AIAAS_HOME": str(home), "BENTOML_HOME": str(home / "bentoml")}
         env.pop("MLFLOW_TRACKING_URI", None)
         extra = (BEFORE if args.before else []) + ([f"model.candidates=[{args.candidates}]"] if args.candidates else [])
+        extra += ["model.backtest=0"] if args.no_backtest else []
         verdicts = [report(measure(env, name, home, args.context_scale, extra)) for name in args.series]
     print(f"\nall checks: {'PASS' if all(verdicts) else 'FAIL'} ({sum(verdicts)}/{len(verdicts)} series)")
 

@@ -1,7 +1,8 @@
 """A statistical forecaster as the train stage sees it (an `Estimator`, no Lightning).
 
 Fitted per target on the training part of the series (`statistical.py`), scored on every origin of the validation
-part (rolling origin, as `evaluate` scores it), saved as plain JSON (the parameters and the window map; no pickle),
+part (rolling origin, as `evaluate` scores it; a short val part pooled with backtest windows at the end of train),
+saved as plain JSON (the parameters and the window map; no pickle),
 and exported as one ONNX graph: the window map on the scaled context the serving adapter already feeds the network.
 """
 
@@ -16,9 +17,9 @@ import numpy as np
 
 from aiaas_cli.errors import ConfigError, UserError
 from aiaas_recipes.sequence.forecast import statistical, windows
-from aiaas_recipes.sequence.forecast.scores import mase
 
 TARGET = "aiaas_recipes.sequence.forecast.estimator.StatisticalForecaster"
+BACKTEST_BELOW = 100  # a val part with fewer origins than this is short: backtest windows at the end of train join it
 
 
 def is_statistical(model_cfg: Any) -> bool:
@@ -32,11 +33,15 @@ class StatisticalForecaster:
     def __init__(self, method: str, meta: dict | None = None, **options: Any):
         if method not in statistical.METHODS:
             raise ConfigError(f"model.method={method} is not one of {', '.join(statistical.METHODS)}")
+        unknown = set(statistical.members(options)) - set(statistical.METHODS[:-1]) if method == "combo" else set()
+        if unknown:
+            raise ConfigError(f"model.members has {', '.join(sorted(unknown))}: not a statistical method to combine")
         self.method, self.options, self.meta = method, options, dict(meta or {})
         self.params: list[dict] = []
         self.weights = np.zeros((0, 0, 0))  # (targets, horizon, context_length)
         self.bias = np.zeros((0, 0))  # (targets, horizon)
         self.validation: dict = {}  # the train-only fit's params, weights and bias: what the val split is scored on
+        self.backtest: dict = {"windows": 0, "mae": []}  # extra honest windows at the end of train (short series)
         self.fit_seconds = 0.0
 
     @property
@@ -53,9 +58,11 @@ class StatisticalForecaster:
         started = time.perf_counter()
         series = np.load(Path(dataset_dir) / "series.npy")
         val_start, test_start = (int(manifest["boundaries"][key]) for key in ("val_start", "test_start"))
-        ranked, served = [], []
+        ranked, served, backtests = [], [], []
         for k, name in enumerate(manifest["targets"]):
             target = series[:, k].astype(np.float64)
+            if len(np.load(Path(dataset_dir) / "val_origins.npy")) < BACKTEST_BELOW:
+                backtests.append(self._backtested(target, val_start))
             params = self._fitted(name, statistical.fit, self.method, target[:val_start], *self._shape())
             ranked.append((params, *self._map(params)))
             kept = params
@@ -68,6 +75,8 @@ class StatisticalForecaster:
         self.params, self.weights, self.bias = kept_maps["params"], kept_maps["weights"], kept_maps["bias"]
         refitted = self.options.get("refit", True) and test_start > val_start
         self.meta["fit_steps"] = {"val": val_start, "test": test_start if refitted else val_start}  # steps fitted on
+        if backtests and min(len(errors) for errors in backtests):
+            self.backtest = {"windows": len(backtests[0]), "mae": [float(np.mean(e)) for e in backtests]}
         self.fit_seconds = round(time.perf_counter() - started, 3)
         return self.validation_scores(series, np.load(Path(dataset_dir) / "val_origins.npy"), manifest)
 
@@ -85,6 +94,26 @@ class StatisticalForecaster:
             raise UserError(f"{name}: {self.method} cannot be fitted: {str(exc).strip().splitlines()[0][:200]}",
                             "try another model= (seasonal_naive, drift, ets, ...)") from None  # fmt: skip
 
+    def _backtested(self, target: np.ndarray, val_start: int) -> list[float]:
+        """Mean absolute errors of the windows at the last ``backtest`` horizons of train: fold j is fitted afresh
+        (its form chosen again) on the steps before its ``horizon`` origins, so no window is scored by a fit that
+        saw it. Each origin re-reads the served window's length of history (less near the start)."""
+        _, horizon, context = self.sizes
+        season, errors = int(self.meta["season"]), []
+        for fold in range(1, int(self.options.get("backtest", 3)) + 1):
+            cut = val_start - fold * horizon
+            if cut < max(3 * horizon, 2 * season + 2):  # too little left to fit a seasonal model on
+                break
+            try:
+                params = statistical.fit(self.method, target[:cut], season, context, self.options)
+            except Exception:  # statsforecast cannot fit the shorter part: the folds before it are kept
+                break
+            for origin in range(cut, cut + horizon):
+                window = target[max(0, origin - context) : origin]
+                forecast = statistical.window_forecast(self.method, params, window, horizon, season)
+                errors.append(float(np.abs(forecast - target[origin : origin + horizon]).mean()))
+        return errors
+
     def validation_scores(self, series: np.ndarray, origins: np.ndarray, manifest: dict) -> dict[str, float]:
         if not len(origins):
             return {}
@@ -93,7 +122,24 @@ class StatisticalForecaster:
         predicted = self.forecaster("val")(series, origins)
         scale = np.asarray(manifest["scale"][: len(manifest["targets"])])
         loss = float(np.abs((predicted - actual) / scale).mean())
-        return {"val_loss": loss, "val_mase": mase(predicted, actual, manifest["mase_scale"])}
+        val_mae = np.abs(predicted - actual).mean(axis=(0, 1))
+        return {"val_loss": loss, "val_mase": self.pooled_mase(val_mae, len(origins), manifest["mase_scale"])}
+
+    def pooled_mase(self, val_mae: Any, windows_scored: int, mase_scale: Any) -> float:
+        """MASE over the val windows and the backtest windows together (each window weighs the same): the val
+        part's own where there is no backtest."""
+        count = self.backtest["windows"]
+        pooled = np.asarray(val_mae, np.float64) * windows_scored + np.asarray(self.backtest["mae"] or 0.0) * count
+        return float((pooled / (windows_scored + count) / np.asarray(mase_scale, np.float64)).mean())
+
+    def with_backtest(self, report: dict, manifest: dict) -> dict:
+        """The val split's report with its MASE pooled with the backtest windows' (what the candidates are ranked
+        on); the val part's own MASE stays as ``mase_val_part``, comparable with a network's."""
+        if not self.backtest["windows"]:
+            return report
+        val_mae = [report["per_target"][name]["mae"] for name in manifest["targets"]]
+        pooled = self.pooled_mase(val_mae, int(report["windows"]), manifest["mase_scale"])
+        return {**report, "mase": pooled, "mase_val_part": report["mase"], "backtest_windows": self.backtest["windows"]}
 
     def forecaster(self, split: str) -> Any:
         """``forecast(series, origins)`` for ``split``: the val split's from the train-only fit (the one ranked),
@@ -147,6 +193,7 @@ class StatisticalForecaster:
         body = {"aiaas": self.meta, "method": self.method, "options": self.options, "params": self.params}
         body.update(weights=self.weights.tolist(), bias=self.bias.tolist(), fit_seconds=self.fit_seconds)
         body["validation"] = {key: _listed(value) for key, value in self.validation.items()}
+        body["backtest"] = self.backtest
         Path(path).write_text(json.dumps(body))
 
     @classmethod
@@ -158,6 +205,7 @@ class StatisticalForecaster:
             model.weights, model.bias = np.asarray(body["weights"]), np.asarray(body["bias"])
             found = body.get("validation") or {}  # absent in a model saved before the refit
             model.validation = {k: v if k == "params" else np.asarray(v) for k, v in found.items()}
+            model.backtest = body.get("backtest") or model.backtest
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UserError(f"cannot load statistical model {path}: {exc}") from None
         return model

@@ -39,8 +39,8 @@ class Forecast(TorchRecipe):
     description = "Forecast the next values of a series from CSV/TSV/Parquet (built-in: Mauna Loa CO2, statsmodels)"
     config_name = "forecast"
     serving_module = "aiaas_recipes.sequence.forecast.serving"
-    models = ("forecast_lstm", "ets", "theta", "arima", "seasonal_naive", "drift")
-    auto_candidates = ("seasonal_naive", "drift", "ets", "theta", "arima", "forecast_lstm")  # cheapest first
+    models = ("forecast_lstm", "ets", "theta", "arima", "seasonal_naive", "drift", "combo")
+    auto_candidates = ("seasonal_naive", "drift", "ets", "theta", "arima", "combo", "forecast_lstm")  # cheapest first
     metrics = Metrics(
         names=("mae", "rmse", "smape", "mase"),
         headline="mase",
@@ -136,7 +136,8 @@ class Forecast(TorchRecipe):
         from aiaas_recipes.sequence.forecast.evaluation import evaluate_split, network_forecast
 
         if hasattr(network, "forecaster"):  # a statistical forecaster: val from its train-only fit, test its refit
-            return evaluate_split(network.forecaster(split), dataset_dir, manifest, split)
+            report = evaluate_split(network.forecaster(split), dataset_dir, manifest, split)
+            return network.with_backtest(report, manifest) if split == "val" else report
         return evaluate_split(lambda s, o: network_forecast(network, s, o, manifest), dataset_dir, manifest, split)
 
     def write_plots(self, report: dict, out_dir: Path) -> list[Path]:

@@ -18,7 +18,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-METHODS = ("seasonal_naive", "drift", "ets", "theta", "arima")
+METHODS = ("seasonal_naive", "drift", "ets", "theta", "arima", "combo")
+COMBO_MEMBERS = ("seasonal_naive", "ets", "theta", "arima")  # the M4 "Comb" habit, with seasonal naive beside them
+
+
+def members(options: dict) -> dict[str, dict]:
+    """A combination's members and each one's own options (conf/model/combo.yaml: members)."""
+    found = options.get("members") or {name: {} for name in COMBO_MEMBERS}
+    return {str(name): dict(found[name] or {}) for name in found}
 
 
 def _seasonal(y: np.ndarray, m: int) -> bool:
@@ -68,6 +75,8 @@ def fit(method: str, y: np.ndarray, m: int, window: int, options: dict) -> dict:
     """The method's parameters fitted on ``y`` (the training part of one target); JSON-able."""
     if method in ("seasonal_naive", "drift"):
         return {}
+    if method == "combo":  # each member fitted as its own candidate would be
+        return {"members": {name: fit(name, y, m, window, own) for name, own in members(options).items()}}
     fitters = {"ets": _fit_ets, "theta": _fit_theta, "arima": _fit_arima}
     if method not in fitters:
         raise ValueError(f"unknown statistical method {method!r}")
@@ -102,6 +111,10 @@ def refit(method: str, params: dict, y: np.ndarray, options: dict) -> dict:
     """The model of ``params`` (its ETS components, ARIMA orders, Theta variant: the form that was validated) with
     its parameters estimated again on ``y`` (train+val): AutoGluon's refit_full. Choosing the form again on more
     data could hand the user a model nobody validated (on a short series a different ARIMA order can be far worse)."""
+    if method == "combo":
+        own = members(options)
+        kept = params["members"].items()
+        return {"members": {name: refit(name, fitted, y, own.get(name, {})) for name, fitted in kept}}
     refitters = {"ets": _refit_ets, "theta": _refit_theta, "arima": _refit_arima}
     if method not in refitters:
         return dict(params)  # seasonal naive, drift: nothing fitted
@@ -185,6 +198,8 @@ def _arima_model(params: dict) -> dict:
 def window_forecast(method: str, params: dict, y: np.ndarray, h: int, m: int) -> np.ndarray:
     """The next ``h`` values after the window ``y`` (1-D), by statsforecast's recursions with fixed parameters."""
     y = np.asarray(y, np.float64)
+    if method == "combo":  # the equal-weight mean of the members' forecasts
+        return np.mean([window_forecast(name, own, y, h, m) for name, own in params["members"].items()], axis=0)
     if method == "seasonal_naive":
         lag = m if m <= len(y) else 1
         steps = np.arange(h)
@@ -197,7 +212,11 @@ def window_forecast(method: str, params: dict, y: np.ndarray, h: int, m: int) ->
 
 def operator(method: str, params: dict, window: int, h: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """(weights (h, window), bias (h,)): the forecast of any window is weights @ window + bias. Measured around a
-    generic window (not zeros: statsforecast treats a constant series apart) one step at a time."""
+    generic window (not zeros: statsforecast treats a constant series apart) one step at a time. A combination's
+    map is the mean of its members' maps (each is affine, so their mean is the mean forecast's map)."""
+    if method == "combo":
+        maps = [operator(name, own, window, h, m) for name, own in params["members"].items()]
+        return np.mean([w for w, _ in maps], axis=0), np.mean([b for _, b in maps], axis=0)
     base = np.random.default_rng(0).normal(size=window).cumsum()
     at_base = window_forecast(method, params, base, h, m)
     weights = np.empty((h, window))
@@ -213,6 +232,8 @@ def operator(method: str, params: dict, window: int, h: int, m: int) -> tuple[np
 
 def describe(method: str, params: dict) -> str:
     """The fitted model in a few words, for the log."""
+    if method == "combo":
+        return "mean of " + " + ".join(describe(name, own) for name, own in params["members"].items())
     if method == "ets":
         return f"ETS({','.join(params['components'][:3])}{',damped' if params['components'][3] != 'N' else ''})"
     if method == "arima":

@@ -1,6 +1,6 @@
-"""The statistical forecasters (ETS, Theta, ARIMA, seasonal naive, drift) on the recipe's smoke series: each fits
-itself, scores the validation windows, saves as JSON and loads back, is evaluated, exported by the real export
-stage (ONNX Runtime against statsforecast's own recursions on the test windows) and predicts torch-free."""
+"""The statistical forecasters (ETS, Theta, ARIMA, seasonal naive, drift, their combination) on the recipe's smoke
+series: each fits itself, scores the validation windows, saves as JSON and loads back, is evaluated, exported by the
+real export stage (ONNX Runtime against statsforecast's own recursions on the test windows) and predicts torch-free."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from aiaas_recipes.sequence.forecast.smoke import seasonal_table
 
 RECIPE = Forecast()
 SMALL = ["horizon=4", "context_length=16", "export.register=false"]
-METHODS = ("seasonal_naive", "drift", "ets", "theta", "arima")
+METHODS = ("seasonal_naive", "drift", "ets", "theta", "arima", "combo")
 
 
 def prepared(folder: Path, *overrides: str, gaps: int = 0):
@@ -79,7 +79,7 @@ def test_fits_itself_evaluates_and_exports_with_parity(runs, method):
     assert exported.parity.max_abs_diff < 1e-4 and exported.metadata["model"].startswith(method)
 
 
-@pytest.mark.parametrize("method", ["ets", "theta", "arima"])
+@pytest.mark.parametrize("method", ["ets", "theta", "arima", "combo"])
 def test_parity_is_against_statsforecast_not_the_map(runs, method):
     """The reference re-runs statsforecast on each window: a wrong map would be caught by export."""
     run = runs[method]
@@ -147,8 +147,8 @@ def test_val_is_scored_on_a_train_only_fit_and_the_kept_model_is_refitted_on_tra
     origins = np.load(run["dir"] / "val_origins.npy")  # the refit has seen these: it forecasts them at least as well
     actual = windows.cut(series[:, None], origins, model.sizes[2], 4)[1]
     refitted = mase(model.forecast(series[:, None], origins), actual, manifest["mase_scale"])
-    assert refitted <= 1.1 * run["val"]["val_mase"]
     val = RECIPE.evaluate(model, run["dir"], manifest, "val")
+    assert refitted <= 1.1 * val["mase_val_part"]  # the val part's own MASE (the ranked one pools backtest windows)
     served_on_val = RECIPE.evaluate(model, run["dir"], manifest, "test")  # the refit's: scored where it is served
     assert val["mase"] == pytest.approx(run["val"]["val_mase"]) and served_on_val["mase"] != val["mase"]
 
@@ -233,3 +233,46 @@ def test_covariates_are_read_but_not_used(tmp_path):
     history = [50.0 + (i % 7) for i in range(130)]
     one, other = predictor.predict([{"history": history, "covariates": [c] * 130} for c in ([0.0], [5.0])])
     assert one["forecast"] == other["forecast"]
+
+
+def test_combo_serves_the_mean_of_its_members_forecasts(runs):
+    """The combination is the equal-weight mean of the members fitted as their own candidates are (same options),
+    refitted on train+val as they are: its one linear map forecasts their mean, and the served graph answers it."""
+    model, _ = RECIPE.load_model(runs["combo"]["path"])
+    members = [RECIPE.load_model(runs[name]["path"])[0] for name in statistical.COMBO_MEMBERS]
+    assert list(model.params[0]["members"]) == list(statistical.COMBO_MEMBERS)
+    assert [model.params[0]["members"][m.method] for m in members] == [m.params[0] for m in members]
+    series, origins = windows.load(runs["combo"]["dir"], "test")
+    mean = np.mean([m.forecast(series, origins) for m in members], axis=0)
+    assert np.allclose(model.forecast(series, origins), mean, rtol=1e-6, atol=1e-6)
+    history = np.asarray(series[int(origins[-1]) - model.sizes[2] : int(origins[-1]), 0], np.float64)
+    own = [statistical.window_forecast(m.method, m.params[0], history, 4, 7) for m in members]
+    [answer] = Predictor(runs["combo"]["exported"].onnx_path, allowed={RECIPE.serving_module}).predict(
+        [{"history": history.tolist()}]
+    )
+    assert np.allclose(answer["forecast"], np.mean(own, axis=0), rtol=1e-4, atol=1e-4)
+
+
+def test_a_short_val_part_is_ranked_with_backtest_windows_fitted_before_them(runs, tmp_path):
+    """Fewer than 100 val origins: 3 folds of `horizon` origins at the end of train join the val windows; fold j is
+    fitted afresh on the steps before its origins (never on what it is scored on). `model.backtest=0`: val only."""
+    run, manifest = runs["ets"], runs["ets"]["manifest"]
+    model, meta = RECIPE.load_model(run["path"])
+    val = RECIPE.evaluate(model, run["dir"], manifest, "val")
+    assert model.backtest["windows"] == val["backtest_windows"] == 12 and val["windows"] < 100
+    y = np.load(run["dir"] / "series.npy")[:, 0].astype(np.float64)
+    val_start, season, window = manifest["boundaries"]["val_start"], manifest["season"], manifest["history_length"]
+    options = {k: v for k, v in meta["model"].items() if k not in ("_target_", "init_from", "method")}
+    errors = []
+    for cut in (val_start - 4, val_start - 8, val_start - 12):
+        params = statistical.fit("ets", y[:cut], season, window, options)
+        for o in range(cut, cut + 4):
+            errors.append(np.abs(statistical.window_forecast("ets", params, y[max(0, o - window) : o], 4, season)
+                                 - y[o : o + 4]).mean())  # fmt: skip
+    assert model.backtest["mae"][0] == pytest.approx(np.mean(errors))
+    pooled = (val["per_target"]["sales"]["mae"] * val["windows"] + np.sum(errors)) / (val["windows"] + 12)
+    assert val["mase"] == pytest.approx(pooled / manifest["mase_scale"][0]) == run["val"]["val_mase"]
+    cfg, out, plain = prepared(tmp_path, "model=seasonal_naive", "model.backtest=0")
+    scores, path = fitted(cfg, out, plain, tmp_path)
+    alone = RECIPE.evaluate(RECIPE.load_model(path)[0], out, plain, "val")
+    assert "backtest_windows" not in alone and alone["mase"] == pytest.approx(scores["val_mase"])
