@@ -86,6 +86,8 @@ class TfidfLinear:
         for _, vectoriser in features.transformer_list:
             if hasattr(vectoriser, "stop_words_"):
                 del vectoriser.stop_words_  # see the module docstring
+            # plain ints, not numpy's: skops writes each numpy scalar as a file of its own (100k of them: a minute)
+            vectoriser.vocabulary_ = {term: int(index) for term, index in vectoriser.vocabulary_.items()}
         val_y = np.load(Path(dataset_dir) / "val_y.npy")
         val_x = features.transform(texts_of(dataset_dir, "val")) if len(val_y) else None
         tried, best = [], None
