@@ -82,7 +82,7 @@ def main() -> None:
     print(f"gallery of {args.n} identities ({dim}-d) written in {fill_gallery(state / 'gallery', args.n, dim):.1f} s")
     port = free_port()
     aiaas = str(Path(sys.executable).with_name("aiaas"))
-    server = Process([aiaas, "serve", args.bento, "--port", str(port)], port, "/readyz", Path("gallery-http.log"))
+    server = Process([aiaas, "serve", args.bento, "--port", str(port)], port, "/readyz", state / "server.log")
     try:
         queries = photos(Path(args.dataset))
         for route in ("/embed", "/identify"):
