@@ -30,7 +30,7 @@ class Gallery:
     """Identities with their vectors in ``folder`` (gallery.sqlite + index.usearch); safe to share across threads
     and across processes that open the same folder."""
 
-    def __init__(self, folder: str | Path, dim: int, settings: Settings = Settings()):
+    def __init__(self, folder: str | Path, dim: int, settings: Settings = Settings(), threads: int | None = None):
         if int(dim) < 1:
             raise GalleryError(f"dim must be a positive number of dimensions, got {dim}")
         self.folder = Path(folder)
@@ -41,12 +41,15 @@ class Gallery:
             raise GalleryError(f"gallery {self.folder} holds {self.records.dim}-d vectors, not {dim}-d")
         self.dim = self.records.dim
         self.settings = settings
+        self.threads = threads  # cores a batch of searches may use (None: all; a worker among several: its share)
         self._lock = threading.RLock()  # one SQLite connection per process, shared by its threads
         self._index_lock = ReadWriteLock()  # searches run together; catching up changes the index alone
         self._key_names: dict[int, str] = {}  # vector id -> identity
         self._counts: dict[str, int] = {}  # identity -> vectors in the index
         self._seen = -1  # SQLite's data_version when the log was last read
-        self._searches = Combiner(self._search_batch)  # concurrent identify calls: one search on every core
+        # concurrent identify calls: one batch search on every core allowed; on one core, one search after another
+        # in arrival order (a batch on one core would answer its first query only when its last is done)
+        self._searches = Combiner(self._search_batch, most=1 if threads == 1 else None)
         with locked(self.folder):  # another process that is rebuilding the file finishes first; then we load it
             self._open_index()
 
@@ -66,13 +69,17 @@ class Gallery:
         self._rebuild()
 
     def _load_names(self) -> None:
-        """Key -> identity for the vectors the loaded index holds; later changes are applied after this."""
-        rows = self.records.vector_names()
+        """Key -> identity (and the float copy) for the vectors the loaded index holds; later changes are applied
+        after this."""
+        rows = self.records.live()
         keys = np.array([r[0] for r in rows], dtype=np.uint64)
         held = np.asarray(self.index.index.contains(keys), dtype=bool).reshape(-1) if len(rows) else []
-        for (key, name), present in zip(rows, held):
+        for (key, name, _), present in zip(rows, held):
             if present:
                 self._remember(key, name)
+        if len(rows):
+            vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), self.dim)
+            self.index.hold(keys[held], vectors[held])
 
     def _rebuild(self) -> None:
         self._seen = self.records.data_version()
@@ -176,7 +183,7 @@ class Gallery:
             count = min(len(self.index), 4 * max(k for _, k in asked))
             if not count:
                 return [[] for _ in asked]
-            found = self.index.search_many(np.stack([q for q, _ in asked]), count)
+            found = self.index.search_many(np.stack([q for q, _ in asked]), count, self.threads)
             return [self._top_identities(query, k, hits, count) for (query, k), hits in zip(asked, found)]
 
     def _top_identities(self, query: np.ndarray, k: int, hits: tuple, count: int) -> list[tuple[str, float]]:

@@ -114,9 +114,10 @@ class Records:
             ).fetchall()
         return seq, rows
 
-    def vector_names(self) -> list[tuple[int, str]]:
-        """(vector id, identity) for every vector now."""
-        return self.db.execute("SELECT v.id, i.name FROM vectors v JOIN identities i ON i.id = v.identity").fetchall()
+    def live(self) -> list[tuple[int, str, bytes]]:
+        """(vector id, identity, vector) for every vector now."""
+        query = "SELECT v.id, i.name, v.vector FROM vectors v JOIN identities i ON i.id = v.identity"
+        return self.db.execute(query).fetchall()
 
     def last_change(self, db: sqlite3.Connection | None = None) -> int:
         return (db or self.db).execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]

@@ -64,7 +64,7 @@ def open_gallery(dim: int) -> Any:
             temp.rename(folder)  # another worker may have put it there first: keep theirs
         except OSError:
             shutil.rmtree(temp, ignore_errors=True)
-    return Gallery(folder, dim)
+    return Gallery(folder, dim, threads=SETTINGS.threads)  # a worker's share of the cores, as ONNX Runtime's
 
 
 @bentoml.service(name="aiaas-image-embedder", **SERVICE_OPTIONS)

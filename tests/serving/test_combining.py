@@ -65,3 +65,33 @@ def test_an_error_reaches_every_caller_of_its_batch_and_the_next_batch_still_run
 def test_a_run_that_loses_results_is_an_error_not_a_wrong_answer():
     with pytest.raises(RuntimeError, match="gave 0 results"):
         Combiner(lambda items: [])(1)
+
+
+def test_most_one_runs_calls_one_at_a_time_in_arrival_order():
+    batches, order, running, release = [], [], threading.Event(), threading.Event()
+
+    def run(items: list) -> list:
+        batches.append(len(items))
+        order.extend(items)
+        running.set()
+        release.wait(5)  # the first call holds on until the others have queued
+        return [item * 10 for item in items]
+
+    combiner, results = Combiner(run, most=1), {}
+
+    def ask(item: int) -> None:
+        results[item] = combiner(item)
+
+    threads = [threading.Thread(target=ask, args=(item,)) for item in range(4)]
+    threads[0].start()
+    running.wait(5)
+    for item in (1, 2, 3):  # queued in this order while 0 runs
+        threads[item].start()
+        deadline = time.monotonic() + 5
+        while len(combiner._pending) < item and time.monotonic() < deadline:
+            time.sleep(0.001)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert batches == [1, 1, 1, 1] and order == [0, 1, 2, 3]
+    assert results == {0: 0, 1: 10, 2: 20, 3: 30}

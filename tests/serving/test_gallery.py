@@ -264,10 +264,10 @@ def test_concurrent_identify_calls_are_searched_together_with_the_same_answers(t
         alone = [gallery.identify(q, k=3)[0] for q in near(people[:64])]
         batches, search_many = [], gallery.index.search_many
 
-        def counted(queries, count):
+        def counted(queries, count, threads):
             batches.append(len(queries))
             time.sleep(0.01)  # so that calls overlap even on a fast machine
-            return search_many(queries, count)
+            return search_many(queries, count, threads)
 
         monkeypatch.setattr(gallery.index, "search_many", counted)
         answers: dict[int, list] = {}
