@@ -33,9 +33,11 @@ def files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run(cli, files):
+    # 8 epochs: after 4 the val loss is still 0.55-0.62 and test accuracy fell to 0.67 on one CPU (0.8+ on another);
+    # after 8 it is ~0.1 on every seed tried
     _, bert, table = files
     return cli.json("pipeline", "text-cls", "model=hf", f"model.name={bert}", f"data.path={table}", *QUICK,
-                    "trainer.max_epochs=4", "export.register=false")  # fmt: skip
+                    "trainer.max_epochs=8", "export.register=false")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
