@@ -78,15 +78,19 @@ class Gallery:
             if present:
                 self._remember(key, name)
         if len(rows):
-            vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), self.dim)
+            vectors = self._stacked(r[2] for r in rows)
             self.index.hold(keys[held], vectors[held])
+
+    def _stacked(self, blobs) -> np.ndarray:
+        """[n, dim] float32 rows from the records' vector blobs."""
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, self.dim)
 
     def _rebuild(self) -> None:
         self._seen = self.records.data_version()
         self.version, rows = self.records.snapshot()
         self.index = VectorIndex(self.dim, self.settings)
         keys = np.fromiter((r[0] for r in rows), dtype=np.uint64, count=len(rows))
-        vectors = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), self.dim)
+        vectors = self._stacked(r[2] for r in rows)
         self.index.add(keys, vectors)
         for key, name, _ in rows:
             self._remember(key, name)
@@ -117,7 +121,7 @@ class Gallery:
             chunk = changes[start : start + 4096]
             added = [(c[1], c[3], c[4]) for c in chunk if c[2] and c[4] is not None]
             if added:
-                vectors = np.frombuffer(b"".join(a[2] for a in added), dtype=np.float32).reshape(-1, self.dim)
+                vectors = self._stacked(a[2] for a in added)
                 self.index.add(np.array([a[0] for a in added], dtype=np.uint64), vectors)
                 for key, name, _ in added:
                     if key not in self._key_names:

@@ -33,7 +33,8 @@ class StatisticalForecaster:
     def __init__(self, method: str, meta: dict | None = None, **options: Any):
         if method not in statistical.METHODS:
             raise ConfigError(f"model.method={method} is not one of {', '.join(statistical.METHODS)}")
-        unknown = set(statistical.members(options)) - set(statistical.METHODS[:-1]) if method == "combo" else set()
+        combinable = set(statistical.METHODS) - {"combo"}
+        unknown = set(statistical.members(options)) - combinable if method == "combo" else set()
         if unknown:
             raise ConfigError(f"model.members has {', '.join(sorted(unknown))}: not a statistical method to combine")
         self.method, self.options, self.meta = method, options, dict(meta or {})
@@ -57,11 +58,12 @@ class StatisticalForecaster:
 
         started = time.perf_counter()
         series = np.load(Path(dataset_dir) / "series.npy")
+        val_origins = np.load(Path(dataset_dir) / "val_origins.npy")
         val_start, test_start = (int(manifest["boundaries"][key]) for key in ("val_start", "test_start"))
         ranked, served, backtests = [], [], []
         for k, name in enumerate(manifest["targets"]):
             target = series[:, k].astype(np.float64)
-            if len(np.load(Path(dataset_dir) / "val_origins.npy")) < BACKTEST_BELOW:
+            if len(val_origins) < BACKTEST_BELOW:
                 backtests.append(self._backtested(target, val_start))
             params = self._fitted(name, statistical.fit, self.method, target[:val_start], *self._shape())
             ranked.append((params, *self._map(params)))
@@ -78,7 +80,7 @@ class StatisticalForecaster:
         if backtests and min(len(errors) for errors in backtests):
             self.backtest = {"windows": len(backtests[0]), "mae": [float(np.mean(e)) for e in backtests]}
         self.fit_seconds = round(time.perf_counter() - started, 3)
-        return self.validation_scores(series, np.load(Path(dataset_dir) / "val_origins.npy"), manifest)
+        return self.validation_scores(series, val_origins, manifest)
 
     def _shape(self) -> tuple[int, int, dict]:
         return int(self.meta["season"]), self.sizes[2], self.options
